@@ -1,0 +1,3 @@
+from qmonth import create_app
+
+app = create_app()

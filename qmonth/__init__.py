@@ -1,0 +1,87 @@
+"""qmonth: the provincial "Quality Month" campaign app."""
+from pathlib import Path
+
+from flask import Flask
+
+from .config import default_settings, load_or_create_secret_key, settings_from_env
+from .extensions import csrf, db, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Build the app: defaults < instance/config.py < QMONTH_* env < overrides."""
+    overrides = dict(overrides or {})
+    instance_path = Path(overrides.pop("INSTANCE_PATH", ROOT / "instance"))
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    instance_path.mkdir(parents=True, exist_ok=True)
+    app.config.update(default_settings(instance_path))
+    app.config.from_pyfile(str(instance_path / "config.py"), silent=True)
+    app.config.update(settings_from_env(_environ()))
+    app.config.update(overrides)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = load_or_create_secret_key(instance_path)
+    Path(app.config["UPLOAD_DIR"]).mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    _init_login(app)
+    _init_database_pragmas(app)
+
+    from . import errors, security, templating
+    from .admin.views import bp as admin_bp
+    from .auth.views import bp as auth_bp
+    from .main.views import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp)
+    errors.register(app)
+    security.register(app)
+    templating.register(app)
+
+    from .cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _environ():
+    import os
+
+    return os.environ
+
+
+def _init_login(app: Flask) -> None:
+    from .auth.services import load_user_from_session_id
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "请先登录。"
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(load_user_from_session_id)
+
+
+def _init_database_pragmas(app: Flask) -> None:
+    """SQLite: enforce foreign keys and wait for locks instead of failing at once."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    from sqlalchemy import event
+
+    with app.app_context():
+        engine = db.engine
+
+        @event.listens_for(engine, "connect")
+        def _set_pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()

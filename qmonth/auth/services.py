@@ -1,0 +1,82 @@
+"""Passwords, logins and sessions."""
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import User
+from ..timeutil import utcnow
+
+_hasher = PasswordHasher()
+# Verified against when the username is unknown, so both paths take the same time.
+_DUMMY_HASH = _hasher.hash("qmonth-timing-equaliser")
+
+MIN_PASSWORD_LENGTH = 10
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def find_user(username: str) -> User | None:
+    return db.session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """The user if the password is right and the account enabled; None otherwise."""
+    user = find_user(username)
+    if user is None:
+        verify_password(_DUMMY_HASH, password)
+        return None
+    if not verify_password(user.password_hash, password) or not user.is_enabled:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    return user
+
+
+def load_user_from_session_id(session_id: str) -> User | None:
+    """Flask-Login loader: the id carries the session version, so old sessions die."""
+    user_id, _, version = session_id.partition(":")
+    if not user_id.isdigit() or not version.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or user.session_version != int(version) or not user.is_enabled:
+        return None
+    return user
+
+
+def change_password(user: User, new_password: str) -> None:
+    """Set a new password and end every other session of the user."""
+    user.password_hash = hash_password(new_password)
+    user.session_version += 1
+
+
+def password_problem(password: str) -> str | None:
+    """A Chinese reason why a new password is not acceptable, or None."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"密码至少需要 {MIN_PASSWORD_LENGTH} 个字符。"
+    if len(password) > 128:
+        return "密码不能超过 128 个字符。"
+    if password.lower() in COMMON_PASSWORDS or len(set(password)) < 4:
+        return "密码过于简单，请换一个不易被猜到的密码。"
+    return None
+
+
+COMMON_PASSWORDS = {
+    "1234567890", "12345678910", "123456789a", "a123456789", "qwertyuiop", "1qaz2wsx3edc",
+    "password123", "password1234", "passw0rd123", "admin12345", "admin123456", "administrator",
+    "qazwsxedc123", "abc1234567", "abcd123456", "iloveyou123", "woaini1314", "woaini520",
+    "0123456789", "9876543210", "1111111111", "0000000000", "88888888888", "66666666666",
+    "qmonth-demo", "qmonth2024", "shandong123", "zhiliangyue",
+}

@@ -1,0 +1,73 @@
+"""Login, logout and the user's own password."""
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ..extensions import db
+from ..htmx import render
+from .forms import LoginForm, PasswordChangeForm
+from .services import authenticate, change_password, verify_password
+
+bp = Blueprint("auth", __name__)
+
+LOGIN_FAILED = "用户名或密码错误，或账号已停用。"
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Sign in; a wrong password and a disabled account get the same message."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = authenticate(form.username.data, form.password.data)
+        if user is not None:
+            next_url = _safe_next(request.args.get("next"))
+            session.clear()  # a fresh session at login: nothing carried over from before
+            login_user(user)
+            db.session.commit()
+            return redirect(next_url or url_for("main.home"))
+        db.session.rollback()
+        form.password.errors.append(LOGIN_FAILED)
+        return render("auth/login.html", form=form, status=422)
+    status = 422 if form.errors else 200
+    return render("auth/login.html", form=form, status=status)
+
+
+@bp.post("/logout")
+def logout():
+    """Sign out (POST only, so a link or an image cannot sign anyone out)."""
+    logout_user()
+    session.clear()
+    flash("您已安全退出。", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def password():
+    """Change one's own password; other sessions of the user end."""
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        if not verify_password(current_user.password_hash, form.current_password.data):
+            form.current_password.errors.append("当前密码不正确。")
+        else:
+            user = current_user._get_current_object()
+            change_password(user, form.new_password.data)
+            db.session.commit()
+            login_user(user)  # keep this session, with the new version
+            flash("密码已修改，其他设备上的登录已失效。", "success")
+            return redirect(url_for("main.home"))
+    status = 422 if form.errors else 200
+    return render("auth/password.html", form=form, status=status)
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site paths, so the login page cannot bounce users elsewhere."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target

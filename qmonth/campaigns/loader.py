@@ -1,0 +1,326 @@
+"""Load a campaign file (TOML) into the database: all of it, or nothing.
+
+Loading the same file twice changes nothing; loading an edited file updates
+the campaign in place, matched by `slug` (groups, tasks and slogans by number,
+kinds and units by code).
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import ActivityKind, Campaign, Department, Slogan, Task, TaskGroup, Unit
+
+FIGURE_TYPES = {"int", "text", "choice", "multi", "slogans"}
+CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+UNIT_CODE_PATTERN = re.compile(r"^[a-z]+-(zj|cg|sw|yl|jt)$")
+
+
+class CampaignFileError(ValueError):
+    """A campaign file that cannot be loaded; the message names the line."""
+
+
+@dataclass
+class LoadResult:
+    campaign: Campaign
+    created: bool
+    changed: bool
+
+
+class _Locator:
+    """Finds the line of a table or key in the raw text, for error messages.
+
+    tomllib gives no positions, so we count `[[name]]` headers in order.
+    """
+
+    def __init__(self, text: str):
+        self.lines = text.splitlines()
+
+    def table(self, header: str, index: int = 0) -> int | None:
+        seen = -1
+        pattern = re.compile(r"^\s*\[\[?\s*" + re.escape(header) + r"\s*\]\]?\s*(#.*)?$")
+        for number, line in enumerate(self.lines, start=1):
+            if pattern.match(line):
+                seen += 1
+                if seen == index:
+                    return number
+        return None
+
+    def key(self, header: str, index: int, key: str) -> int | None:
+        start = self.table(header, index)
+        if start is None:
+            return None
+        key_pattern = re.compile(r"^\s*" + re.escape(key) + r"\s*=")
+        for number in range(start, len(self.lines)):
+            line = self.lines[number]
+            if line.lstrip().startswith("["):
+                break
+            if key_pattern.match(line):
+                return number + 1
+        return start
+
+
+class _Checker:
+    def __init__(self, locator: _Locator):
+        self.locator = locator
+
+    def fail(self, message: str, header: str, index: int = 0, key: str | None = None):
+        line = self.locator.key(header, index, key) if key else self.locator.table(header, index)
+        where = f"第 {line} 行：" if line else ""
+        raise CampaignFileError(f"{where}{message}")
+
+    def field(self, table: dict, key: str, kind, header: str, index: int = 0, required: bool = True):
+        if key not in table:
+            if required:
+                self.fail(f"[{header}] 缺少字段 {key}", header, index)
+            return None
+        value = table[key]
+        if kind is datetime and not (isinstance(value, datetime) and value.tzinfo is not None):
+            self.fail(f"{key} 应为带时区的日期时间，例如 2024-10-10T23:59:59+08:00", header, index, key)
+        if kind is date and (isinstance(value, datetime) or not isinstance(value, date)):
+            self.fail(f"{key} 应为日期，例如 2024-09-01", header, index, key)
+        if kind is str and (not isinstance(value, str) or not value.strip()):
+            self.fail(f"{key} 应为非空文本", header, index, key)
+        if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+            self.fail(f"{key} 应为整数", header, index, key)
+        if kind is list and not isinstance(value, list):
+            self.fail(f"{key} 应为列表", header, index, key)
+        return value
+
+
+def read_campaign_file(path: str | Path) -> dict:
+    """Parse and check a campaign file; raise CampaignFileError naming the line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CampaignFileError(f"找不到活动文件：{path}") from None
+    except UnicodeDecodeError as error:
+        raise CampaignFileError(f"活动文件不是 UTF-8 编码（字节位置 {error.start}）") from None
+    return parse_campaign_text(text)
+
+
+def parse_campaign_text(text: str) -> dict:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        match = re.search(r"line (\d+), column (\d+)", str(error))
+        where = f"第 {match.group(1)} 行第 {match.group(2)} 列：" if match else ""
+        raise CampaignFileError(f"{where}TOML 格式错误（{error}）") from None
+    _check(data, _Checker(_Locator(text)))
+    return data
+
+
+def _check(data: dict, check: _Checker) -> None:
+    if "campaign" not in data:
+        raise CampaignFileError("缺少 [campaign] 表")
+    campaign = data["campaign"]
+    for key in ("slug", "title", "theme", "issuer", "addressees", "report_addressee"):
+        check.field(campaign, key, str, "campaign")
+    check.field(campaign, "year", int, "campaign")
+    for key in ("starts_on", "ends_on", "issued_on"):
+        check.field(campaign, key, date, "campaign")
+    check.field(campaign, "report_due_at", datetime, "campaign")
+    if campaign["ends_on"] < campaign["starts_on"]:
+        check.fail("ends_on 早于 starts_on", "campaign", 0, "ends_on")
+    if campaign["report_due_at"].date() < campaign["ends_on"]:
+        check.fail("总结报告截止时间早于活动结束日期", "campaign", 0, "report_due_at")
+
+    for section in ("groups", "tasks", "kinds", "units", "slogans"):
+        if not isinstance(data.get(section), list) or not data[section]:
+            raise CampaignFileError(f"缺少 [[{section}]] 表")
+
+    group_numbers = _unique_numbers(data["groups"], "groups", check)
+    for index, group in enumerate(data["groups"]):
+        check.field(group, "title", str, "groups", index)
+
+    task_numbers = _unique_numbers(data["tasks"], "tasks", check)
+    for index, task in enumerate(data["tasks"]):
+        check.field(task, "title", str, "tasks", index)
+        check.field(task, "text", str, "tasks", index)
+        group = check.field(task, "group", int, "tasks", index)
+        if group not in group_numbers:
+            check.fail(f"任务所属分组 {group} 不存在", "tasks", index, "group")
+
+    _unique_numbers(data["slogans"], "slogans", check)
+    for index, slogan in enumerate(data["slogans"]):
+        check.field(slogan, "text", str, "slogans", index)
+
+    kind_codes: set[str] = set()
+    figure_index = 0
+    for index, kind in enumerate(data["kinds"]):
+        code = check.field(kind, "code", str, "kinds", index)
+        if not CODE_PATTERN.match(code):
+            check.fail(f"活动类型代码 {code!r} 只能使用小写字母、数字和下划线", "kinds", index, "code")
+        if code in kind_codes:
+            check.fail(f"活动类型代码 {code} 重复", "kinds", index, "code")
+        kind_codes.add(code)
+        check.field(kind, "name", str, "kinds", index)
+        task = check.field(kind, "task", int, "kinds", index, required=False)
+        if task is not None and task not in task_numbers:
+            check.fail(f"活动类型对应的任务 {task} 不存在", "kinds", index, "task")
+        figure_codes: set[str] = set()
+        for figure in kind.get("figures", []):
+            header = "kinds.figures"
+            fcode = check.field(figure, "code", str, header, figure_index)
+            if not CODE_PATTERN.match(fcode) or fcode in figure_codes:
+                check.fail(f"指标代码 {fcode!r} 无效或重复", header, figure_index, "code")
+            figure_codes.add(fcode)
+            check.field(figure, "label", str, header, figure_index)
+            ftype = check.field(figure, "type", str, header, figure_index)
+            if ftype not in FIGURE_TYPES:
+                check.fail(
+                    f"指标类型 {ftype!r} 无效，应为 {'、'.join(sorted(FIGURE_TYPES))} 之一",
+                    header, figure_index, "type",
+                )
+            if ftype in ("choice", "multi"):
+                choices = check.field(figure, "choices", list, header, figure_index)
+                if not choices or not all(isinstance(c, str) and c.strip() for c in choices):
+                    check.fail("choices 应为非空文本列表", header, figure_index, "choices")
+            figure_index += 1
+
+    unit_codes: set[str] = set()
+    departments = {d.value for d in Department}
+    for index, unit in enumerate(data["units"]):
+        code = check.field(unit, "code", str, "units", index)
+        if not UNIT_CODE_PATTERN.match(code):
+            check.fail(f"单位代码 {code!r} 应为“城市拼音-部门”，如 jinan-zj", "units", index, "code")
+        if code in unit_codes:
+            check.fail(f"单位代码 {code} 重复", "units", index, "code")
+        unit_codes.add(code)
+        check.field(unit, "name", str, "units", index)
+        check.field(unit, "city", str, "units", index)
+        dept = check.field(unit, "dept", str, "units", index)
+        if dept not in departments or not code.endswith("-" + dept):
+            check.fail(f"部门 {dept!r} 无效或与单位代码不符", "units", index, "dept")
+
+
+def _unique_numbers(items: list, header: str, check: _Checker) -> set[int]:
+    numbers: set[int] = set()
+    for index, item in enumerate(items):
+        number = check.field(item, "number", int, header, index)
+        if number in numbers:
+            check.fail(f"编号 {number} 重复", header, index, "number")
+        numbers.add(number)
+    return numbers
+
+
+def load_campaign(data: dict) -> LoadResult:
+    """Write a checked campaign into the session (the caller commits)."""
+    spec = data["campaign"]
+    campaign = db.session.scalar(select(Campaign).where(Campaign.slug == spec["slug"]))
+    created = campaign is None
+    if created:
+        campaign = Campaign(slug=spec["slug"])
+        db.session.add(campaign)
+    contact = spec.get("contact", {})
+    changed = _assign(campaign, {
+        "year": spec["year"],
+        "title": spec["title"],
+        "theme": spec["theme"],
+        "starts_on": spec["starts_on"],
+        "ends_on": spec["ends_on"],
+        "report_due_at": spec["report_due_at"],
+        "issuer": spec["issuer"],
+        "issued_on": spec["issued_on"],
+        "addressees": spec["addressees"],
+        "report_addressee": spec["report_addressee"],
+        "contact_people": list(contact.get("people", [])),
+        "contact_phone": contact.get("phone", ""),
+        "contact_email": contact.get("email", ""),
+    })
+    if created and db.session.scalar(select(Campaign).where(Campaign.is_active)) is None:
+        campaign.is_active = True
+
+    groups = _sync_children(campaign.groups, data["groups"], "number", TaskGroup,
+                            lambda g: {"title": g["title"]})
+    db.session.flush()
+    by_number = {group.number: group for group in campaign.groups}
+    changed |= groups
+    changed |= _sync_children(campaign.tasks, data["tasks"], "number", Task, lambda t: {
+        "title": t["title"], "text": t["text"], "group": by_number[t["group"]],
+    })
+    changed |= _sync_children(campaign.slogans, data["slogans"], "number", Slogan,
+                              lambda s: {"text": s["text"]})
+    positions = {kind["code"]: position for position, kind in enumerate(data["kinds"], start=1)}
+    changed |= _sync_children(campaign.kinds, data["kinds"], "code", ActivityKind, lambda k: {
+        "name": k["name"],
+        "position": positions[k["code"]],
+        "default_task_number": k.get("task"),
+        "figures": [_figure(f) for f in k.get("figures", [])],
+    })
+    changed |= _sync_units(data["units"])
+    db.session.flush()
+    return LoadResult(campaign=campaign, created=created, changed=changed or created)
+
+
+def _figure(spec: dict) -> dict:
+    figure = {"code": spec["code"], "label": spec["label"], "type": spec["type"]}
+    if spec.get("unit"):
+        figure["unit"] = spec["unit"]
+    if spec.get("choices"):
+        figure["choices"] = list(spec["choices"])
+    return figure
+
+
+def _assign(obj, values: dict) -> bool:
+    changed = False
+    for key, value in values.items():
+        if getattr(obj, key) != value:
+            setattr(obj, key, value)
+            changed = True
+    return changed
+
+
+def _sync_children(existing: list, specs: list[dict], key: str, model, values_of) -> bool:
+    """Update rows matched by `key`, add new ones, remove the ones the file dropped."""
+    current = {getattr(row, key): row for row in existing}
+    wanted = set()
+    changed = False
+    for spec in specs:
+        wanted.add(spec[key])
+        row = current.get(spec[key])
+        if row is None:
+            row = model(**{key: spec[key]})
+            existing.append(row)
+            changed = True
+        changed |= _assign(row, values_of(spec))
+    for stale_key, row in current.items():
+        if stale_key not in wanted:
+            existing.remove(row)
+            changed = True
+    return changed
+
+
+def _sync_units(specs: list[dict]) -> bool:
+    current = {unit.code: unit for unit in db.session.scalars(select(Unit))}
+    changed = False
+    for position, spec in enumerate(specs, start=1):
+        unit = current.get(spec["code"])
+        if unit is None:
+            unit = Unit(code=spec["code"])
+            db.session.add(unit)
+            changed = True
+        changed |= _assign(unit, {
+            "name": spec["name"], "city": spec["city"],
+            "department": Department(spec["dept"]), "position": position,
+        })
+    return changed
+
+
+def load_campaign_file(path: str | Path) -> LoadResult:
+    """Check and load a file in one transaction; on any error nothing is written."""
+    data = read_campaign_file(path)
+    try:
+        result = load_campaign(data)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return result

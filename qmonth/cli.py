@@ -1,0 +1,102 @@
+"""Commands for operators: flask --app app <command> --help."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import select
+
+from .extensions import db
+from .models import Role, Unit, User
+
+DEMO_PASSWORD = "qmonth-demo"
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(campaign_group)
+    app.cli.add_command(create_user_command)
+    app.cli.add_command(seed_demo_command)
+
+
+@click.group("campaign", cls=AppGroup, help="Load and inspect campaign files.")
+def campaign_group():
+    pass
+
+
+@campaign_group.command("load", help="Load or update a campaign from a TOML file. All or nothing.")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def campaign_load(path: Path):
+    from .campaigns.loader import CampaignFileError, load_campaign_file
+
+    try:
+        result = load_campaign_file(path)
+    except CampaignFileError as error:
+        raise click.ClickException(f"{path}: {error}") from None
+    campaign = result.campaign
+    state = "created" if result.created else ("updated" if result.changed else "unchanged")
+    click.echo(
+        f"{campaign.slug}: {state} — {len(campaign.groups)} groups, {len(campaign.tasks)} tasks, "
+        f"{len(campaign.kinds)} kinds, {len(campaign.slogans)} slogans"
+        f"{', active' if campaign.is_active else ''}"
+    )
+
+
+@click.command("create-user", help="Create an account (operators). Prompts for the password.")
+@click.argument("username")
+@click.option("--name", "display_name", default="", help="Display name (defaults to the username).")
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.REPORTER.value, show_default=True)
+@click.option("--unit", "unit_code", default=None, help="Unit code, e.g. jinan-zj (not for province admins).")
+@click.password_option(help="Password (at least 10 characters); prompted for when omitted.")
+@with_appcontext
+def create_user_command(username, display_name, role, unit_code, password):
+    from .admin.services import AccountError, create_user
+    from .auth.services import password_problem
+
+    problem = password_problem(password)
+    if problem:
+        raise click.ClickException(problem)
+    unit = None
+    if unit_code:
+        unit = db.session.scalar(select(Unit).where(Unit.code == unit_code))
+        if unit is None:
+            raise click.ClickException(f"unknown unit code: {unit_code}")
+    try:
+        user = create_user(actor=None, username=username, display_name=display_name,
+                           role=Role(role), unit=unit, password=password)
+        db.session.commit()
+    except AccountError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
+    click.echo(f"created {user.username} ({user.role.value}{', ' + unit.code if unit else ''})")
+
+
+@click.command("seed-demo", help="Create demo accounts for all units (password qmonth-demo). Demo only.")
+@click.option("--campaign-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Campaign to load first if none is loaded (default: the bundled 2024 file).")
+@with_appcontext
+def seed_demo_command(campaign_file):
+    from .auth.services import hash_password
+    from .campaigns.loader import load_campaign_file
+
+    if db.session.scalar(select(Unit.id).limit(1)) is None:
+        path = campaign_file or Path(current_app.config["CAMPAIGN_DIR"]) / "2024-shandong.toml"
+        load_campaign_file(path)
+    password_hash = hash_password(DEMO_PASSWORD)
+    existing = set(db.session.scalars(select(User.username)))
+    created = 0
+    wanted = [("province", "省厅管理员", Role.PROVINCE_ADMIN, None)]
+    for unit in db.session.scalars(select(Unit).order_by(Unit.position)):
+        wanted.append((unit.code, f"{unit.name}填报员", Role.REPORTER, unit))
+        wanted.append((f"{unit.code}-admin", f"{unit.name}管理员", Role.UNIT_ADMIN, unit))
+    for username, display_name, role, unit in wanted:
+        if username in existing:
+            continue
+        db.session.add(User(username=username, display_name=display_name, role=role, unit=unit,
+                            password_hash=password_hash, is_enabled=True))
+        created += 1
+    db.session.commit()
+    click.echo(f"demo accounts: {created} created, {len(wanted) - created} already there")
+    click.echo(f"log in as 'province', 'jinan-zj' or 'jinan-zj-admin' (any unit code); "
+               f"password for all: {DEMO_PASSWORD}  (demo only)")

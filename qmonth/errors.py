@@ -1,0 +1,55 @@
+"""Errors in one place: a Chinese page, or a small alert fragment for htmx."""
+from flask import render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from .extensions import db
+from .htmx import is_htmx
+
+MESSAGES = {
+    400: "请求无效，请返回重试。",
+    403: "您没有权限访问此页面。",
+    404: "您访问的页面不存在，或您无权查看。",
+    405: "不支持此操作。",
+    413: "上传的文件过大。",
+    422: "提交的内容有误，请检查后重试。",
+    429: "操作过于频繁，请稍后再试。",
+    500: "系统出现错误，请稍后重试。如问题持续，请联系省厅管理员。",
+    503: "系统暂时无法提供服务，请稍后重试。",
+}
+
+
+def render_error(code: int, message: str | None = None):
+    message = message or MESSAGES.get(code, MESSAGES[500])
+    if is_htmx():
+        response = render_template("errors/_alert.html", code=code, message=message), code
+        return _retarget_to_alerts(response)
+    template = f"errors/{code}.html" if code in (403, 404, 500) else "errors/generic.html"
+    return render_template(template, code=code, message=message), code
+
+
+def _retarget_to_alerts(response):
+    body, code = response
+    from flask import make_response
+
+    resp = make_response(body, code)
+    resp.headers["HX-Retarget"] = "#alerts"
+    resp.headers["HX-Reswap"] = "afterbegin"
+    return resp
+
+
+def register(app) -> None:
+    @app.errorhandler(HTTPException)
+    def handle_http_error(error: HTTPException):
+        if error.code is None or error.code < 400:
+            return error
+        return render_error(error.code, getattr(error, "qmonth_message", None))
+
+    @app.errorhandler(CSRFError)
+    def handle_csrf_error(error: CSRFError):
+        return render_error(400, "页面已过期，请刷新后重试。")
+
+    @app.errorhandler(500)
+    def handle_server_error(error):
+        db.session.rollback()
+        return render_error(500)

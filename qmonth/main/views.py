@@ -1,0 +1,49 @@
+"""Home page, the campaign catalogue and the health check."""
+from flask import Blueprint, jsonify
+from flask_login import current_user, login_required
+from sqlalchemy import select, text
+
+from ..extensions import db
+from ..htmx import render
+from ..models import Unit
+from .services import active_campaign, report_countdown
+
+bp = Blueprint("main", __name__)
+
+
+@bp.get("/")
+@login_required
+def home():
+    """The campaign at a glance: theme, window, deadline countdown, slogans."""
+    campaign = active_campaign()
+    countdown = report_countdown(campaign) if campaign else None
+    return render("main/home.html", campaign=campaign, countdown=countdown)
+
+
+@bp.get("/countdown")
+@login_required
+def countdown():
+    """The countdown alone, refreshed by htmx every minute."""
+    campaign = active_campaign()
+    return render("main/_countdown.html", "main/_countdown.html", campaign=campaign,
+                  countdown=report_countdown(campaign) if campaign else None)
+
+
+@bp.get("/campaign")
+@login_required
+def campaign():
+    """The campaign catalogue as the notice describes it."""
+    current = active_campaign()
+    units = list(db.session.scalars(select(Unit).order_by(Unit.position)))
+    return render("main/campaign.html", campaign=current, units=units)
+
+
+@bp.get("/healthz")
+def healthz():
+    """200 when the database answers, 503 when it does not."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception:  # any driver error means "not healthy"
+        db.session.rollback()
+        return jsonify(status="error", database="unavailable"), 503
+    return jsonify(status="ok", database="ok")

@@ -1,0 +1,212 @@
+"""All tables, typed (SQLAlchemy 2.0)."""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from flask_login import UserMixin
+from sqlalchemy import JSON, Boolean, Date, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+from .timeutil import UTCDateTime, utcnow
+
+
+class Role(enum.Enum):
+    REPORTER = "reporter"
+    UNIT_ADMIN = "unit_admin"
+    PROVINCE_ADMIN = "province_admin"
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS = {
+    Role.REPORTER: "填报员",
+    Role.UNIT_ADMIN: "单位管理员",
+    Role.PROVINCE_ADMIN: "省厅管理员",
+}
+
+
+class Department(enum.Enum):
+    ZJ = "zj"
+    CG = "cg"
+    SW = "sw"
+    YL = "yl"
+    JT = "jt"
+
+    @property
+    def label(self) -> str:
+        return DEPARTMENT_LABELS[self]
+
+
+DEPARTMENT_LABELS = {
+    Department.ZJ: "住房城乡建设",
+    Department.CG: "城市管理",
+    Department.SW: "水务(水利)",
+    Department.YL: "园林和林业(绿化)",
+    Department.JT: "城乡交通运输",
+}
+
+
+def _enum_values(enum_class):
+    return [member.value for member in enum_class]
+
+
+class Campaign(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
+    year: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    theme: Mapped[str] = mapped_column(String(200))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    report_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    issuer: Mapped[str] = mapped_column(String(200))
+    issued_on: Mapped[date] = mapped_column(Date)
+    addressees: Mapped[str] = mapped_column(Text, default="")
+    report_addressee: Mapped[str] = mapped_column(String(200), default="")
+    contact_people: Mapped[list] = mapped_column(JSON, default=list)
+    contact_phone: Mapped[str] = mapped_column(String(60), default="")
+    contact_email: Mapped[str] = mapped_column(String(120), default="")
+    is_active: Mapped[bool] = mapped_column(Boolean, default=False)
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    groups: Mapped[list[TaskGroup]] = relationship(
+        back_populates="campaign", order_by="TaskGroup.number", cascade="all, delete-orphan"
+    )
+    tasks: Mapped[list[Task]] = relationship(
+        back_populates="campaign", order_by="Task.number", cascade="all, delete-orphan"
+    )
+    kinds: Mapped[list[ActivityKind]] = relationship(
+        back_populates="campaign", order_by="ActivityKind.position", cascade="all, delete-orphan"
+    )
+    slogans: Mapped[list[Slogan]] = relationship(
+        back_populates="campaign", order_by="Slogan.number", cascade="all, delete-orphan"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Campaign {self.slug}>"
+
+
+class TaskGroup(db.Model):
+    __table_args__ = (UniqueConstraint("campaign_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(120))
+
+    campaign: Mapped[Campaign] = relationship(back_populates="groups")
+    tasks: Mapped[list[Task]] = relationship(back_populates="group", order_by="Task.number")
+
+    @property
+    def numeral(self) -> str:
+        return CHINESE_NUMERALS[self.number]
+
+
+CHINESE_NUMERALS = dict(enumerate("零一二三四五六七八九十", start=0))
+
+
+class Task(db.Model):
+    __table_args__ = (UniqueConstraint("campaign_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    group_id: Mapped[int] = mapped_column(ForeignKey("task_group.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(120))
+    text: Mapped[str] = mapped_column(Text)
+
+    campaign: Mapped[Campaign] = relationship(back_populates="tasks")
+    group: Mapped[TaskGroup] = relationship(back_populates="tasks")
+
+
+class ActivityKind(db.Model):
+    """A kind of activity and the definition of the figures only it reports.
+
+    `figures` is a list of {code, label, type, unit?, choices?} taken from the
+    campaign file; see qmonth/campaigns/loader.py for the accepted types.
+    """
+
+    __table_args__ = (UniqueConstraint("campaign_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(60))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    default_task_number: Mapped[int | None] = mapped_column(Integer)
+    figures: Mapped[list] = mapped_column(JSON, default=list)
+
+    campaign: Mapped[Campaign] = relationship(back_populates="kinds")
+
+
+class Slogan(db.Model):
+    __table_args__ = (UniqueConstraint("campaign_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(String(120))
+
+    campaign: Mapped[Campaign] = relationship(back_populates="slogans")
+
+
+class Unit(db.Model):
+    """A reporting unit (a city bureau). Units outlive campaigns."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    city: Mapped[str] = mapped_column(String(20))
+    department: Mapped[Department] = mapped_column(
+        Enum(Department, values_callable=_enum_values, native_enum=False, length=8)
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    users: Mapped[list[User]] = relationship(back_populates="unit")
+
+    def __repr__(self) -> str:
+        return f"<Unit {self.code}>"
+
+
+class User(UserMixin, db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(60), unique=True)
+    display_name: Mapped[str] = mapped_column(String(60))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, values_callable=_enum_values, native_enum=False, length=20)
+    )
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped on password change or disabling: sessions carry it, so old ones stop working.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    unit: Mapped[Unit | None] = relationship(back_populates="users")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users.
+        return self.is_enabled
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_province(self) -> bool:
+        return self.role is Role.PROVINCE_ADMIN
+
+    @property
+    def is_unit_admin(self) -> bool:
+        return self.role is Role.UNIT_ADMIN
+
+    @property
+    def can_manage_accounts(self) -> bool:
+        return self.role in (Role.PROVINCE_ADMIN, Role.UNIT_ADMIN)
+
+    def __repr__(self) -> str:
+        return f"<User {self.username}>"

@@ -1,0 +1,16 @@
+"""Jinja filters and globals shared by every template."""
+from datetime import datetime
+
+from .timeutil import format_date_cn, format_local, to_local, utcnow
+
+
+def register(app) -> None:
+    app.jinja_env.filters["local"] = format_local
+    app.jinja_env.filters["date_cn"] = format_date_cn
+    app.jinja_env.filters["to_local"] = to_local
+
+    @app.context_processor
+    def inject_globals():
+        from .main.services import active_campaign
+
+        return {"active_campaign": active_campaign, "now_utc": utcnow}

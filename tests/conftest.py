@@ -1,0 +1,193 @@
+"""Fixtures: an app with its own database per test, clients and logins."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from flask.globals import _cv_app
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from qmonth import ROOT, create_app
+from qmonth.extensions import db
+
+CAMPAIGN_FILE = ROOT / "qmonth" / "campaigns" / "2024-shandong.toml"
+DEMO_PASSWORD = "qmonth-demo"
+
+
+def _make_app(instance: Path, **overrides):
+    settings = {
+        "INSTANCE_PATH": instance,
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'qmonth.db'}",
+        "UPLOAD_DIR": str(instance / "uploads"),
+    }
+    settings.update(overrides)
+    return create_app(settings)
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory) -> Path:
+    """A database migrated to head with the 2024 campaign and demo accounts, built once."""
+    instance = tmp_path_factory.mktemp("template-instance")
+    app = _make_app(instance)
+    runner = app.test_cli_runner()
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+    result = runner.invoke(args=["campaign", "load", str(CAMPAIGN_FILE)])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    return instance / "qmonth.db"
+
+
+@pytest.fixture
+def instance_dir(tmp_path, template_db) -> Path:
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    shutil.copyfile(template_db, instance / "qmonth.db")
+    return instance
+
+
+class IsolatedClient(FlaskClient):
+    """Each request gets its own app context (its own `g` and db session), as in
+    production, even though the test itself holds one open for its assertions."""
+
+    def open(self, *args, **kwargs):
+        token = _cv_app.set(None)
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            _cv_app.reset(token)
+
+
+@pytest.fixture
+def app(instance_dir):
+    app = _make_app(instance_dir)
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def csrf_token_from(html: str) -> str:
+    match = re.search(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+        r'<input[^>]*value="([^"]+)"[^>]*name="csrf_token"', html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+@pytest.fixture
+def login_as(client):
+    """Log the test client in through the real login form."""
+
+    def login(username: str, password: str = DEMO_PASSWORD):
+        page = client.get("/login")
+        if page.status_code == 302:  # someone is logged in already: log out first
+            client.post("/logout", data={"csrf_token": csrf_token_from(client.get("/").get_data(as_text=True))})
+            page = client.get("/login")
+        token = csrf_token_from(page.get_data(as_text=True))
+        response = client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+        assert response.status_code == 302, f"login as {username} failed"
+        return client
+
+    return login
+
+
+@pytest.fixture
+def user_named(app):
+    from qmonth.models import User
+
+    def find(username: str) -> User:
+        return db.session.scalar(select(User).where(User.username == username))
+
+    return find
+
+
+@pytest.fixture
+def csrf_token(client):
+    """A valid CSRF token for the client's session (read from a real page)."""
+
+    def token(path: str = "/login") -> str:
+        return csrf_token_from(client.get(path).get_data(as_text=True))
+
+    return token
+
+
+# Real-browser fixtures ---------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium through Playwright; never a downloaded browser."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("QMONTH_REQUIRE_BROWSER") or os.environ.get("CI"):
+            pytest.fail("Chromium is missing: scripts/test installs it with apt-get")
+        pytest.skip("Chromium not installed (run scripts/test)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_server(instance_dir):
+    """The app served on a loopback port in a thread, for the browser."""
+    from werkzeug.serving import make_server
+
+    app = _make_app(instance_dir)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.url = f"http://127.0.0.1:{server.server_port}"
+    server.app = app
+    yield server
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def page_at(browser):
+    """A fresh browser context at a given viewport; console errors are collected."""
+    contexts = []
+
+    def open_page(width: int = 1280, height: int = 800):
+        context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
+        contexts.append(context)
+        page = context.new_page()
+        page.console_errors = []
+        page.on("console", lambda msg: msg.type == "error" and page.console_errors.append(msg.text))
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def browser_login(page, server, username: str, password: str = DEMO_PASSWORD):
+    page.goto(f"{server.url}/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server.url}/")
