@@ -210,3 +210,116 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.username}>"
+
+
+class ActivityState(enum.Enum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    ACCEPTED = "accepted"
+    RETURNED = "returned"
+
+    @property
+    def label(self) -> str:
+        return STATE_LABELS[self]
+
+
+STATE_LABELS = {
+    ActivityState.DRAFT: "草稿",
+    ActivityState.SUBMITTED: "已报送",
+    ActivityState.ACCEPTED: "已采纳",
+    ActivityState.RETURNED: "已退回",
+}
+
+# Length bounds shared by the forms and the columns, so both refuse the same input.
+TITLE_MAX = 100
+ORGANISER_MAX = 100
+CO_ORGANISERS_MAX = 300
+COUNTY_MAX = 40
+ADDRESS_MAX = 200
+DESCRIPTION_MAX = 5000
+RESULTS_MAX = 3000
+CONTACT_NAME_MAX = 40
+CONTACT_PHONE_MAX = 40
+REASON_MAX = 500
+FIGURE_TEXT_MAX = 300
+PARTICIPANTS_MAX = 10_000_000
+
+activity_task = db.Table(
+    "activity_task",
+    db.Column("activity_id", ForeignKey("activity.id", ondelete="CASCADE"), primary_key=True),
+    db.Column("task_id", ForeignKey("task.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Activity(db.Model):
+    """An activity a unit registered. State, unit, author and campaign are never
+    taken from a request: the services set them."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    kind_id: Mapped[int] = mapped_column(ForeignKey("activity_kind.id"))
+    # One-time key of the rendered form that created the row: a repeated POST finds it.
+    form_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+    title: Mapped[str] = mapped_column(String(TITLE_MAX))
+    organiser: Mapped[str] = mapped_column(String(ORGANISER_MAX), default="")
+    co_organisers: Mapped[str] = mapped_column(String(CO_ORGANISERS_MAX), default="")
+    starts_on: Mapped[date | None] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    county: Mapped[str] = mapped_column(String(COUNTY_MAX), default="")
+    address: Mapped[str] = mapped_column(String(ADDRESS_MAX), default="")
+    participants: Mapped[int | None] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(Text, default="")
+    results: Mapped[str] = mapped_column(Text, default="")
+    contact_name: Mapped[str] = mapped_column(String(CONTACT_NAME_MAX), default="")
+    contact_phone: Mapped[str] = mapped_column(String(CONTACT_PHONE_MAX), default="")
+    figures: Mapped[dict] = mapped_column(JSON, default=dict)
+    no_fee_declared: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    state: Mapped[ActivityState] = mapped_column(
+        Enum(ActivityState, values_callable=_enum_values, native_enum=False, length=12),
+        default=ActivityState.DRAFT, index=True,
+    )
+    is_highlight: Mapped[bool] = mapped_column(Boolean, default=False)
+    return_reason: Mapped[str] = mapped_column(Text, default="")
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    campaign: Mapped[Campaign] = relationship()
+    unit: Mapped[Unit] = relationship()
+    author: Mapped[User] = relationship(foreign_keys=[author_id])
+    reviewed_by: Mapped[User | None] = relationship(foreign_keys=[reviewed_by_id])
+    kind: Mapped[ActivityKind] = relationship()
+    tasks: Mapped[list[Task]] = relationship(secondary=activity_task, order_by="Task.number")
+
+    @property
+    def is_editable(self) -> bool:
+        return self.state in (ActivityState.DRAFT, ActivityState.RETURNED)
+
+    def __repr__(self) -> str:
+        return f"<Activity {self.id} {self.state.value}>"
+
+
+class AuditEvent(db.Model):
+    """Who did what, when and why: every state change, edit and review."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    object_type: Mapped[str] = mapped_column(String(40), default="")
+    object_id: Mapped[int | None] = mapped_column(Integer)
+    from_state: Mapped[str | None] = mapped_column(String(20))
+    to_state: Mapped[str | None] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    changes: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    actor: Mapped[User | None] = relationship()
+
+    __table_args__ = (db.Index("ix_audit_event_object", "object_type", "object_id"),)

@@ -1,0 +1,243 @@
+"""Activities: who may see them, and every change of state (each one audited)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask import abort
+from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
+
+from ..audit import record
+from ..extensions import db
+from ..models import Activity, ActivityKind, ActivityState, Campaign, Task, Unit, User
+from ..timeutil import utcnow
+
+
+class WorkflowError(ValueError):
+    """A refused transition; the message is shown to the user (Chinese)."""
+
+
+def visible_activities(user: User) -> Select:
+    """The one scoping rule: the province sees every activity, a bureau only its own."""
+    query = select(Activity)
+    if user.is_province:
+        return query
+    if user.unit_id is None:
+        return query.where(False)
+    return query.where(Activity.unit_id == user.unit_id)
+
+
+def get_activity_or_404(user: User, activity_id: int) -> Activity:
+    """Every lookup by id goes through here: another bureau's activity is a 404."""
+    activity = db.session.scalar(visible_activities(user).where(Activity.id == activity_id))
+    if activity is None:
+        abort(404)
+    return activity
+
+
+# Fields a user edits through the activity form. Nothing else is ever assigned from a request.
+EDITABLE_FIELDS = (
+    "title", "kind", "tasks", "organiser", "co_organisers", "starts_on", "ends_on",
+    "county", "address", "participants", "description", "results",
+    "contact_name", "contact_phone", "figures", "no_fee_declared",
+)
+
+FIELD_LABELS = {
+    "title": "活动名称", "kind": "活动类型", "tasks": "重点任务", "organiser": "主办单位",
+    "co_organisers": "协办单位", "starts_on": "开始日期", "ends_on": "结束日期",
+    "county": "县（市、区）", "address": "详细地点", "participants": "参与人次",
+    "description": "活动内容", "results": "活动成效", "contact_name": "联系人",
+    "contact_phone": "联系电话", "figures": "类型指标", "no_fee_declared": "自愿参与、未收费承诺",
+}
+
+
+@dataclass
+class ActivityData:
+    """Cleaned form values (see forms.py)."""
+
+    title: str
+    kind: ActivityKind
+    tasks: list[Task]
+    organiser: str = ""
+    co_organisers: str = ""
+    starts_on: date | None = None
+    ends_on: date | None = None
+    county: str = ""
+    address: str = ""
+    participants: int | None = None
+    description: str = ""
+    results: str = ""
+    contact_name: str = ""
+    contact_phone: str = ""
+    figures: dict | None = None
+    no_fee_declared: bool = False
+
+
+def _comparable(value):
+    if isinstance(value, list):
+        return [getattr(item, "number", item) for item in value]
+    if isinstance(value, ActivityKind):
+        return value.name
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _apply(activity: Activity, data: ActivityData) -> dict:
+    """Copy the editable fields; return {field: [old, new]} for the audit trail."""
+    changes = {}
+    for name in EDITABLE_FIELDS:
+        new = getattr(data, name)
+        if name == "figures":
+            new = dict(new or {})
+        old = getattr(activity, name)
+        if _comparable(old) != _comparable(new):
+            changes[name] = [_comparable(old), _comparable(new)]
+            setattr(activity, name, list(new) if name == "tasks" else new)
+    return changes
+
+
+def create_activity(
+    *, campaign: Campaign, unit: Unit, author: User, data: ActivityData, form_key: str | None
+) -> tuple[Activity, bool]:
+    """Create a draft, exactly once per form key. Returns (activity, created)."""
+    if form_key:
+        existing = db.session.scalar(select(Activity).where(Activity.form_key == form_key))
+        if existing is not None:
+            return existing, False
+    activity = Activity(campaign=campaign, unit=unit, author=author, form_key=form_key,
+                        state=ActivityState.DRAFT, figures={})
+    _apply(activity, data)
+    db.session.add(activity)
+    try:
+        # A savepoint: a concurrent twin with the same key loses here, not at commit.
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        existing = db.session.scalar(select(Activity).where(Activity.form_key == form_key))
+        if existing is None:
+            raise
+        return existing, False
+    record("activity.create", actor=author, obj=activity, to_state=ActivityState.DRAFT.value)
+    return activity, True
+
+
+def update_activity(activity: Activity, data: ActivityData, *, by: User) -> dict:
+    """Edit a draft or a returned entry; the audit record lists the changed fields."""
+    if not activity.is_editable:
+        raise WorkflowError(f"该活动{activity.state.label}，不能修改。")
+    changes = _apply(activity, data)
+    if changes:
+        record("activity.edit", actor=by, obj=activity, from_state=activity.state.value,
+               to_state=activity.state.value, changes=changes)
+    return changes
+
+
+def submission_problems(activity: Activity) -> dict[str, str]:
+    """What is missing before an entry can be submitted: {field: Chinese message}."""
+    problems = {}
+    if not activity.tasks:
+        problems["tasks"] = "请至少选择一项重点任务。"
+    if activity.starts_on is None:
+        problems["starts_on"] = "报送前请填写开始日期。"
+    if activity.ends_on is None:
+        problems["ends_on"] = "报送前请填写结束日期。"
+    if not activity.county:
+        problems["county"] = "报送前请填写活动所在县（市、区）。"
+    if activity.participants is None:
+        problems["participants"] = "报送前请填写参与人次。"
+    if not activity.description:
+        problems["description"] = "报送前请填写活动内容。"
+    if not activity.contact_name:
+        problems["contact_name"] = "报送前请填写联系人。"
+    if not activity.no_fee_declared:
+        problems["no_fee_declared"] = "报送前须确认活动坚持自愿参与原则，未向企业摊派收费、搭车收费。"
+    return problems
+
+
+def _transition(activity: Activity, to: ActivityState, *, by: User, action: str, reason: str = "") -> None:
+    before = activity.state
+    activity.state = to
+    record(action, actor=by, obj=activity, from_state=before.value, to_state=to.value, reason=reason)
+
+
+def submit_activity(activity: Activity, *, by: User) -> None:
+    """Draft or returned → submitted, once everything required is there."""
+    if activity.state is ActivityState.SUBMITTED:
+        return  # a repeated click: already done
+    if not activity.is_editable:
+        raise WorkflowError(f"该活动{activity.state.label}，不能报送。")
+    problems = submission_problems(activity)
+    if problems:
+        raise WorkflowError("报送前请补全：" + "；".join(problems.values()))
+    activity.submitted_at = utcnow()
+    action = "activity.resubmit" if activity.state is ActivityState.RETURNED else "activity.submit"
+    _transition(activity, ActivityState.SUBMITTED, by=by, action=action)
+
+
+def _require_province(user: User) -> None:
+    if not user.is_province:
+        abort(403)
+
+
+def accept_activity(activity: Activity, *, by: User) -> None:
+    """Submitted → accepted (province only)."""
+    _require_province(by)
+    if activity.state is ActivityState.ACCEPTED:
+        return
+    if activity.state is not ActivityState.SUBMITTED:
+        raise WorkflowError(f"只能采纳已报送的活动，该活动{activity.state.label}。")
+    activity.reviewed_at = utcnow()
+    activity.reviewed_by = by
+    activity.return_reason = ""
+    _transition(activity, ActivityState.ACCEPTED, by=by, action="activity.accept")
+
+
+def return_activity(activity: Activity, *, by: User, reason: str) -> None:
+    """Submitted (or accepted) → returned with a reason the bureau sees (province only)."""
+    _require_province(by)
+    reason = (reason or "").strip()
+    if not reason:
+        raise WorkflowError("退回时请填写退回原因。")
+    if activity.state not in (ActivityState.SUBMITTED, ActivityState.ACCEPTED):
+        raise WorkflowError(f"只能退回已报送或已采纳的活动，该活动{activity.state.label}。")
+    activity.reviewed_at = utcnow()
+    activity.reviewed_by = by
+    activity.return_reason = reason
+    activity.is_highlight = False
+    _transition(activity, ActivityState.RETURNED, by=by, action="activity.return", reason=reason)
+
+
+def set_highlight(activity: Activity, *, by: User, on: bool) -> None:
+    """Mark or unmark an accepted activity for publicity (宣传推广)."""
+    _require_province(by)
+    if on and activity.state is not ActivityState.ACCEPTED:
+        raise WorkflowError("只有已采纳的活动可以设为宣传推广。")
+    if activity.is_highlight == on:
+        return
+    activity.is_highlight = on
+    record("activity.highlight" if on else "activity.unhighlight", actor=by, obj=activity,
+           from_state=activity.state.value, to_state=activity.state.value)
+
+
+def bulk_accept(activities: list[Activity], *, by: User) -> tuple[int, list[str]]:
+    """Accept every submitted entry of the list; returns (accepted, skipped titles)."""
+    _require_province(by)
+    accepted, skipped = 0, []
+    for activity in activities:
+        if activity.state is ActivityState.SUBMITTED:
+            accept_activity(activity, by=by)
+            accepted += 1
+        else:
+            skipped.append(activity.title)
+    return accepted, skipped
+
+
+def delete_activity(activity: Activity, *, by: User) -> None:
+    """Only drafts can be deleted; the audit record keeps the title."""
+    if activity.state is not ActivityState.DRAFT:
+        raise WorkflowError("只能删除草稿。")
+    record("activity.delete", actor=by, obj=activity, from_state=activity.state.value,
+           reason="", changes={"title": [activity.title, None]})
+    db.session.delete(activity)
