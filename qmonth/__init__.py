@@ -35,13 +35,17 @@ def create_app(overrides: dict | None = None) -> Flask:
     _init_database_pragmas(app)
 
     from . import errors, security, templating
+    from .activities.views import bp as activities_bp
     from .admin.views import bp as admin_bp
     from .auth.views import bp as auth_bp
     from .main.views import bp as main_bp
+    from .reviews.views import bp as reviews_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(activities_bp)
+    app.register_blueprint(reviews_bp)
     errors.register(app)
     security.register(app)
     templating.register(app)
