@@ -191,3 +191,38 @@ def browser_login(page, server, username: str, password: str = DEMO_PASSWORD):
     page.fill("#password", password)
     page.click("button[type=submit]")
     page.wait_for_url(f"{server.url}/")
+
+
+# Activities --------------------------------------------------------------------
+
+@pytest.fixture
+def make_activity(app):
+    """Build an activity straight in the database (state and times set directly)."""
+    from datetime import date, datetime, timezone
+
+    from qmonth.models import Activity, ActivityKind, ActivityState, Campaign, Task, Unit, User
+
+    def make(unit_code: str = "jinan-zj", *, title: str = "质量安全讲堂", kind: str = "training",
+             state: ActivityState = ActivityState.DRAFT, tasks=(2,), **fields) -> Activity:
+        campaign = db.session.scalar(select(Campaign).where(Campaign.is_active))
+        unit = db.session.scalar(select(Unit).where(Unit.code == unit_code))
+        author = db.session.scalar(select(User).where(User.username == unit_code))
+        values = dict(
+            organiser=unit.name, starts_on=date(2024, 9, 10), ends_on=date(2024, 9, 10),
+            county="历下区", address="经十路 100 号", participants=120, description="组织开展培训。",
+            results="提升了质量意识。", contact_name="张明", contact_phone="0531-88886666",
+            no_fee_declared=True, figures={},
+        )
+        values.update(fields)
+        activity = Activity(
+            campaign=campaign, unit=unit, author=author, title=title, state=state,
+            kind=db.session.scalar(select(ActivityKind).where(ActivityKind.code == kind)),
+            tasks=list(db.session.scalars(select(Task).where(Task.number.in_(tasks)))), **values,
+        )
+        if state is not ActivityState.DRAFT:
+            activity.submitted_at = datetime(2024, 9, 20, 2, 0, tzinfo=timezone.utc)
+        db.session.add(activity)
+        db.session.commit()
+        return activity
+
+    return make

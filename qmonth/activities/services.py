@@ -134,8 +134,10 @@ def update_activity(activity: Activity, data: ActivityData, *, by: User) -> dict
     return changes
 
 
-def submission_problems(activity: Activity) -> dict[str, str]:
-    """What is missing before an entry can be submitted: {field: Chinese message}."""
+def submission_problems(activity: Activity | ActivityData) -> dict[str, str]:
+    """What is missing before an entry can be submitted: {field: Chinese message}.
+
+    Works on a stored activity and on cleaned form data alike."""
     problems = {}
     if not activity.tasks:
         problems["tasks"] = "请至少选择一项重点任务。"

@@ -1,10 +1,171 @@
 """Activities: the form, the detail page and the bureau's workflow actions."""
-from flask import Blueprint
-from flask_login import current_user, login_required
+from __future__ import annotations
 
-from .services import get_activity_or_404
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user
+from sqlalchemy import select
+
+from ..auth.services import authenticate
+from ..extensions import csrf, db, login_manager
+from ..htmx import render
+from ..main.services import active_campaign
+from ..models import AuditEvent
+from .forms import ActivityForm, form_from_activity, parse_figures
+from .services import (
+    FIELD_LABELS,
+    WorkflowError,
+    create_activity,
+    delete_activity,
+    get_activity_or_404,
+    submission_problems,
+    submit_activity,
+    update_activity,
+)
 
 bp = Blueprint("activities", __name__, url_prefix="/activities")
+
+EXPIRED_FORM = "页面已过期，已为您保留填写的内容，请核对后再次提交。"
+EXPIRED_SESSION = "登录已超时。填写的内容已保留，请输入用户名和密码后继续保存。"
+
+
+def _campaign_or_404():
+    campaign = active_campaign()
+    if campaign is None:
+        abort(404)
+    return campaign
+
+
+def _require_bureau_user():
+    """Only bureau users register activities; the province reviews them."""
+    if current_user.unit_id is None:
+        abort(403)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@csrf.exempt  # the form checks its own token, so an expired one keeps the user's input
+def new():
+    """Register an activity: save a draft or submit at once."""
+    campaign = _campaign_or_404()
+    if request.method == "GET":
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        _require_bureau_user()
+        form = ActivityForm(campaign, formdata=None, data={"organiser": current_user.unit.name,
+                                                           "contact_name": current_user.display_name})
+        return render("activities/form.html", form=form, activity=None)
+    return _handle_post(campaign, activity_id=None)
+
+
+@bp.route("/<int:activity_id>/edit", methods=["GET", "POST"])
+@csrf.exempt  # see new()
+def edit(activity_id: int):
+    """Edit a draft or a returned entry."""
+    campaign = _campaign_or_404()
+    if request.method == "GET":
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        activity = get_activity_or_404(current_user, activity_id)
+        _require_bureau_user()
+        if not activity.is_editable:
+            flash(f"该活动{activity.state.label}，不能修改。", "warning")
+            return redirect(url_for(".detail", activity_id=activity.id))
+        form = form_from_activity(activity.campaign, activity)
+        return render("activities/form.html", form=form, activity=activity)
+    return _handle_post(campaign, activity_id=activity_id)
+
+
+def _handle_post(campaign, activity_id: int | None):
+    """One path for create and edit: session, token, validation, then the service."""
+    form = ActivityForm(campaign)
+    form.read_figures(request.form)
+    valid = form.validate()
+    activity = None
+
+    if not current_user.is_authenticated:
+        user = None
+        if form.relogin_username.data and form.relogin_password.data and not form.csrf_token.errors:
+            user = authenticate(form.relogin_username.data, form.relogin_password.data)
+        if user is None:
+            if form.relogin_username.data:
+                form.relogin_password.errors = ["用户名或密码错误，或账号已停用。"]
+            db.session.rollback()
+            return _form_page(form, None, status=401, notice=EXPIRED_SESSION, needs_login=True,
+                              action=request.path)
+        session.clear()
+        login_user(user)
+        db.session.commit()
+
+    _require_bureau_user()
+    if activity_id is not None:
+        activity = get_activity_or_404(current_user, activity_id)
+        if not activity.is_editable:
+            flash(f"该活动{activity.state.label}，不能修改。", "warning")
+            return redirect(url_for(".detail", activity_id=activity.id))
+
+    if form.csrf_token.errors:
+        form.csrf_token.errors = []
+        return _form_page(form, activity, status=422, notice=EXPIRED_FORM)
+    if not valid:
+        return _form_page(form, activity, status=422, notice="请根据提示修改后再保存。")
+
+    data = form.cleaned()
+    wants_submit = request.form.get("action") == "submit"
+    if wants_submit:
+        problems = submission_problems(data)
+        if problems:
+            for name, message in problems.items():
+                getattr(form, name).errors = [*getattr(form, name).errors, message]
+            return _form_page(form, activity, status=422, notice="报送前请补全标注的内容；也可以先保存草稿。")
+
+    if activity is None:
+        activity, created = create_activity(campaign=campaign, unit=current_user.unit, author=current_user,
+                                            data=data, form_key=form.form_key.data)
+        if not created:  # a repeated POST of the same form: show what the first one made
+            db.session.rollback()
+            return redirect(url_for(".detail", activity_id=activity.id))
+    else:
+        update_activity(activity, data, by=current_user)
+    if wants_submit:
+        try:
+            submit_activity(activity, by=current_user)
+        except WorkflowError as error:
+            db.session.rollback()
+            return _form_page(form, activity, status=422, notice=str(error))
+    db.session.commit()
+    flash("活动已报送，等待省厅审核。" if wants_submit else "草稿已保存。", "success")
+    return redirect(url_for(".detail", activity_id=activity.id))
+
+
+def _form_page(form, activity, *, status: int, notice: str, needs_login: bool = False, action: str | None = None):
+    return render("activities/form.html", form=form, activity=activity, status=status, notice=notice,
+                  needs_login=needs_login, action=action)
+
+
+@bp.get("/figures")
+@login_required
+def figures():
+    """The chosen kind's figure fields, swapped in place when the kind changes."""
+    campaign = _campaign_or_404()
+    kind = next((k for k in campaign.kinds if k.code == request.args.get("kind")), None)
+    values, _errors = parse_figures(kind, campaign, request.args)
+    return render("activities/_figures.html", "activities/_figures.html",
+                  kind=kind, values=values, errors={}, campaign=campaign)
+
+
+@bp.post("/check")
+@login_required
+def check_field():
+    """Validate one field when the user leaves it; returns that field's error line."""
+    campaign = _campaign_or_404()
+    name = request.args.get("field", "")
+    form = ActivityForm(campaign)
+    form.read_figures(request.form)
+    form.validate()
+    field = getattr(form, name, None)
+    errors = list(field.errors) if field is not None and name in form._fields else []
+    if name == "starts_on" and not errors:
+        errors = [e for e in form.ends_on.errors if "早于" in e]
+    return render_template("activities/_field_error.html", name=name, errors=errors)
 
 
 @bp.get("/<int:activity_id>")
@@ -12,7 +173,65 @@ bp = Blueprint("activities", __name__, url_prefix="/activities")
 def detail(activity_id: int):
     """Everything about one activity, with its history."""
     activity = get_activity_or_404(current_user, activity_id)
-    return activity.title
+    return render("activities/detail.html", activity=activity, history=_history(activity),
+                  field_labels=FIELD_LABELS, problems=submission_problems(activity) if activity.is_editable else {})
+
+
+@bp.get("/<int:activity_id>/history")
+@login_required
+def history(activity_id: int):
+    """The audit trail of one activity (a fragment for htmx, a page otherwise)."""
+    activity = get_activity_or_404(current_user, activity_id)
+    return render("activities/history.html", "activities/_history.html", activity=activity,
+                  history=_history(activity), field_labels=FIELD_LABELS)
+
+
+def _history(activity):
+    return list(db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.object_type == "activity", AuditEvent.object_id == activity.id)
+        .order_by(AuditEvent.at, AuditEvent.id)
+    ))
+
+
+@bp.post("/<int:activity_id>/submit")
+@login_required
+def submit(activity_id: int):
+    """Submit a draft or a returned entry to the province."""
+    activity = get_activity_or_404(current_user, activity_id)
+    _require_bureau_user()
+    try:
+        submit_activity(activity, by=current_user)
+        db.session.commit()
+    except WorkflowError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        flash("活动已报送，等待省厅审核。", "success")
+    return redirect(url_for(".detail", activity_id=activity.id))
+
+
+@bp.route("/<int:activity_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete(activity_id: int):
+    """Delete a draft, after a confirmation page."""
+    activity = get_activity_or_404(current_user, activity_id)
+    _require_bureau_user()
+    if request.method == "GET":
+        if activity.state.value != "draft":
+            flash("只能删除草稿。", "warning")
+            return redirect(url_for(".detail", activity_id=activity.id))
+        return render("activities/delete.html", activity=activity)
+    try:
+        delete_activity(activity, by=current_user)
+        db.session.commit()
+    except WorkflowError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for(".detail", activity_id=activity.id))
+    flash("草稿已删除。", "success")
+    return redirect(url_for(".index"))
+
 
 # The list, search and export routes live in listing_views.py, on this blueprint.
 from . import listing_views  # noqa: E402,F401

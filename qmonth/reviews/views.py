@@ -1,8 +1,33 @@
-"""The province's review queue."""
-from flask import Blueprint, abort
+"""The province's review queue: accept, return with a reason, highlights, bulk accept."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from ..extensions import db
+from ..htmx import is_htmx, render
+from ..main.services import active_campaign
+from ..models import Activity, ActivityState, Unit
+from ..activities.services import (
+    WorkflowError,
+    accept_activity,
+    bulk_accept,
+    get_activity_or_404,
+    return_activity,
+    set_highlight,
+    visible_activities,
+)
 
 bp = Blueprint("reviews", __name__, url_prefix="/reviews")
+
+PAGE_SIZE = 50
+TABS = {
+    "submitted": ActivityState.SUBMITTED,
+    "accepted": ActivityState.ACCEPTED,
+    "returned": ActivityState.RETURNED,
+}
 
 
 @bp.before_request
@@ -14,5 +39,107 @@ def require_province():
 
 @bp.get("/")
 def queue():
-    """Submitted entries waiting for review."""
-    return "审核"
+    """Entries by review state, oldest submission first, with unit and kind filters."""
+    campaign = active_campaign()
+    tab = request.args.get("state", "submitted")
+    state = TABS.get(tab, ActivityState.SUBMITTED)
+    unit_code = request.args.get("unit", "")
+    kind_code = request.args.get("kind", "")
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+
+    base = visible_activities(current_user).where(Activity.campaign_id == campaign.id)
+    query = base.where(Activity.state == state)
+    if unit_code:
+        query = query.join(Activity.unit).where(Unit.code == unit_code)
+    if kind_code:
+        kind = next((k for k in campaign.kinds if k.code == kind_code), None)
+        query = query.where(Activity.kind_id == (kind.id if kind else -1))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = list(db.session.scalars(
+        query.options(selectinload(Activity.unit), selectinload(Activity.kind), selectinload(Activity.tasks))
+        .order_by(Activity.submitted_at.asc().nulls_last(), Activity.id)
+        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    ))
+    counts = dict(db.session.execute(
+        select(Activity.state, func.count()).where(Activity.campaign_id == campaign.id).group_by(Activity.state)
+    ).all())
+    units = list(db.session.scalars(select(Unit).order_by(Unit.position)))
+    return render("reviews/queue.html", "reviews/_queue_rows.html", rows=rows, tab=tab, state=state,
+                  counts=counts, total=total, page=page, pages=max(1, -(-total // PAGE_SIZE)),
+                  units=units, unit_code=unit_code, kind_code=kind_code, campaign=campaign)
+
+
+def _respond(activity: Activity, *, error: str | None = None):
+    """The row (htmx) or a redirect back to where the reviewer was."""
+    if is_htmx():
+        return render("reviews/_row.html", "reviews/_row.html", activity=activity, error=error,
+                      status=422 if error else 200)
+    if error:
+        flash(error, "error")
+    back = request.form.get("next", "")
+    if back.startswith("/") and not back.startswith("//"):
+        return redirect(back)
+    return redirect(url_for("activities.detail", activity_id=activity.id))
+
+
+@bp.post("/<int:activity_id>/accept")
+def accept(activity_id: int):
+    """Accept a submitted entry."""
+    activity = get_activity_or_404(current_user, activity_id)
+    try:
+        accept_activity(activity, by=current_user)
+        db.session.commit()
+    except WorkflowError as error:
+        db.session.rollback()
+        return _respond(activity, error=str(error))
+    if not is_htmx():
+        flash(f"已采纳：{activity.title}", "success")
+    return _respond(activity)
+
+
+@bp.post("/<int:activity_id>/return")
+def return_(activity_id: int):
+    """Return an entry to its bureau with a reason they will see."""
+    activity = get_activity_or_404(current_user, activity_id)
+    reason = (request.form.get("reason") or "").strip()
+    if len(reason) > 500:
+        return _respond(activity, error="退回原因不能超过 500 个字。")
+    try:
+        return_activity(activity, by=current_user, reason=reason)
+        db.session.commit()
+    except WorkflowError as error:
+        db.session.rollback()
+        return _respond(activity, error=str(error))
+    if not is_htmx():
+        flash(f"已退回：{activity.title}", "success")
+    return _respond(activity)
+
+
+@bp.post("/<int:activity_id>/highlight")
+def highlight(activity_id: int):
+    """Mark or unmark an accepted entry for publicity."""
+    activity = get_activity_or_404(current_user, activity_id)
+    try:
+        set_highlight(activity, by=current_user, on=request.form.get("on") == "1")
+        db.session.commit()
+    except WorkflowError as error:
+        db.session.rollback()
+        return _respond(activity, error=str(error))
+    return _respond(activity)
+
+
+@bp.post("/bulk-accept")
+def bulk():
+    """Accept every ticked submitted entry at once."""
+    ids = [int(v) for v in request.form.getlist("ids") if v.isdigit()]
+    if not ids:
+        flash("请先勾选要采纳的活动。", "warning")
+        return redirect(url_for(".queue"))
+    activities = list(db.session.scalars(visible_activities(current_user).where(Activity.id.in_(ids))))
+    accepted, skipped = bulk_accept(activities, by=current_user)
+    db.session.commit()
+    message = f"已采纳 {accepted} 项活动。"
+    if skipped:
+        message += f"另有 {len(skipped)} 项不在待审核状态，未处理。"
+    flash(message, "success")
+    return redirect(url_for(".queue"))
