@@ -323,3 +323,126 @@ class AuditEvent(db.Model):
     actor: Mapped[User | None] = relationship()
 
     __table_args__ = (db.Index("ix_audit_event_object", "object_type", "object_id"),)
+
+
+CAPTION_MAX = 200
+ORIGINAL_NAME_MAX = 255
+
+
+class Photo(db.Model):
+    """A photo of an activity, stored as three EXIF-free JPEG copies.
+
+    A photo chosen before its activity was first saved is staged under the
+    form's one-time key (activity_id NULL) and attached when the form is saved.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int | None] = mapped_column(ForeignKey("activity.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    staging_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    is_cover: Mapped[bool] = mapped_column(Boolean, default=False)
+    caption: Mapped[str] = mapped_column(String(CAPTION_MAX), default="")
+    original_name: Mapped[str] = mapped_column(String(ORIGINAL_NAME_MAX), default="")
+    # Random stem; the copies are <stem>-screen.jpg, <stem>-print.jpg, <stem>-thumb.jpg.
+    storage_key: Mapped[str] = mapped_column(String(80), unique=True)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    bytes_print: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    activity: Mapped[Activity | None] = relationship(back_populates="photos")
+
+
+class AttachmentKind(enum.Enum):
+    VIDEO = "video"
+    DOCUMENT = "document"
+
+
+class Attachment(db.Model):
+    """A short video or a document of an activity; never printed into the PDF."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int | None] = mapped_column(ForeignKey("activity.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    staging_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    kind: Mapped[AttachmentKind] = mapped_column(
+        Enum(AttachmentKind, values_callable=_enum_values, native_enum=False, length=10)
+    )
+    original_name: Mapped[str] = mapped_column(String(ORIGINAL_NAME_MAX), default="")
+    storage_key: Mapped[str] = mapped_column(String(80), unique=True)
+    content_type: Mapped[str] = mapped_column(String(100))
+    extension: Mapped[str] = mapped_column(String(10))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    activity: Mapped[Activity | None] = relationship(back_populates="attachments")
+
+
+Activity.photos = relationship(Photo, back_populates="activity", order_by=(Photo.position, Photo.id),
+                               cascade="all, delete-orphan", passive_deletes=True)
+Activity.attachments = relationship(Attachment, back_populates="activity", order_by=Attachment.id,
+                                    cascade="all, delete-orphan", passive_deletes=True)
+
+
+class ReportState(enum.Enum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+
+    @property
+    def label(self) -> str:
+        return {ReportState.DRAFT: "草稿", ReportState.SUBMITTED: "已报送"}[self]
+
+
+class UnitReport(db.Model):
+    """A unit's summary report (总结报告) for a campaign: the narrative the bureau writes."""
+
+    __table_args__ = (UniqueConstraint("campaign_id", "unit_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    state: Mapped[ReportState] = mapped_column(
+        Enum(ReportState, values_callable=_enum_values, native_enum=False, length=12), default=ReportState.DRAFT
+    )
+    overview: Mapped[str] = mapped_column(Text, default="")        # 一、基本情况 (opening paragraph)
+    practices: Mapped[str] = mapped_column(Text, default="")       # 二、主要做法和成效
+    highlights_text: Mapped[str] = mapped_column(Text, default="")  # 三、特色亮点 (narrative)
+    highlight_activity_ids: Mapped[list] = mapped_column(JSON, default=list)
+    problems: Mapped[str] = mapped_column(Text, default="")        # 四、存在问题和下一步打算
+    signature: Mapped[str] = mapped_column(String(120), default="")
+    signed_on: Mapped[date | None] = mapped_column(Date)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # Bumped on every save: autosaves carry it, so a stale tab cannot overwrite newer text.
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    campaign: Mapped[Campaign] = relationship()
+    unit: Mapped[Unit] = relationship()
+    submitted_by: Mapped[User | None] = relationship()
+
+
+class Bulletin(db.Model):
+    """A numbered publicity bulletin (活动简报 第N期) compiled by the province."""
+
+    __table_args__ = (UniqueConstraint("campaign_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(120), default="")
+    lead: Mapped[str] = mapped_column(Text, default="")
+    # Ordered activity ids (highlights) the bulletin presents.
+    activity_ids: Mapped[list] = mapped_column(JSON, default=list)
+    issued_on: Mapped[date | None] = mapped_column(Date)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    campaign: Mapped[Campaign] = relationship()
