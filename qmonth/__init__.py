@@ -39,6 +39,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .admin.views import bp as admin_bp
     from .auth.views import bp as auth_bp
     from .main.views import bp as main_bp
+    from .reports.views import bp as reports_bp
     from .reviews.views import bp as reviews_bp
 
     app.register_blueprint(main_bp)
@@ -46,6 +47,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(admin_bp)
     app.register_blueprint(activities_bp)
     app.register_blueprint(reviews_bp)
+    app.register_blueprint(reports_bp)
     errors.register(app)
     security.register(app)
     templating.register(app)
