@@ -39,6 +39,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .admin.views import bp as admin_bp
     from .auth.views import bp as auth_bp
     from .main.views import bp as main_bp
+    from .photos.views import bp as photos_bp
     from .reports.views import bp as reports_bp
     from .reviews.views import bp as reviews_bp
 
@@ -48,6 +49,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(activities_bp)
     app.register_blueprint(reviews_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(photos_bp)
     errors.register(app)
     security.register(app)
     templating.register(app)

@@ -22,5 +22,6 @@ def register(app) -> None:
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
         if current_user.is_authenticated and request.endpoint != "static":
-            response.headers["Cache-Control"] = "no-store"
+            # Views that set their own policy (photos keyed by content hash) keep it.
+            response.headers.setdefault("Cache-Control", "no-store")
         return response

@@ -142,7 +142,9 @@ def test_the_same_form_posted_twice_creates_one_activity(client, login_as):
     third = client.post("/activities/new", data=data)
     assert count_activities() == before + 1
     assert first.headers["Location"] == second.headers["Location"] == third.headers["Location"]
-    creates = db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "activity.create"))
+    created_id = int(first.headers["Location"].rsplit("/", 1)[1])
+    creates = db.session.scalar(select(func.count(AuditEvent.id)).where(
+        AuditEvent.action == "activity.create", AuditEvent.object_id == created_id))
     assert creates == 1
 
 
@@ -241,7 +243,8 @@ def test_editing_records_the_changed_fields(client, login_as, make_activity):
     response = client.post(f"/activities/{activity.id}/edit", data={
         "csrf_token": token, **valid_fields(title="新名称", participants="300")})
     assert response.status_code == 302
-    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "activity.edit"))
+    event = db.session.scalar(select(AuditEvent).where(
+        AuditEvent.action == "activity.edit", AuditEvent.object_id == activity.id))
     assert event.changes["title"] == ["旧名称", "新名称"]
     assert event.changes["participants"] == [120, 300]
     assert "title" in event.changes and "unit" not in event.changes

@@ -132,7 +132,8 @@ def test_deleting_a_draft_after_confirmation(client, login_as, make_activity):
     assert fresh(activity_id) is not None  # GET changes nothing
     client.post(f"/activities/{activity_id}/delete", data={"csrf_token": token(client)})
     assert fresh(activity_id) is None
-    deleted = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "activity.delete"))
+    deleted = db.session.scalar(select(AuditEvent).where(
+        AuditEvent.action == "activity.delete", AuditEvent.object_id == activity_id))
     assert deleted.changes["title"] == ["待删除的草稿", None]
 
 
@@ -146,7 +147,8 @@ def test_bulk_accept_accepts_only_submitted(client, login_as, make_activity):
     assert "已采纳 3 项活动。另有 1 项不在待审核状态，未处理。" in page
     assert all(fresh(a).state is ActivityState.ACCEPTED for a in submitted)
     assert fresh(draft).state is ActivityState.DRAFT
-    assert db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "activity.accept")) == 3
+    assert db.session.scalar(select(func.count(AuditEvent.id)).where(
+        AuditEvent.action == "activity.accept", AuditEvent.object_id.in_([a.id for a in submitted]))) == 3
 
 
 def test_review_queue_lists_oldest_submission_first(client, login_as, make_activity):

@@ -1,6 +1,8 @@
 """Activities: the form, the detail page and the bureau's workflow actions."""
 from __future__ import annotations
 
+import uuid
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user
 from sqlalchemy import select
@@ -10,6 +12,11 @@ from ..extensions import csrf, db, login_manager
 from ..htmx import render
 from ..main.services import active_campaign
 from ..models import AuditEvent
+from ..timeutil import LOCAL_TZ, utcnow
+from ..photos.services import (
+    UploadRefused, add_attachment, add_photo, attach_staged, staged_attachments, staged_photos,
+)
+from ..photos.views import FORM_KEY
 from .forms import ActivityForm, form_from_activity, parse_figures
 from .services import (
     FIELD_LABELS,
@@ -52,8 +59,33 @@ def new():
         _require_bureau_user()
         form = ActivityForm(campaign, formdata=None, data={"organiser": current_user.unit.name,
                                                            "contact_name": current_user.display_name})
-        return render("activities/form.html", form=form, activity=None)
+        return render("activities/form.html", form=form, activity=None, media=_media(None, form))
     return _handle_post(campaign, activity_id=None)
+
+
+@bp.route("/quick", methods=["GET", "POST"])
+@csrf.exempt  # see new()
+def quick():
+    """Quick entry on a phone at the site: kind, title, date, place, people, photos; saved as a draft."""
+    campaign = _campaign_or_404()
+    if request.method == "GET":
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        _require_bureau_user()
+        form = ActivityForm(campaign, formdata=None, data={
+            "starts_on": _today_in_window(campaign).isoformat(), "organiser": current_user.unit.name,
+            "contact_name": current_user.display_name})
+        return render(QUICK_TEMPLATE, form=form, activity=None, media=_media(None, form))
+    return _handle_post(campaign, activity_id=None, template=QUICK_TEMPLATE)
+
+
+QUICK_TEMPLATE = "activities/quick.html"
+
+
+def _today_in_window(campaign):
+    """Today in Shanghai, moved into the campaign window (a demo of a past campaign stays valid)."""
+    today = utcnow().astimezone(LOCAL_TZ).date()
+    return min(max(today, campaign.starts_on), campaign.ends_on)
 
 
 @bp.route("/<int:activity_id>/edit", methods=["GET", "POST"])
@@ -70,13 +102,15 @@ def edit(activity_id: int):
             flash(f"该活动{activity.state.label}，不能修改。", "warning")
             return redirect(url_for(".detail", activity_id=activity.id))
         form = form_from_activity(activity.campaign, activity)
-        return render("activities/form.html", form=form, activity=activity)
+        return render("activities/form.html", form=form, activity=activity, media=_media(activity, form))
     return _handle_post(campaign, activity_id=activity_id)
 
 
-def _handle_post(campaign, activity_id: int | None):
+def _handle_post(campaign, activity_id: int | None, template: str = "activities/form.html"):
     """One path for create and edit: session, token, validation, then the service."""
     form = ActivityForm(campaign)
+    if template == QUICK_TEMPLATE:
+        _fill_quick_defaults(form)
     form.read_figures(request.form)
     valid = form.validate()
     activity = None
@@ -90,7 +124,7 @@ def _handle_post(campaign, activity_id: int | None):
                 form.relogin_password.errors = ["用户名或密码错误，或账号已停用。"]
             db.session.rollback()
             return _form_page(form, None, status=401, notice=EXPIRED_SESSION, needs_login=True,
-                              action=request.path)
+                              action=request.path, template=template)
         session.clear()
         login_user(user)
         db.session.commit()
@@ -104,9 +138,11 @@ def _handle_post(campaign, activity_id: int | None):
 
     if form.csrf_token.errors:
         form.csrf_token.errors = []
-        return _form_page(form, activity, status=422, notice=EXPIRED_FORM)
+        _keep_uploaded_files(form, activity)
+        return _form_page(form, activity, status=422, notice=EXPIRED_FORM, template=template)
     if not valid:
-        return _form_page(form, activity, status=422, notice="请根据提示修改后再保存。")
+        _keep_uploaded_files(form, activity)
+        return _form_page(form, activity, status=422, notice="请根据提示修改后再保存。", template=template)
 
     data = form.cleaned()
     wants_submit = request.form.get("action") == "submit"
@@ -115,7 +151,8 @@ def _handle_post(campaign, activity_id: int | None):
         if problems:
             for name, message in problems.items():
                 getattr(form, name).errors = [*getattr(form, name).errors, message]
-            return _form_page(form, activity, status=422, notice="报送前请补全标注的内容；也可以先保存草稿。")
+            _keep_uploaded_files(form, activity)
+            return _form_page(form, activity, status=422, notice="报送前请补全标注的内容；也可以先保存草稿。", template=template)
 
     if activity is None:
         activity, created = create_activity(campaign=campaign, unit=current_user.unit, author=current_user,
@@ -123,22 +160,80 @@ def _handle_post(campaign, activity_id: int | None):
         if not created:  # a repeated POST of the same form: show what the first one made
             db.session.rollback()
             return redirect(url_for(".detail", activity_id=activity.id))
+        attach_staged(activity, staging_key=form.form_key.data, by=current_user)
     else:
         update_activity(activity, data, by=current_user)
+    upload_problems = _store_uploaded_files(activity=activity, staging_key=None)
     if wants_submit:
         try:
             submit_activity(activity, by=current_user)
         except WorkflowError as error:
             db.session.rollback()
-            return _form_page(form, activity, status=422, notice=str(error))
+            return _form_page(form, activity, status=422, notice=str(error), template=template)
     db.session.commit()
-    flash("活动已报送，等待省厅审核。" if wants_submit else "草稿已保存。", "success")
+    if wants_submit:
+        flash("活动已报送，等待省厅审核。", "success")
+    else:
+        flash("草稿已保存，可稍后在电脑上补充完善后报送。" if template == QUICK_TEMPLATE else "草稿已保存。", "success")
+    for problem in upload_problems:
+        flash(problem, "error")
     return redirect(url_for(".detail", activity_id=activity.id))
 
 
-def _form_page(form, activity, *, status: int, notice: str, needs_login: bool = False, action: str | None = None):
-    return render("activities/form.html", form=form, activity=activity, status=status, notice=notice,
-                  needs_login=needs_login, action=action)
+def _fill_quick_defaults(form) -> None:
+    """Quick entry asks for less: the kind's own task and a one-day activity unless told otherwise."""
+    kind = form.selected_kind
+    if not form.tasks.data and kind is not None and kind.default_task_number:
+        form.tasks.data = [str(kind.default_task_number)]
+    if not (form.ends_on.data or "").strip():
+        form.ends_on.data = form.starts_on.data
+
+
+def _form_page(form, activity, *, status: int, notice: str, needs_login: bool = False, action: str | None = None,
+               template: str = "activities/form.html"):
+    media = None if needs_login else _media(activity, form)
+    return render(template, form=form, activity=activity, status=status, notice=notice,
+                  needs_login=needs_login, action=action, media=media)
+
+
+def _media(activity, form) -> dict:
+    """Photos and files shown in the form: the activity's, or those staged under the form key."""
+    if activity is not None:
+        return {"photos": activity.photos, "attachments": activity.attachments,
+                "upload_url": url_for("photos.upload", activity_id=activity.id),
+                "file_upload_url": url_for("photos.upload_file", activity_id=activity.id)}
+    key = form.form_key.data
+    return {"photos": staged_photos(current_user, key), "attachments": staged_attachments(current_user, key),
+            "upload_url": url_for("photos.upload_staged", form_key=key),
+            "file_upload_url": url_for("photos.upload_file_staged", form_key=key)}
+
+
+def _store_uploaded_files(*, activity, staging_key) -> list[str]:
+    """Photos and files sent with the form itself (browsers without JavaScript)."""
+    problems = []
+    for field, add in (("photos", add_photo), ("files", add_attachment)):
+        for upload_file in request.files.getlist(field):
+            if not upload_file or not upload_file.filename:
+                continue
+            try:
+                with db.session.begin_nested():
+                    add(stream=upload_file.stream, filename=upload_file.filename, by=current_user,
+                        activity=activity, staging_key=staging_key)
+            except UploadRefused as error:
+                problems.append(str(error))
+    return problems
+
+
+def _keep_uploaded_files(form, activity) -> None:
+    """The form is coming back with errors: keep the files it carried, so nothing is chosen twice."""
+    if not request.files:
+        return
+    if activity is None and not FORM_KEY.match(form.form_key.data or ""):
+        form.form_key.data = uuid.uuid4().hex
+    problems = _store_uploaded_files(activity=activity, staging_key=None if activity else form.form_key.data)
+    db.session.commit()
+    for problem in problems:
+        flash(problem, "error")
 
 
 @bp.get("/figures")

@@ -1,0 +1,340 @@
+"""Photos and attachments of activities: upload, scope, caption, order, cover, delete, sweep."""
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+import zipfile
+from datetime import timedelta
+from pathlib import Path
+
+from flask import abort
+from sqlalchemy import func, select
+
+from ..activities.services import visible_activities
+from ..audit import record
+from ..extensions import db
+from ..models import CAPTION_MAX, ORIGINAL_NAME_MAX, Activity, Attachment, AttachmentKind, Photo, User
+from ..textnorm import control_character_problem, normalise_text
+from ..timeutil import utcnow
+from .processing import PhotoRejected, process_photo
+from .storage import (
+    PHOTO_VARIANTS, TEMP_SUFFIX, attachment_path, move_into_place, new_storage_key, photo_path,
+    temp_path_beside, upload_root, write_atomically,
+)
+
+MAX_PHOTOS_PER_ACTIVITY = 30
+MAX_PHOTO_BYTES = 20 * 1024 * 1024
+MAX_VIDEO_BYTES = 100 * 1024 * 1024
+MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+STAGED_PHOTO_LIFETIME = timedelta(days=2)
+
+
+class UploadRefused(ValueError):
+    """A refused file; the message names the file and the reason, in Chinese."""
+
+
+def display_name(filename: str | None) -> str:
+    """The name the user gave, made safe to show: no paths, no control or bidi characters."""
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in unicodedata.normalize("NFC", name)
+                   if unicodedata.category(c) not in ("Cc", "Cf") and c not in "\u2028\u2029")
+    name = name.strip() or "未命名文件"
+    if len(name) > 80:
+        stem, dot, ext = name.rpartition(".")
+        name = (stem[:70] + "…" + dot + ext[:8]) if dot and len(ext) <= 8 else name[:79] + "…"
+    return name[:ORIGINAL_NAME_MAX]
+
+
+def refused(filename: str, reason: str) -> UploadRefused:
+    return UploadRefused(f"“{display_name(filename)}”未能上传：{reason}")
+
+
+# Scoping -------------------------------------------------------------------------
+
+def get_photo_or_404(user: User, photo_id: int) -> Photo:
+    """A photo is visible when its activity is; a staged one only to its uploader."""
+    photo = db.session.get(Photo, photo_id)
+    if photo is None:
+        abort(404)
+    if photo.activity_id is None:
+        if photo.uploaded_by_id != user.id:
+            abort(404)
+        return photo
+    if db.session.scalar(visible_activities(user).where(Activity.id == photo.activity_id)) is None:
+        abort(404)
+    return photo
+
+
+def get_attachment_or_404(user: User, attachment_id: int) -> Attachment:
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None:
+        abort(404)
+    if attachment.activity_id is None:
+        if attachment.uploaded_by_id != user.id:
+            abort(404)
+        return attachment
+    if db.session.scalar(visible_activities(user).where(Activity.id == attachment.activity_id)) is None:
+        abort(404)
+    return attachment
+
+
+def staged_photos(user: User, staging_key: str) -> list[Photo]:
+    return list(db.session.scalars(
+        select(Photo).where(Photo.staging_key == staging_key, Photo.activity_id.is_(None),
+                            Photo.uploaded_by_id == user.id).order_by(Photo.position, Photo.id)))
+
+
+def staged_attachments(user: User, staging_key: str) -> list[Attachment]:
+    return list(db.session.scalars(
+        select(Attachment).where(Attachment.staging_key == staging_key, Attachment.activity_id.is_(None),
+                                 Attachment.uploaded_by_id == user.id).order_by(Attachment.id)))
+
+
+# Photos --------------------------------------------------------------------------
+
+def _photo_count(activity: Activity | None, staging_key: str | None) -> int:
+    if activity is not None:
+        return db.session.scalar(select(func.count(Photo.id)).where(Photo.activity_id == activity.id))
+    return db.session.scalar(select(func.count(Photo.id)).where(
+        Photo.staging_key == staging_key, Photo.activity_id.is_(None)))
+
+
+def add_photo(*, stream, filename: str, by: User, activity: Activity | None = None,
+              staging_key: str | None = None) -> Photo:
+    """Verify and normalise one upload, store its three copies, add the row (caller commits).
+
+    Files are in place before the row is committed, so a row never points at
+    nothing; a crash in between leaves orphan files for the sweeper.
+    """
+    if activity is None and not staging_key:
+        raise ValueError("a photo belongs to an activity or to a staged form")
+    if _photo_count(activity, staging_key) >= MAX_PHOTOS_PER_ACTIVITY:
+        raise refused(filename, f"每项活动最多上传 {MAX_PHOTOS_PER_ACTIVITY} 张照片。")
+    try:
+        processed = process_photo(stream, max_bytes=MAX_PHOTO_BYTES)
+    except PhotoRejected as error:
+        raise refused(filename, error.message) from None
+    key = new_storage_key()
+    for variant in PHOTO_VARIANTS:
+        write_atomically(photo_path(key, variant), getattr(processed, variant))
+    position = _photo_count(activity, staging_key)
+    photo = Photo(
+        activity=activity, unit_id=activity.unit_id if activity else by.unit_id, uploaded_by_id=by.id,
+        staging_key=None if activity else staging_key, position=position,
+        is_cover=position == 0, original_name=display_name(filename), storage_key=key,
+        width=processed.width, height=processed.height, sha256=processed.sha256,
+        bytes_print=len(processed.print),
+    )
+    db.session.add(photo)
+    if activity is not None:
+        record("photo.add", actor=by, obj=activity, changes={"photo": [None, photo.original_name]})
+    return photo
+
+
+def attach_staged(activity: Activity, *, staging_key: str, by: User) -> int:
+    """Attach the photos and files chosen before the activity was first saved."""
+    moved = 0
+    for photo in staged_photos(by, staging_key):
+        photo.activity = activity
+        photo.staging_key = None
+        moved += 1
+    for attachment in staged_attachments(by, staging_key):
+        attachment.activity = activity
+        attachment.staging_key = None
+        moved += 1
+    if moved:
+        db.session.flush()
+        _renumber(activity)
+    return moved
+
+
+def set_caption(photo: Photo, caption: str, *, by: User) -> None:
+    problem = control_character_problem(caption or "")
+    caption = normalise_text(caption)
+    if problem:
+        raise UploadRefused(problem)
+    if len(caption) > CAPTION_MAX:
+        raise UploadRefused(f"照片说明不能超过 {CAPTION_MAX} 个字。")
+    photo.caption = caption
+
+
+def _siblings(photo: Photo) -> list[Photo]:
+    if photo.activity_id is not None:
+        condition = Photo.activity_id == photo.activity_id
+    else:
+        condition = (Photo.staging_key == photo.staging_key) & Photo.activity_id.is_(None)
+    return list(db.session.scalars(select(Photo).where(condition).order_by(Photo.position, Photo.id)))
+
+
+def _renumber(activity: Activity) -> None:
+    photos = list(db.session.scalars(select(Photo).where(Photo.activity_id == activity.id)
+                                     .order_by(Photo.position, Photo.id)))
+    for index, photo in enumerate(photos):
+        photo.position = index
+    if photos and not any(p.is_cover for p in photos):
+        photos[0].is_cover = True
+    if sum(p.is_cover for p in photos) > 1:
+        first = next(p for p in photos if p.is_cover)
+        for p in photos:
+            p.is_cover = p is first
+
+
+def move_photo(photo: Photo, direction: int) -> None:
+    """Swap a photo with its neighbour (direction -1 up, +1 down)."""
+    photos = _siblings(photo)
+    index = photos.index(photo)
+    target = index + direction
+    if 0 <= target < len(photos):
+        photos[index], photos[target] = photos[target], photos[index]
+    for position, item in enumerate(photos):
+        item.position = position
+
+
+def make_cover(photo: Photo) -> None:
+    for item in _siblings(photo):
+        item.is_cover = item.id == photo.id
+
+
+def delete_photo(photo: Photo, *, by: User) -> None:
+    """Remove the row now; the files go with it (or with the sweeper if removal fails)."""
+    activity = photo.activity
+    siblings = [p for p in _siblings(photo) if p.id != photo.id]
+    if activity is not None:
+        record("photo.delete", actor=by, obj=activity, changes={"photo": [photo.original_name, None]})
+    key = photo.storage_key
+    db.session.delete(photo)
+    db.session.flush()
+    if photo.is_cover and siblings:
+        siblings[0].is_cover = True
+    for position, item in enumerate(siblings):
+        item.position = position
+    _remove_photo_files(key)
+
+
+def _remove_photo_files(key: str) -> None:
+    for variant in PHOTO_VARIANTS:
+        photo_path(key, variant).unlink(missing_ok=True)
+
+
+# Attachments (videos and documents) ---------------------------------------------
+
+VIDEO_BRANDS = {b"isom", b"iso2", b"mp41", b"mp42", b"avc1", b"M4V ", b"qt  ", b"3gp4", b"3gp5", b"dash", b"MSNV"}
+
+
+def sniff_attachment(head: bytes, path: Path) -> tuple[AttachmentKind, str, str] | None:
+    """(kind, extension, content type) by the file's content, or None."""
+    if len(head) >= 12 and head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand in VIDEO_BRANDS:
+            return (AttachmentKind.VIDEO, "mov", "video/quicktime") if brand == b"qt  " else \
+                (AttachmentKind.VIDEO, "mp4", "video/mp4")
+        return None
+    if len(head) >= 8 and head[4:8] in (b"moov", b"mdat", b"wide", b"free"):
+        return AttachmentKind.VIDEO, "mov", "video/quicktime"
+    if head.startswith(b"%PDF-"):
+        return AttachmentKind.DOCUMENT, "pdf", "application/pdf"
+    if head.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = set(archive.namelist())
+        except (zipfile.BadZipFile, OSError):
+            return None
+        if "word/document.xml" in names:
+            return (AttachmentKind.DOCUMENT, "docx",
+                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+        if "xl/workbook.xml" in names:
+            return (AttachmentKind.DOCUMENT, "xlsx",
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return None
+
+
+def add_attachment(*, stream, filename: str, by: User, activity: Activity | None = None,
+                   staging_key: str | None = None) -> Attachment:
+    """Stream a video or document to disk, check it by content, add the row (caller commits)."""
+    key = new_storage_key()
+    scratch = temp_path_beside(upload_root() / "files" / key[:2] / key)
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with open(scratch, "wb") as handle:
+            while chunk := stream.read(1024 * 1024):
+                size += len(chunk)
+                if size > MAX_VIDEO_BYTES:
+                    raise refused(filename, "视频不能超过 100 MB，文件不能超过 20 MB。")
+                digest.update(chunk)
+                handle.write(chunk)
+        if size == 0:
+            raise refused(filename, "文件是空的。")
+        with open(scratch, "rb") as handle:
+            head = handle.read(64)
+        sniffed = sniff_attachment(head, scratch)
+        if sniffed is None:
+            raise refused(filename, "只能上传 MP4、MOV 视频或 PDF、DOCX、XLSX 文件（按文件内容识别）。")
+        kind, extension, content_type = sniffed
+        if kind is AttachmentKind.DOCUMENT and size > MAX_DOCUMENT_BYTES:
+            raise refused(filename, "文件不能超过 20 MB。")
+        move_into_place(scratch, attachment_path(key, extension))
+    finally:
+        scratch.unlink(missing_ok=True)
+    attachment = Attachment(
+        activity=activity, unit_id=activity.unit_id if activity else by.unit_id, uploaded_by_id=by.id,
+        staging_key=None if activity else staging_key, kind=kind, original_name=display_name(filename),
+        storage_key=key, content_type=content_type, extension=extension, size=size, sha256=digest.hexdigest(),
+    )
+    db.session.add(attachment)
+    if activity is not None:
+        record("attachment.add", actor=by, obj=activity, changes={"attachment": [None, attachment.original_name]})
+    return attachment
+
+
+def delete_attachment(attachment: Attachment, *, by: User) -> None:
+    if attachment.activity is not None:
+        record("attachment.delete", actor=by, obj=attachment.activity,
+               changes={"attachment": [attachment.original_name, None]})
+    path = attachment_path(attachment.storage_key, attachment.extension)
+    db.session.delete(attachment)
+    db.session.flush()
+    path.unlink(missing_ok=True)
+
+
+# Sweeper ---------------------------------------------------------------------------
+
+_PHOTO_FILE = re.compile(r"^([0-9a-f]{32})-(screen|print|thumb)\.jpg$")
+_ATTACHMENT_FILE = re.compile(r"^([0-9a-f]{32})\.(mp4|mov|pdf|docx|xlsx)$")
+
+
+def sweep(*, now=None, temp_age: timedelta = timedelta(hours=1)) -> dict[str, int]:
+    """Remove files no row points to, stale temporary files and old staged uploads."""
+    now = now or utcnow()
+    removed = {"staged": 0, "orphans": 0, "temporary": 0}
+    cutoff = now - STAGED_PHOTO_LIFETIME
+    for photo in db.session.scalars(select(Photo).where(Photo.activity_id.is_(None), Photo.created_at < cutoff)):
+        db.session.delete(photo)
+        removed["staged"] += 1
+    for attachment in db.session.scalars(select(Attachment).where(
+            Attachment.activity_id.is_(None), Attachment.created_at < cutoff)):
+        db.session.delete(attachment)
+        removed["staged"] += 1
+    db.session.commit()
+
+    photo_keys = set(db.session.scalars(select(Photo.storage_key)))
+    attachment_keys = set(db.session.scalars(select(Attachment.storage_key)))
+    root = upload_root()
+    temp_cutoff = now.timestamp() - temp_age.total_seconds()
+    for path in list(root.rglob("*")):
+        if not path.is_file():
+            continue
+        if path.name.endswith(TEMP_SUFFIX):
+            if path.stat().st_mtime < temp_cutoff:
+                path.unlink(missing_ok=True)
+                removed["temporary"] += 1
+            continue
+        photo_match = _PHOTO_FILE.match(path.name)
+        attachment_match = _ATTACHMENT_FILE.match(path.name)
+        orphan = (photo_match and photo_match.group(1) not in photo_keys) or (
+            attachment_match and attachment_match.group(1) not in attachment_keys)
+        if orphan:
+            path.unlink(missing_ok=True)
+            removed["orphans"] += 1
+    return removed

@@ -1,0 +1,246 @@
+"""Uploading, serving and managing photos and attachments of activities."""
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask_login import current_user, login_required
+
+from ..activities.services import get_activity_or_404
+from ..extensions import db
+from ..htmx import is_htmx, render
+from ..models import Activity, Photo
+from .services import (
+    UploadRefused, add_attachment, add_photo, delete_attachment, delete_photo, get_attachment_or_404,
+    get_photo_or_404, make_cover, move_photo, set_caption,
+)
+from .storage import PHOTO_VARIANTS, attachment_path, photo_path
+
+bp = Blueprint("photos", __name__)
+
+FORM_KEY = re.compile(r"^[0-9a-f]{32}$")
+YEAR = 365 * 24 * 3600
+
+
+def _wants_json() -> bool:
+    return request.headers.get("X-Requested-With") == "qmonth-upload"
+
+
+def _editable_activity(activity_id: int) -> Activity:
+    """The activity, if this bureau user may change its photos (draft or returned)."""
+    activity = get_activity_or_404(current_user, activity_id)
+    if current_user.unit_id != activity.unit_id:
+        abort(403)
+    if not activity.is_editable:
+        abort(409)
+    return activity
+
+
+def _staging_key(form_key: str) -> str:
+    if current_user.unit_id is None or not FORM_KEY.match(form_key):
+        abort(404)
+    return form_key
+
+
+def _upload_response(item=None, *, error: str | None = None, back: str | None = None, template: str):
+    if _wants_json():
+        if error:
+            return jsonify(ok=False, error=error), 422
+        return jsonify(ok=True, id=item.id, html=render_template(template, item=item, editable=True))
+    flash(error or f"已上传：{item.original_name}", "error" if error else "success")
+    return redirect(back or request.referrer or url_for("activities.index"))
+
+
+@bp.post("/activities/<int:activity_id>/photos")
+@login_required
+def upload(activity_id: int):
+    """One photo (field `photo`) for an activity; the browser sends them one at a time."""
+    activity = _editable_activity(activity_id)
+    return _store_photo(activity=activity, staging_key=None,
+                        back=url_for("activities.edit", activity_id=activity.id))
+
+
+@bp.post("/activities/staged/<form_key>/photos")
+@login_required
+def upload_staged(form_key: str):
+    """A photo chosen before the activity was first saved: kept under the form's key."""
+    return _store_photo(activity=None, staging_key=_staging_key(form_key), back=url_for("activities.new"))
+
+
+def _store_photo(*, activity, staging_key, back):
+    upload_file = request.files.get("photo")
+    if upload_file is None or not upload_file.filename and not upload_file.content_length:
+        return _upload_response(error="请选择要上传的照片。", back=back, template="photos/_photo.html")
+    try:
+        photo = add_photo(stream=upload_file.stream, filename=upload_file.filename, by=current_user,
+                          activity=activity, staging_key=staging_key)
+        db.session.commit()
+    except UploadRefused as error:
+        db.session.rollback()
+        return _upload_response(error=str(error), back=back, template="photos/_photo.html")
+    return _upload_response(photo, back=back, template="photos/_photo.html")
+
+
+@bp.get("/photos/<int:photo_id>/<variant>.jpg")
+@login_required
+def serve(photo_id: int, variant: str):
+    """A stored copy, through the same scoping as activities; cached for good (URL carries the hash)."""
+    if variant not in PHOTO_VARIANTS:
+        abort(404)
+    photo = get_photo_or_404(current_user, photo_id)
+    path = photo_path(photo.storage_key, variant)
+    if not path.exists():
+        abort(404)
+    response = send_file(path, mimetype="image/jpeg", etag=f"{photo.sha256[:16]}-{variant}", conditional=True,
+                         max_age=YEAR)
+    response.headers["Cache-Control"] = f"private, max-age={YEAR}, immutable"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _editable_photo(photo_id: int) -> Photo:
+    photo = get_photo_or_404(current_user, photo_id)
+    if photo.activity is not None and (current_user.unit_id != photo.activity.unit_id or not photo.activity.is_editable):
+        abort(403)
+    return photo
+
+
+def _photo_list_response(photo: Photo, *, activity_id: int | None, staging_key: str | None, message: str = ""):
+    if is_htmx():
+        return render("photos/_gallery.html", "photos/_gallery.html", **_gallery_context(activity_id, staging_key),
+                      message=message)
+    if message:
+        flash(message, "error")
+    if activity_id:
+        return redirect(url_for("activities.edit", activity_id=activity_id))
+    return redirect(url_for("activities.new"))
+
+
+def _gallery_context(activity_id: int | None, staging_key: str | None) -> dict:
+    from .services import staged_attachments, staged_photos
+
+    if activity_id:
+        activity = db.session.get(Activity, activity_id)
+        return {"photos": activity.photos, "attachments": activity.attachments, "editable": True,
+                "upload_url": url_for("photos.upload", activity_id=activity_id),
+                "file_upload_url": url_for("photos.upload_file", activity_id=activity_id)}
+    return {"photos": staged_photos(current_user, staging_key),
+            "attachments": staged_attachments(current_user, staging_key), "editable": True,
+            "upload_url": url_for("photos.upload_staged", form_key=staging_key),
+            "file_upload_url": url_for("photos.upload_file_staged", form_key=staging_key)}
+
+
+@bp.post("/photos/<int:photo_id>/caption")
+@login_required
+def caption(photo_id: int):
+    """Save a caption as the user leaves the field (htmx)."""
+    photo = _editable_photo(photo_id)
+    try:
+        set_caption(photo, request.form.get("caption", ""), by=current_user)
+        db.session.commit()
+    except UploadRefused as error:
+        db.session.rollback()
+        return render("photos/_caption.html", "photos/_caption.html", item=photo, error=str(error),
+                      value=request.form.get("caption", ""), status=422)
+    return render("photos/_caption.html", "photos/_caption.html", item=photo, saved=True)
+
+
+@bp.post("/photos/<int:photo_id>/move")
+@login_required
+def move(photo_id: int):
+    """Move a photo one place up or down."""
+    photo = _editable_photo(photo_id)
+    move_photo(photo, -1 if request.form.get("direction") == "up" else 1)
+    db.session.commit()
+    return _photo_list_response(photo, activity_id=photo.activity_id, staging_key=photo.staging_key)
+
+
+@bp.post("/photos/<int:photo_id>/cover")
+@login_required
+def cover(photo_id: int):
+    """Make this photo the activity's cover."""
+    photo = _editable_photo(photo_id)
+    make_cover(photo)
+    db.session.commit()
+    return _photo_list_response(photo, activity_id=photo.activity_id, staging_key=photo.staging_key)
+
+
+@bp.route("/photos/<int:photo_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete(photo_id: int):
+    """Delete a photo (htmx asks for confirmation; without JS a page does)."""
+    photo = _editable_photo(photo_id)
+    if request.method == "GET":
+        return render("photos/delete.html", item=photo)
+    activity_id, staging_key = photo.activity_id, photo.staging_key
+    delete_photo(photo, by=current_user)
+    db.session.commit()
+    return _photo_list_response(photo, activity_id=activity_id, staging_key=staging_key)
+
+
+@bp.post("/activities/<int:activity_id>/files")
+@login_required
+def upload_file(activity_id: int):
+    """A short video (MP4/MOV) or a document (PDF/DOCX/XLSX), field `file`."""
+    activity = _editable_activity(activity_id)
+    return _store_attachment(activity=activity, staging_key=None,
+                             back=url_for("activities.edit", activity_id=activity.id))
+
+
+@bp.post("/activities/staged/<form_key>/files")
+@login_required
+def upload_file_staged(form_key: str):
+    """A video or document chosen before the activity was first saved."""
+    return _store_attachment(activity=None, staging_key=_staging_key(form_key), back=url_for("activities.new"))
+
+
+def _store_attachment(*, activity, staging_key, back):
+    upload_file = request.files.get("file")
+    if upload_file is None or not upload_file.filename:
+        return _upload_response(error="请选择要上传的文件。", back=back, template="photos/_attachment.html")
+    try:
+        attachment = add_attachment(stream=upload_file.stream, filename=upload_file.filename, by=current_user,
+                                    activity=activity, staging_key=staging_key)
+        db.session.commit()
+    except UploadRefused as error:
+        db.session.rollback()
+        return _upload_response(error=str(error), back=back, template="photos/_attachment.html")
+    return _upload_response(attachment, back=back, template="photos/_attachment.html")
+
+
+@bp.get("/files/<int:attachment_id>")
+@login_required
+def download(attachment_id: int):
+    """Download an attachment, always as a file (never rendered inline)."""
+    attachment = get_attachment_or_404(current_user, attachment_id)
+    path = attachment_path(attachment.storage_key, attachment.extension)
+    if not path.exists():
+        abort(404)
+    response = send_file(path, mimetype=attachment.content_type, conditional=True, etag=attachment.sha256[:16])
+    response.headers["Content-Disposition"] = content_disposition(attachment.original_name, attachment.extension)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def content_disposition(name: str, extension: str) -> str:
+    """attachment; an ASCII fallback plus the UTF-8 name (RFC 6266/5987); no quotes or breaks leak."""
+    stem = name.rsplit(".", 1)[0] if name.lower().endswith("." + extension) else name
+    utf8_name = f"{stem}.{extension}"
+    ascii_stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._") or "file"
+    return f"attachment; filename=\"{ascii_stem}.{extension}\"; filename*=UTF-8''{quote(utf8_name, safe='')}"
+
+
+@bp.post("/files/<int:attachment_id>/delete")
+@login_required
+def delete_file(attachment_id: int):
+    """Delete a video or document."""
+    attachment = get_attachment_or_404(current_user, attachment_id)
+    if attachment.activity is not None and (current_user.unit_id != attachment.activity.unit_id
+                                            or not attachment.activity.is_editable):
+        abort(403)
+    activity_id, staging_key = attachment.activity_id, attachment.staging_key
+    delete_attachment(attachment, by=current_user)
+    db.session.commit()
+    return _photo_list_response(None, activity_id=activity_id, staging_key=staging_key)
