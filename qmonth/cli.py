@@ -18,6 +18,12 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(campaign_group)
     app.cli.add_command(create_user_command)
     app.cli.add_command(seed_demo_command)
+    from .reports.cli import report_group
+
+    app.cli.add_command(report_group)
+    from .photos.cli import photos_group
+
+    app.cli.add_command(photos_group)
 
 
 @click.group("campaign", cls=AppGroup, help="Load and inspect campaign files.")
@@ -72,11 +78,15 @@ def create_user_command(username, display_name, role, unit_code, password):
     click.echo(f"created {user.username} ({user.role.value}{', ' + unit.code if unit else ''})")
 
 
-@click.command("seed-demo", help="Create demo accounts for all units (password qmonth-demo). Demo only.")
+@click.command("seed-demo", help="Create demo accounts for all units (password qmonth-demo) and demo "
+                                  "activities. Demo only.")
 @click.option("--campaign-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Campaign to load first if none is loaded (default: the bundled 2024 file).")
+@click.option("--activities", "activity_count", type=click.IntRange(min=0), default=200, show_default=True,
+              help="Demo activities demo-1 … demo-N across the units; those already there are kept, "
+                   "so running again adds none. 0 creates none.")
 @with_appcontext
-def seed_demo_command(campaign_file):
+def seed_demo_command(campaign_file, activity_count):
     from .auth.services import hash_password
     from .campaigns.loader import load_campaign_file
 
@@ -98,5 +108,16 @@ def seed_demo_command(campaign_file):
         created += 1
     db.session.commit()
     click.echo(f"demo accounts: {created} created, {len(wanted) - created} already there")
+    if activity_count:
+        from .activities.demo import DemoDataError, seed_demo_activities
+
+        try:
+            seeded = seed_demo_activities(activity_count)
+        except DemoDataError as error:
+            raise click.ClickException(str(error)) from None
+        db.session.commit()
+        click.echo(f"demo activities: {seeded.created} created, {seeded.existing} already there")
+    else:
+        click.echo("demo activities: none requested")
     click.echo(f"log in as 'province', 'jinan-zj' or 'jinan-zj-admin' (any unit code); "
                f"password for all: {DEMO_PASSWORD}  (demo only)")
