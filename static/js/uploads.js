@@ -138,7 +138,8 @@
         chain = chain.then(function () {
           item.status.textContent = limit ? "压缩中" : "准备上传";
           return shrink(file, limit).then(function (prepared) {
-            item.node.setAttribute("data-bytes", String(prepared.size));
+            // Kept on the uploader so support staff (and tests) can see what was sent.
+            uploader.setAttribute("data-last-bytes", String(prepared.size));
             return sendWithRetry(url, field, prepared, item);
           }).then(function (body) {
             var holder = document.createElement("div");
