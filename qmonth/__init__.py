@@ -38,6 +38,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .activities.views import bp as activities_bp
     from .admin.views import bp as admin_bp
     from .auth.views import bp as auth_bp
+    from .board.views import bp as board_bp
     from .main.views import bp as main_bp
     from .photos.views import bp as photos_bp
     from .reports.views import bp as reports_bp
@@ -50,6 +51,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(reviews_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(photos_bp)
+    app.register_blueprint(board_bp)
     errors.register(app)
     security.register(app)
     templating.register(app)

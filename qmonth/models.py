@@ -446,3 +446,45 @@ class Bulletin(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     campaign: Mapped[Campaign] = relationship()
+
+
+class Reminder(db.Model):
+    """A reminder (催报) the province sends to chosen units; each user reads it in qmonth."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
+    message: Mapped[str] = mapped_column(Text)
+    sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    sent_by: Mapped[User | None] = relationship()
+    recipients: Mapped[list[ReminderRecipient]] = relationship(back_populates="reminder", cascade="all, delete-orphan")
+
+
+class ReminderRecipient(db.Model):
+    """One unit a reminder went to; `read_by` lists user ids that marked it read."""
+
+    __table_args__ = (UniqueConstraint("reminder_id", "unit_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reminder_id: Mapped[int] = mapped_column(ForeignKey("reminder.id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    read_by: Mapped[list] = mapped_column(JSON, default=list)
+
+    reminder: Mapped[Reminder] = relationship(back_populates="recipients")
+    unit: Mapped[Unit] = relationship()
+
+
+class UnitReopening(db.Model):
+    """The province reopened a unit after the deadline (补报): a new due time and why."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    unit: Mapped[Unit] = relationship()
+    created_by: Mapped[User | None] = relationship()
