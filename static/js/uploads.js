@@ -150,6 +150,8 @@
             target.appendChild(card);
             if (window.htmx) window.htmx.process(card);
             item.node.remove();
+            var count = document.querySelector(".photo-count");
+            if (count && field === "photo") count.textContent = String(target.querySelectorAll(".photo-card").length);
           }).catch(function (error) {
             item.node.classList.add("is-failed");
             item.bar.remove();
