@@ -59,8 +59,11 @@ def main() -> None:
                                           storage_state=page.context.storage_state())
             quick = context.new_page()
             sizes: dict[str, int] = {}
-            quick.on("response", lambda r: sizes.__setitem__(r.url, len(r.body())) if r.ok else None)
+            loading = True
+            quick.on("response", lambda r: sizes.__setitem__(r.url, len(r.body())) if r.ok and loading else None)
             quick.goto(f"{base}/activities/quick", wait_until="networkidle")
+            loading = False
+            sizes = dict(sizes)  # the page alone, before any upload
             total = sum(sizes.values())
 
             started = time.perf_counter()
