@@ -24,6 +24,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.from_pyfile(str(instance_path / "config.py"), silent=True)
     app.config.update(settings_from_env(_environ()))
     app.config.update(overrides)
+    if app.config.get("DEMO_CLOCK"):
+        from .timeutil import demo_clock_offset
+
+        app.config["CLOCK_OFFSET"] = demo_clock_offset(app.config["DEMO_CLOCK"])
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = load_or_create_secret_key(instance_path)
     Path(app.config["UPLOAD_DIR"]).mkdir(parents=True, exist_ok=True)
@@ -38,6 +42,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .activities.views import bp as activities_bp
     from .admin.views import bp as admin_bp
     from .auth.views import bp as auth_bp
+    from .board.hooks import register as register_board_hooks
     from .board.views import bp as board_bp
     from .main.views import bp as main_bp
     from .photos.views import bp as photos_bp
@@ -55,6 +60,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     errors.register(app)
     security.register(app)
     templating.register(app)
+    register_board_hooks(app)
 
     from .cli import register_commands
 

@@ -13,4 +13,7 @@ def register(app) -> None:
     def inject_globals():
         from .main.services import active_campaign
 
-        return {"active_campaign": active_campaign, "now_utc": utcnow}
+        from flask import current_app
+
+        return {"active_campaign": active_campaign, "now_utc": utcnow,
+                "demo_clock": bool(current_app.config.get("CLOCK_OFFSET"))}

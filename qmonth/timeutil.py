@@ -9,7 +9,31 @@ LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    """Now, in UTC; shifted by the demo clock when the app runs with one (DEMO_CLOCK)."""
+    now = datetime.now(timezone.utc)
+    offset = _clock_offset()
+    return now + offset if offset else now
+
+
+def _clock_offset():
+    from flask import current_app
+
+    try:
+        return current_app.config.get("CLOCK_OFFSET")
+    except RuntimeError:  # outside an app context: the real clock
+        return None
+
+
+def demo_clock_offset(demo_clock: str):
+    """The offset that makes the clock read `demo_clock` now and then run on from there.
+
+    A demo of a past campaign (the 2024 one, shown in a later year) needs "now" inside
+    the campaign so that the deadline lock and countdown behave as they did then.
+    """
+    start = datetime.fromisoformat(demo_clock)
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=LOCAL_TZ)
+    return start - datetime.now(timezone.utc)
 
 
 def to_local(moment: datetime | None) -> datetime | None:

@@ -17,6 +17,7 @@ from qmonth.extensions import db
 
 CAMPAIGN_FILE = ROOT / "qmonth" / "campaigns" / "2024-shandong.toml"
 DEMO_PASSWORD = "qmonth-demo"
+DEMO_CLOCK = "2024-09-20T10:00:00+08:00"
 
 
 def _make_app(instance: Path, **overrides):
@@ -26,6 +27,9 @@ def _make_app(instance: Path, **overrides):
         "SECRET_KEY": "test-secret-key",
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'qmonth.db'}",
         "UPLOAD_DIR": str(instance / "uploads"),
+        # Tests live inside the 2024 campaign, as the demo does; tests about other
+        # moments pass their own `now` or set DEMO_CLOCK.
+        "DEMO_CLOCK": DEMO_CLOCK,
     }
     settings.update(overrides)
     return create_app(settings)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 import re
 import unicodedata
 import zipfile
@@ -321,7 +322,8 @@ def sweep(*, now=None, temp_age: timedelta = timedelta(hours=1)) -> dict[str, in
     photo_keys = set(db.session.scalars(select(Photo.storage_key)))
     attachment_keys = set(db.session.scalars(select(Attachment.storage_key)))
     root = upload_root()
-    temp_cutoff = now.timestamp() - temp_age.total_seconds()
+    # File times come from the real clock, whatever the app's (demo) clock says.
+    temp_cutoff = time.time() - temp_age.total_seconds()
     for path in list(root.rglob("*")):
         if not path.is_file():
             continue
