@@ -29,9 +29,9 @@ STORED_FOR_ORIENTATION = {
     3: Image.Transpose.ROTATE_180,  # upside down
     4: Image.Transpose.FLIP_TOP_BOTTOM,  # mirrored vertically
     5: Image.Transpose.TRANSPOSE,  # mirrored along the main diagonal
-    6: Image.Transpose.ROTATE_90,  # phone turned clockwise: pixels stored 90° anticlockwise
+    6: Image.Transpose.ROTATE_90,  # stored 90° anticlockwise: the usual portrait phone photo
     7: Image.Transpose.TRANSVERSE,  # mirrored along the other diagonal
-    8: Image.Transpose.ROTATE_270,  # phone turned anticlockwise
+    8: Image.Transpose.ROTATE_270,  # stored 90° clockwise
 }
 
 HTML_PAGE = (
@@ -124,6 +124,57 @@ def oriented_jpeg(orientation: int) -> bytes:
 
 def srgb_profile() -> bytes:
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def _s15f16(*values: float) -> bytes:
+    return b"".join(struct.pack(">i", round(value * 65536)) for value in values)
+
+
+def linear_rgb_profile() -> bytes:
+    """An ICC v2 display profile with sRGB primaries but gamma 1.0 (linear light).
+
+    Built by hand because ImageCms can only create sRGB, LAB and XYZ profiles.
+    A pixel value of 128 in it is half the light, which sRGB encodes as 188.
+    """
+    description = b"Linear RGB (qmonth test)\x00"
+    # textDescriptionType: ASCII, then empty Unicode and ScriptCode parts.
+    desc = b"desc\x00\x00\x00\x00" + struct.pack(">I", len(description)) + description
+    desc += b"\x00" * (4 + 4 + 2 + 1 + 67)
+    tags = {
+        b"desc": desc,
+        b"wtpt": b"XYZ \x00\x00\x00\x00" + _s15f16(0.9642, 1.0, 0.8249),
+        # sRGB primaries adapted to D50, as ICC profiles store them.
+        b"rXYZ": b"XYZ \x00\x00\x00\x00" + _s15f16(0.4361, 0.2225, 0.0139),
+        b"gXYZ": b"XYZ \x00\x00\x00\x00" + _s15f16(0.3851, 0.7169, 0.0971),
+        b"bXYZ": b"XYZ \x00\x00\x00\x00" + _s15f16(0.1431, 0.0606, 0.7141),
+        b"rTRC": b"curv\x00\x00\x00\x00" + struct.pack(">IH", 1, 0x0100) + b"\x00\x00",
+    }
+    tags[b"gTRC"] = tags[b"bTRC"] = tags[b"rTRC"]
+    table_size = 4 + 12 * len(tags)
+    offset = 128 + table_size
+    table, body = struct.pack(">I", len(tags)), b""
+    for signature, data in tags.items():
+        data += b"\x00" * (-len(data) % 4)
+        table += signature + struct.pack(">II", offset + len(body), len(data))
+        body += data
+    size = 128 + table_size + len(body)
+    header = b"".join(
+        [
+            struct.pack(">I", size),
+            b"lcms",
+            struct.pack(">I", 0x02100000),  # version 2.1
+            b"mntr",  # display device
+            b"RGB ",
+            b"XYZ ",  # profile connection space
+            b"\x00" * 12,  # date
+            b"acsp",
+            b"\x00" * 28,  # platform, flags, device, attributes, intent
+            _s15f16(0.9642, 1.0, 0.8249),  # D50 illuminant
+            b"\x00" * 48,
+        ]
+    )
+    assert len(header) == 128
+    return header + table + body
 
 
 def jpeg_with_private_metadata(width: int = 640, height: int = 480) -> bytes:

@@ -109,6 +109,26 @@ def test_truncated_photo_is_refused(data):
     assert rejected.reason == "corrupt"
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(samples.encode(samples.photo_like(400, 300), "JPEG"), id="jpeg"),
+        pytest.param(
+            samples.encode(samples.photo_like(400, 300), "JPEG", progressive=True), id="progressive"
+        ),
+        pytest.param(samples.encode(samples.photo_like(400, 300), "PNG"), id="png"),
+        pytest.param(samples.webp((400, 300)), id="webp"),
+        pytest.param(samples.heic((400, 300)), id="heic"),
+    ],
+)
+def test_upload_cut_short_is_refused_even_when_pillow_accepts_truncated_images(data, monkeypatch):
+    # WeasyPrint turns this on for the whole process as soon as the reports import it.
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    for kept in (0.1, 0.5, 0.9, 0.99):
+        assert refusal(data[: int(len(data) * kept)]).message == CORRUPT, kept
+    assert process_photo(io.BytesIO(data)).source_format  # the whole file is fine
+
+
 def test_file_over_twenty_megabytes_is_refused():
     rejected = refusal(samples.oversized_jpeg(21 * 1024 * 1024))
     assert rejected.message == TOO_LARGE
@@ -186,7 +206,9 @@ def test_rejection_is_a_value_error_carrying_its_message():
     assert str(rejected) == NOT_IMAGE
 
 
-def test_damaged_photos_are_either_processed_or_refused_never_crash():
+@pytest.mark.parametrize("load_truncated", [False, True])
+def test_damaged_photos_are_either_processed_or_refused_never_crash(load_truncated, monkeypatch):
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", load_truncated)
     rng = random.Random(20240901)
     originals = [
         samples.encode(samples.photo_like(160, 120), "JPEG", quality=85, progressive=True),
@@ -360,7 +382,20 @@ def test_mpo_from_a_phone_counts_as_jpeg():
     assert not close_to(opened(photo.print).getpixel((320, 240)), samples.BLUE, tolerance=8)
 
 
-def test_embedded_colour_profile_is_converted_and_dropped():
+def test_embedded_colour_profile_is_converted_to_srgb_and_dropped():
+    # 128 in a linear-light profile is half the light, which sRGB writes as 188.
+    source = samples.encode(
+        Image.new("RGB", (64, 64), (128, 128, 128)),
+        "JPEG",
+        quality=95,
+        icc_profile=samples.linear_rgb_profile(),
+    )
+    img = opened(process_photo(io.BytesIO(source)).print)
+    assert "icc_profile" not in img.info
+    assert close_to(img.getpixel((32, 32)), (188, 188, 188), tolerance=3)
+
+
+def test_srgb_profile_is_dropped_without_changing_colours():
     source = samples.encode(
         Image.new("RGB", (64, 64), (200, 120, 40)), "JPEG", icc_profile=samples.srgb_profile()
     )

@@ -227,6 +227,8 @@ def _decode(data: bytes, source_format: str, max_pixels: int) -> _Decoded:
         raise PhotoRejected("corrupt", MESSAGE_CORRUPT)
     if stored_width * stored_height > max_pixels:
         raise _too_many_pixels(max_pixels)
+    if not _has_end_marker(data, img):
+        raise PhotoRejected("corrupt", MESSAGE_CORRUPT)
 
     if img.format in ("JPEG", "MPO"):
         # Let libjpeg scale by 1/2, 1/4 or 1/8 while decoding. The box must
@@ -242,6 +244,25 @@ def _decode(data: bytes, source_format: str, max_pixels: int) -> _Decoded:
     image = img if img.mode == "CMYK" else _flatten_to_rgb(img)
     image.info = {}  # resize() copies info into every output; keep nothing
     return _Decoded(image, (stored_width, stored_height), orientation, icc_profile)
+
+
+def _has_end_marker(data: bytes, img: Image.Image) -> bool:
+    """Whether a JPEG or PNG reaches its end marker, i.e. was not cut short.
+
+    WeasyPrint sets ImageFile.LOAD_TRUNCATED_IMAGES = True for the whole
+    process when the reports import it, and Pillow then grey-fills a JPEG or
+    PNG cut short by a dropped connection instead of failing. This check does
+    not depend on that flag. The WebP and HEIF decoders fail on truncated
+    data whatever the flag says.
+    """
+    if img.format in ("JPEG", "MPO"):
+        # 0xFFD9 cannot occur inside entropy-coded data (0xFF is stuffed),
+        # so the first one after the scan header ends the (first) image.
+        scan_start = img.tile[0][2] if img.tile else 0
+        return data.find(b"\xff\xd9", scan_start) != -1
+    if img.format == "PNG":
+        return data.find(b"\x00\x00\x00\x00IEND", 8) != -1
+    return True
 
 
 def _upright_srgb_copy(decoded: _Decoded, long_side: int) -> Image.Image:
@@ -303,7 +324,8 @@ def _profile_to_srgb(img: Image.Image, icc_profile: bytes | None) -> Image.Image
     if not icc_profile:
         return None
     try:
-        return ImageCms.applyTransform(img, _transform_to_srgb(icc_profile, img.mode))
+        transform = _transform_to_srgb(icc_profile, img.mode)
+        return img if transform is None else ImageCms.applyTransform(img, transform)
     except Exception:
         # A broken or mismatched profile (a grey profile on an RGB image) is
         # dropped: the pixels are then read as sRGB.
@@ -311,17 +333,20 @@ def _profile_to_srgb(img: Image.Image, icc_profile: bytes | None) -> Image.Image
 
 
 @functools.lru_cache(maxsize=8)
-def _transform_to_srgb(icc_profile: bytes, mode: str) -> ImageCms.ImageCmsTransform:
-    # Building a transform costs more than applying it, and phones embed the
-    # same few profiles (Display P3 on every iPhone photo). NOCACHE makes a
-    # shared transform safe to use from several threads at once.
-    return ImageCms.buildTransform(
-        ImageCms.ImageCmsProfile(io.BytesIO(icc_profile)),
-        _SRGB,
-        mode,
-        "RGB",
-        flags=ImageCms.Flags.NOCACHE,
-    )
+def _transform_to_srgb(icc_profile: bytes, mode: str) -> ImageCms.ImageCmsTransform | None:
+    """The transform to sRGB, or None when the pixels already are sRGB.
+
+    Building a transform costs more than applying it, and phones embed the
+    same few profiles (Display P3 on every iPhone photo), hence the cache.
+    Applying one still costs ~25 ns a pixel, so sRGB-tagged photos (most
+    Android phones and cameras) skip it. NOCACHE makes a shared transform
+    safe to use from several threads at once.
+    """
+    source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
+    description = source.profile.profile_description or ""
+    if mode == "RGB" and description.lower().startswith("srgb"):
+        return None
+    return ImageCms.buildTransform(source, _SRGB, mode, "RGB", flags=ImageCms.Flags.NOCACHE)
 
 
 def _fit(width: int, height: int, long_side: int) -> tuple[int, int]:
