@@ -100,4 +100,6 @@ def _init_database_pragmas(app: Flask) -> None:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=10000")
             cursor.execute("PRAGMA journal_mode=WAL")
+            # An acknowledged entry must survive a power cut, not only a crash of the app.
+            cursor.execute("PRAGMA synchronous=FULL")
             cursor.close()
