@@ -170,8 +170,10 @@ def process_photo(
 
     width, height = decoded.upright_size
     print_copy = _upright_srgb_copy(decoded, PRINT_LONG_SIDE)
-    screen_copy = _resize(print_copy, _fit(width, height, SCREEN_LONG_SIDE))
-    thumb_copy = _resize(screen_copy, _fit(width, height, THUMB_LONG_SIDE))
+    # Each copy is made from the next larger one, at most about 3x smaller, where a
+    # triangle filter is as good as bicubic for a third less time.
+    screen_copy = _resize(print_copy, _fit(width, height, SCREEN_LONG_SIDE), Image.Resampling.BILINEAR)
+    thumb_copy = _resize(screen_copy, _fit(width, height, THUMB_LONG_SIDE), Image.Resampling.BILINEAR)
     # The print copy only goes into PDFs, which never draw progressively;
     # baseline (still Huffman-optimised) encodes in half the time.
     print_bytes = _encode_jpeg(print_copy, PRINT_QUALITY, progressive=False)
