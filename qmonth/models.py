@@ -255,6 +255,11 @@ class Activity(db.Model):
     """An activity a unit registered. State, unit, author and campaign are never
     taken from a request: the services set them."""
 
+    __table_args__ = (
+        db.Index("ix_activity_campaign_updated", "campaign_id", "updated_at"),  # the list's first page
+        db.Index("ix_activity_campaign_state", "campaign_id", "state"),  # counts per state
+    )
+
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)

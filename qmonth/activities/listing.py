@@ -1,0 +1,319 @@
+"""The activity list: filters parsed from the URL, the scoped query, counts and pages.
+
+Every query here starts from visible_activities(user), so a bureau's list, counts
+and exports can only ever hold its own entries.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date
+from math import ceil
+
+from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy.orm import contains_eager, joinedload, load_only
+
+from ..extensions import db
+from ..main.services import active_campaign
+from ..models import Activity, ActivityKind, ActivityState, Campaign, Task, Unit, User
+from .services import visible_activities
+
+PAGE_SIZE = 20
+QUERY_MAX = 100
+DEFAULT_SORT = "-updated"
+
+# Workflow order, so "sort by state" reads 草稿 → 已报送 → 已采纳 → 已退回.
+STATE_ORDER = {state: position for position, state in enumerate(ActivityState)}
+
+SORT_LABELS = {
+    "-updated": "最近更新",
+    "-starts": "开始日期（新→旧）",
+    "starts": "开始日期（旧→新）",
+    "title": "活动名称",
+    "unit": "单位",
+    "state": "状态",
+}
+
+
+def _sort_columns(sort: str) -> list:
+    """ORDER BY for a sort key; the id comes last so pages never overlap."""
+    state_rank = case(*((Activity.state == state, rank) for state, rank in STATE_ORDER.items()))
+    columns = {
+        "-updated": [Activity.updated_at.desc()],
+        "-starts": [Activity.starts_on.desc().nulls_last()],
+        "starts": [Activity.starts_on.asc().nulls_last()],
+        "title": [Activity.title.asc()],
+        "unit": [Unit.position.asc(), Activity.updated_at.desc()],
+        "state": [state_rank, Activity.updated_at.desc()],
+    }[sort]
+    return [*columns, Activity.id.desc()]
+
+
+@dataclass
+class FilterChoices:
+    """What the filter controls offer; also what a URL value is checked against."""
+
+    kinds: list[ActivityKind]
+    tasks: list[Task]
+    units_by_city: dict[str, list[Unit]] = field(default_factory=dict)  # province only
+
+    @property
+    def cities(self) -> list[str]:
+        return list(self.units_by_city)
+
+    @property
+    def units(self) -> list[Unit]:
+        return [unit for units in self.units_by_city.values() for unit in units]
+
+    @classmethod
+    def for_user(cls, user: User, campaign: Campaign) -> FilterChoices:
+        """Kinds and tasks of the campaign; cities and units only for the province."""
+        units_by_city: dict[str, list[Unit]] = {}
+        if user.is_province:
+            for unit in db.session.scalars(select(Unit).order_by(Unit.position)):
+                units_by_city.setdefault(unit.city, []).append(unit)
+        return cls(kinds=list(campaign.kinds), tasks=list(campaign.tasks), units_by_city=units_by_city)
+
+
+def _parse_date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat((value or "").strip())
+    except ValueError:
+        return None
+
+
+def _parse_int(value: str | None) -> int | None:
+    value = (value or "").strip()
+    if not value.isascii() or not value.isdigit() or len(value) > 9:
+        return None
+    return int(value)
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    """The list's filters, as they appear in the URL. Unknown values are dropped, never errors."""
+
+    campaign_id: int
+    q: str = ""
+    kind: ActivityKind | None = None
+    task: int | None = None
+    state: ActivityState | None = None
+    city: str = ""
+    unit: Unit | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    sort: str = DEFAULT_SORT
+    page: int = 1
+
+    @classmethod
+    def from_args(cls, args, user: User, campaign: Campaign | None = None,
+                  choices: FilterChoices | None = None) -> ListFilters:
+        """Read the filters from request args; values the user may not use are ignored."""
+        campaign = campaign or active_campaign()
+        choices = choices or FilterChoices.for_user(user, campaign)
+        kinds = {kind.code: kind for kind in choices.kinds}
+        task_numbers = {task.number for task in choices.tasks}
+        units = {unit.code: unit for unit in choices.units}
+
+        task = _parse_int(args.get("task"))
+        state = next((s for s in ActivityState if s.value == args.get("state")), None)
+        date_from, date_to = _parse_date(args.get("date_from")), _parse_date(args.get("date_to"))
+        if date_from and date_to and date_from > date_to:
+            date_from, date_to = date_to, date_from
+        sort = args.get("sort", DEFAULT_SORT)
+        city = (args.get("city") or "").strip()
+        return cls(
+            campaign_id=campaign.id,
+            q=" ".join((args.get("q") or "").split())[:QUERY_MAX],
+            kind=kinds.get(args.get("kind", "")),
+            task=task if task in task_numbers else None,
+            state=state,
+            city=city if city in choices.cities else "",
+            unit=units.get(args.get("unit", "")),
+            date_from=date_from,
+            date_to=date_to,
+            sort=sort if sort in SORT_LABELS else DEFAULT_SORT,
+            page=max(_parse_int(args.get("page")) or 1, 1),
+        )
+
+    def to_args(self, **changes) -> dict:
+        """URL parameters for these filters (defaults left out), with `changes` applied."""
+        values = {
+            "q": self.q,
+            "kind": self.kind.code if self.kind else "",
+            "task": self.task or "",
+            "state": self.state.value if self.state else "",
+            "city": self.city,
+            "unit": self.unit.code if self.unit else "",
+            "date_from": self.date_from.isoformat() if self.date_from else "",
+            "date_to": self.date_to.isoformat() if self.date_to else "",
+            "sort": "" if self.sort == DEFAULT_SORT else self.sort,
+            "page": self.page if self.page > 1 else "",
+        }
+        values.update(changes)
+        return {key: value for key, value in values.items() if value not in ("", None)}
+
+    @property
+    def is_filtered(self) -> bool:
+        """True when anything narrows the list (sort and page do not)."""
+        return bool(self.to_args(sort="", page=""))
+
+    @property
+    def has_more(self) -> bool:
+        """True when a filter other than the search box and the state is set, or a sort."""
+        return bool(self.to_args(q="", state="", page=""))
+
+    def without_page(self) -> ListFilters:
+        return replace(self, page=1)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+SEARCHED_COLUMNS = (Activity.title, Activity.county, Activity.address, Activity.description)
+
+
+def _mentions(term: str):
+    """Title, place or description contains the term (short columns first: OR stops early)."""
+    pattern = f"%{_escape_like(term)}%"
+    # SQLite's LIKE already ignores ASCII case; ilike() there wraps both sides in lower(),
+    # which copies every description and makes a search's table scan about 40% slower.
+    case_blind = db.session.get_bind().dialect.name == "sqlite"
+    return or_(*(column.like(pattern, escape="\\") if case_blind else column.ilike(pattern, escape="\\")
+                 for column in SEARCHED_COLUMNS))
+
+
+def _narrowed(user: User, filters: ListFilters, *, with_state: bool = True) -> Select:
+    """The scoped activities matching the filters (optionally ignoring the state)."""
+    query = visible_activities(user).where(Activity.campaign_id == filters.campaign_id)
+    for term in filters.q.split():
+        query = query.where(_mentions(term))
+    if filters.kind is not None:
+        query = query.where(Activity.kind_id == filters.kind.id)
+    if filters.task is not None:
+        query = query.where(Activity.tasks.any(
+            (Task.number == filters.task) & (Task.campaign_id == filters.campaign_id)))
+    if with_state and filters.state is not None:
+        query = query.where(Activity.state == filters.state)
+    if filters.unit is not None:
+        query = query.where(Activity.unit_id == filters.unit.id)
+    if filters.city:
+        query = query.where(Activity.unit_id.in_(select(Unit.id).where(Unit.city == filters.city)))
+    # An activity is in the range when its days overlap it; undated drafts are not.
+    if filters.date_from is not None:
+        query = query.where(func.coalesce(Activity.ends_on, Activity.starts_on) >= filters.date_from)
+    if filters.date_to is not None:
+        query = query.where(Activity.starts_on <= filters.date_to)
+    return query
+
+
+def _ordered(query: Select, sort: str) -> Select:
+    if sort == "unit":
+        query = query.join(Activity.unit)
+    return query.order_by(*_sort_columns(sort))
+
+
+def filtered_activities(user: User, filters: ListFilters) -> Select:
+    """The filtered, sorted activities (no paging), with what a row shows loaded eagerly."""
+    return (
+        _narrowed(user, filters)
+        .join(Activity.unit)
+        .options(contains_eager(Activity.unit), joinedload(Activity.kind))
+        .order_by(*_sort_columns(filters.sort))
+    )
+
+
+def state_counts(user: User, filters: ListFilters) -> dict[ActivityState, int]:
+    """Entries per state under every filter but the state one, in one aggregate query."""
+    # count(...) FILTER per state rather than GROUP BY state: grouping steers SQLite onto
+    # the state index and, during a search, into reading rows in random order (slower).
+    states = list(ActivityState)
+    query = _narrowed(user, filters, with_state=False).with_only_columns(
+        *(func.count(Activity.id).filter(Activity.state == state) for state in states))
+    return dict(zip(states, db.session.execute(query).one()))
+
+
+# What _row.html shows. Other columns (long texts, figures) are not loaded for the list,
+# and reading one there raises instead of quietly costing a query per row.
+ROW_COLUMNS = (
+    Activity.title, Activity.kind_id, Activity.unit_id, Activity.starts_on, Activity.ends_on,
+    Activity.participants, Activity.state, Activity.is_highlight, Activity.return_reason,
+    Activity.updated_at,
+)
+
+
+@dataclass
+class Page:
+    """One page of a list, and enough to draw its page links."""
+
+    items: list
+    number: int
+    total: int
+    size: int = PAGE_SIZE
+
+    @property
+    def pages(self) -> int:
+        return max(ceil(self.total / self.size), 1)
+
+    @property
+    def first_index(self) -> int:
+        return (self.number - 1) * self.size + 1 if self.total else 0
+
+    @property
+    def last_index(self) -> int:
+        return min(self.number * self.size, self.total)
+
+    def numbers(self, around: int = 2) -> list[int | None]:
+        """Page numbers to link, with None where a run of pages is left out: 1 … 4 5 6 … 20."""
+        wanted = {1, self.pages, *range(self.number - around, self.number + around + 1)}
+        shown = sorted(n for n in wanted if 1 <= n <= self.pages)
+        result: list[int | None] = []
+        for number in shown:
+            if result and number - result[-1] > 1:
+                result.append(None)
+            result.append(number)
+        return result
+
+
+def paginate(user: User, filters: ListFilters, total: int, size: int = PAGE_SIZE) -> Page:
+    """One page of the filtered list; a page past the end shows the last one."""
+    number = min(filters.page, max(ceil(total / size), 1))
+    if not total:
+        return Page(items=[], number=1, total=0, size=size)
+    # Pick the page's ids first, sorting only narrow columns, then load those rows:
+    # without a matching index SQLite would otherwise sort every full row to keep twenty.
+    page_ids = (
+        _ordered(_narrowed(user, filters).with_only_columns(Activity.id), filters.sort)
+        .limit(size).offset((number - 1) * size)
+    )
+    rows = (
+        visible_activities(user)
+        .join(Activity.unit)
+        .options(contains_eager(Activity.unit), joinedload(Activity.kind),
+                 load_only(*ROW_COLUMNS, raiseload=True))
+        .where(Activity.id.in_(page_ids.scalar_subquery()))
+        .order_by(*_sort_columns(filters.sort))
+    )
+    return Page(items=list(db.session.scalars(rows).unique()), number=number, total=total, size=size)
+
+
+@dataclass
+class ActivityList:
+    """What the list page shows: the filters, the counts per state and one page."""
+
+    filters: ListFilters
+    counts: dict[ActivityState, int]
+    page: Page
+
+    @property
+    def count_all(self) -> int:
+        return sum(self.counts.values())
+
+
+def activity_list(user: User, filters: ListFilters) -> ActivityList:
+    """Counts and one page of the list: two queries, whatever the page shows."""
+    counts = state_counts(user, filters)
+    # The counts already give the total, so no separate COUNT(*) is needed.
+    total = counts[filters.state] if filters.state else sum(counts.values())
+    page = paginate(user, filters, total)
+    return ActivityList(filters=filters, counts=counts, page=page)

@@ -1,0 +1,384 @@
+"""The activity list: who sees what, search, filters, counts, pages and htmx fragments."""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import delete, select
+
+from qmonth.extensions import db
+from qmonth.models import Activity, ActivityKind, ActivityState, Campaign, Task, Unit, User, activity_task
+
+BASE_TIME = datetime(2024, 9, 20, 8, 0, tzinfo=timezone.utc)
+
+
+def clear_activities() -> None:
+    """Start from no activities: each test builds exactly the entries it talks about
+    (the shared template database may hold seed-demo entries)."""
+    db.session.execute(delete(activity_task))
+    db.session.execute(delete(Activity))
+    db.session.commit()
+
+
+@pytest.fixture(autouse=True)
+def no_activities(app):
+    clear_activities()
+
+
+def make_activity(unit_code: str, title: str = "质量月主题宣传活动", *, state=ActivityState.DRAFT,
+                  kind: str = "training", tasks: list[int] | None = None, starts_on=date(2024, 9, 10),
+                  ends_on=None, updated_at: datetime | None = None, **fields) -> Activity:
+    """An activity of the active campaign built straight with the ORM, state set directly."""
+    campaign = db.session.scalar(select(Campaign).where(Campaign.is_active))
+    unit = db.session.scalar(select(Unit).where(Unit.code == unit_code))
+    author = db.session.scalar(select(User).where(User.username == unit_code))
+    activity_kind = db.session.scalar(
+        select(ActivityKind).where(ActivityKind.campaign_id == campaign.id, ActivityKind.code == kind))
+    numbers = tasks if tasks is not None else [activity_kind.default_task_number]
+    task_rows = list(db.session.scalars(
+        select(Task).where(Task.campaign_id == campaign.id, Task.number.in_(numbers))))
+    values = {"county": "历下区", "participants": 50, "figures": {}}
+    values.update(fields)
+    activity = Activity(campaign=campaign, unit=unit, author=author, kind=activity_kind, tasks=task_rows,
+                        title=title, state=state, starts_on=starts_on, ends_on=ends_on or starts_on, **values)
+    if state is not ActivityState.DRAFT and "submitted_at" not in fields:
+        activity.submitted_at = BASE_TIME
+    db.session.add(activity)
+    db.session.flush()
+    if updated_at is not None:
+        # updated_at has onupdate=utcnow, so set it with a plain UPDATE after the insert.
+        db.session.execute(Activity.__table__.update().where(Activity.id == activity.id)
+                           .values(updated_at=updated_at))
+    db.session.commit()
+    return activity
+
+
+def row_ids(html: str) -> list[int]:
+    return [int(n) for n in re.findall(r'<tr id="activity-(\d+)"', html)]
+
+
+def titles_of(html: str) -> list[str]:
+    return re.findall(r'<td data-label="活动名称" class="cell-title">\s*<a href="[^"]+">([^<]+)</a>', html)
+
+
+def get_list(client, query: str = "", htmx: bool = False):
+    headers = {"HX-Request": "true"} if htmx else {}
+    response = client.get(f"/activities/{query}", headers=headers)
+    assert response.status_code == 200
+    return response
+
+
+def test_bureau_sees_only_its_own_entries_and_province_sees_all(app, client, login_as):
+    make_activity("jinan-zj", "济南住建培训")
+    make_activity("qingdao-zj", "青岛住建培训")
+    login_as("jinan-zj")
+    html = get_list(client).get_data(as_text=True)
+    assert "济南住建培训" in html and "青岛住建培训" not in html
+    assert "<th>单位</th>" not in html  # a bureau's list needs no unit column
+    assert 'name="city"' not in html and 'name="unit"' not in html
+
+    login_as("province")
+    html = get_list(client).get_data(as_text=True)
+    assert "济南住建培训" in html and "青岛住建培训" in html
+    assert "青岛市住房和城乡建设局" in html
+    assert 'name="city"' in html and 'name="unit"' in html
+
+
+def test_bureau_cannot_widen_its_list_with_unit_or_city_params(app, client, login_as):
+    make_activity("jinan-zj", "济南住建培训")
+    make_activity("qingdao-zj", "青岛住建培训")
+    login_as("jinan-zj")
+    html = get_list(client, "?unit=qingdao-zj&city=青岛").get_data(as_text=True)
+    assert titles_of(html) == ["济南住建培训"]
+
+
+def test_list_shows_only_the_active_campaign(app, client, login_as):
+    make_activity("jinan-zj", "本年度活动")
+    old = Campaign(slug="2023-old", year=2023, title="旧活动", theme="旧", starts_on=date(2023, 9, 1),
+                   ends_on=date(2023, 9, 30), report_due_at=datetime(2023, 10, 10, tzinfo=timezone.utc),
+                   issuer="省厅", issued_on=date(2023, 8, 1), is_active=False)
+    db.session.add(old)
+    db.session.flush()
+    kind = ActivityKind(campaign=old, code="training", name="培训", figures=[])
+    db.session.add(kind)
+    unit = db.session.scalar(select(Unit).where(Unit.code == "jinan-zj"))
+    author = db.session.scalar(select(User).where(User.username == "jinan-zj"))
+    db.session.add(Activity(campaign=old, unit=unit, author=author, kind=kind, title="去年的活动"))
+    db.session.commit()
+    login_as("jinan-zj")
+    html = get_list(client).get_data(as_text=True)
+    assert "本年度活动" in html and "去年的活动" not in html
+
+
+@pytest.mark.parametrize("query", ["钢筋", "检测实验室", "历城区", "工业南路"])
+def test_search_narrows_by_title_description_and_place(app, client, login_as, query):
+    make_activity("jinan-zj", "钢筋工程质量培训", description="面向施工企业", county="历下区", address="经十路")
+    make_activity("jinan-zj", "开放日", description="走进检测实验室", county="历下区", address="经十路")
+    make_activity("jinan-zj", "观摩会", description="观摩", county="历城区", address="工业南路 88 号")
+    make_activity("jinan-zj", "其他活动", description="无关", county="槐荫区", address="无")
+    login_as("jinan-zj")
+    html = get_list(client, f"?q={query}").get_data(as_text=True)
+    assert len(row_ids(html)) == 1
+    assert f'value="{query}"' in html  # the search box keeps what was typed
+
+
+def test_search_terms_all_have_to_match_and_wildcards_are_literal(app, client, login_as):
+    make_activity("jinan-zj", "钢筋工程质量培训", county="历下区")
+    make_activity("jinan-zj", "钢筋验收观摩", county="历城区")
+    make_activity("jinan-zj", "100% 覆盖的宣传")
+    login_as("jinan-zj")
+    assert titles_of(get_list(client, "?q=钢筋 历城").get_data(as_text=True)) == ["钢筋验收观摩"]
+    assert titles_of(get_list(client, "?q=%25").get_data(as_text=True)) == ["100% 覆盖的宣传"]
+    assert titles_of(get_list(client, "?q=_").get_data(as_text=True)) == []
+
+
+def test_filters_by_kind_task_and_state(app, client, login_as):
+    make_activity("jinan-zj", "培训一", kind="training", state=ActivityState.SUBMITTED)
+    make_activity("jinan-zj", "宣传一", kind="publicity", tasks=[1, 2], state=ActivityState.ACCEPTED)
+    make_activity("jinan-zj", "巡查一", kind="inspection", state=ActivityState.RETURNED, return_reason="照片不清晰")
+    login_as("jinan-zj")
+    assert titles_of(get_list(client, "?kind=publicity").get_data(as_text=True)) == ["宣传一"]
+    assert sorted(titles_of(get_list(client, "?task=2").get_data(as_text=True))) == ["培训一", "宣传一"]
+    html = get_list(client, "?state=returned").get_data(as_text=True)
+    assert titles_of(html) == ["巡查一"]
+    assert "已退回" in html and "退回原因：照片不清晰" in html
+
+
+def test_province_filters_by_city_and_unit(app, client, login_as):
+    make_activity("jinan-zj", "济南住建")
+    make_activity("jinan-cg", "济南城管")
+    make_activity("qingdao-zj", "青岛住建")
+    login_as("province")
+    assert set(titles_of(get_list(client, "?city=济南").get_data(as_text=True))) == {"济南城管", "济南住建"}
+    assert titles_of(get_list(client, "?unit=jinan-cg").get_data(as_text=True)) == ["济南城管"]
+    assert titles_of(get_list(client, "?city=济南&unit=qingdao-zj").get_data(as_text=True)) == []
+
+
+def test_date_range_keeps_activities_that_overlap_it(app, client, login_as):
+    make_activity("jinan-zj", "月初", starts_on=date(2024, 9, 1), ends_on=date(2024, 9, 3))
+    make_activity("jinan-zj", "跨越", starts_on=date(2024, 9, 5), ends_on=date(2024, 9, 20))
+    make_activity("jinan-zj", "月末", starts_on=date(2024, 9, 28), ends_on=date(2024, 9, 30))
+    make_activity("jinan-zj", "未填日期", starts_on=None, ends_on=None)
+    login_as("jinan-zj")
+    html = get_list(client, "?date_from=2024-09-10&date_to=2024-09-15").get_data(as_text=True)
+    assert titles_of(html) == ["跨越"]
+    html = get_list(client, "?date_from=2024-09-03").get_data(as_text=True)
+    assert sorted(titles_of(html)) == ["月初", "月末", "跨越"]
+    html = get_list(client, "?date_to=2024-09-04").get_data(as_text=True)
+    assert titles_of(html) == ["月初"]
+    # A range given backwards is read the right way round.
+    html = get_list(client, "?date_from=2024-09-15&date_to=2024-09-10").get_data(as_text=True)
+    assert titles_of(html) == ["跨越"]
+
+
+def test_counts_per_state_ignore_the_state_filter_and_link_to_it(app, client, login_as):
+    for _ in range(2):
+        make_activity("jinan-zj", "草稿培训")
+    make_activity("jinan-zj", "报送培训", state=ActivityState.SUBMITTED)
+    make_activity("jinan-zj", "采纳宣传", kind="publicity", state=ActivityState.ACCEPTED)
+    make_activity("jinan-zj", "退回培训", state=ActivityState.RETURNED)
+    make_activity("qingdao-zj", "别人的草稿")
+    login_as("jinan-zj")
+    html = get_list(client, "?state=draft&q=培训").get_data(as_text=True)
+    counts = dict(re.findall(r'data-state="(\w+)"[^>]*>\s*\S+ <span class="state-count">(\d+)</span>', html))
+    assert counts == {"draft": "2", "submitted": "1", "accepted": "0", "returned": "1"}
+    assert re.search(r'全部 <span class="state-count">4</span>', html)
+    assert re.search(r'href="/activities/\?q=%E5%9F%B9%E8%AE%AD&amp;state=returned"', html)
+    assert len(row_ids(html)) == 2
+
+
+def test_highlights_carry_the_publicity_badge(app, client, login_as):
+    make_activity("jinan-zj", "优秀宣传", kind="publicity", state=ActivityState.ACCEPTED, is_highlight=True)
+    make_activity("jinan-zj", "普通培训")
+    login_as("jinan-zj")
+    html = get_list(client).get_data(as_text=True)
+    row = re.search(r'<tr id="activity-\d+".*?优秀宣传.*?</tr>', html, re.S).group(0)
+    assert "宣传推广" in row and "已采纳" in row
+    assert html.count('class="badge badge-highlight"') == 1
+
+
+def test_rows_link_to_detail_and_show_what_the_user_needs(app, client, login_as):
+    activity = make_activity("jinan-zj", "钢筋培训", starts_on=date(2024, 9, 3), ends_on=date(2024, 9, 5),
+                             participants=120, state=ActivityState.SUBMITTED)
+    login_as("province")
+    html = get_list(client).get_data(as_text=True)
+    row = re.search(rf'<tr id="activity-{activity.id}".*?</tr>', html, re.S).group(0)
+    assert f'href="/activities/{activity.id}"' in row
+    for text in ("钢筋培训", "培训宣贯", "济南市住房和城乡建设局", "9月3日—9月5日", "120", "已报送"):
+        assert text in row
+    assert 'data-label="活动名称"' in row and 'data-label="状态"' in row
+
+    login_as("jinan-zj")
+    assert '<a class="button button-primary" href="/activities/new">登记活动</a>' in get_list(client).get_data(as_text=True)
+
+
+def test_province_gets_no_register_button(app, client, login_as):
+    login_as("province")
+    html = get_list(client).get_data(as_text=True)
+    assert 'href="/activities/new"' not in html
+    assert "各单位尚未登记活动。" in html
+
+
+def test_pages_of_twenty_with_total_and_page_links(app, client, login_as):
+    for number in range(45):
+        make_activity("jinan-zj", f"活动{number:02d}", updated_at=BASE_TIME + timedelta(minutes=number))
+    login_as("jinan-zj")
+    html = get_list(client).get_data(as_text=True)
+    assert len(row_ids(html)) == 20
+    assert "共 <strong>45</strong> 条，第 1–20 条" in html
+    assert titles_of(html)[0] == "活动44"  # newest first
+    assert 'href="/activities/?page=3"' in html
+    html = get_list(client, "?page=3").get_data(as_text=True)
+    assert titles_of(html) == ["活动04", "活动03", "活动02", "活动01", "活动00"]
+    assert "第 41–45 条" in html
+    # A page past the end shows the last page rather than nothing.
+    assert titles_of(get_list(client, "?page=99").get_data(as_text=True))[-1] == "活动00"
+
+
+@pytest.mark.parametrize("sort, expected", [
+    ("-updated", ["丙", "乙", "甲"]),
+    ("starts", ["乙", "甲", "丙"]),
+    ("-starts", ["丙", "甲", "乙"]),
+    ("title", ["丙", "乙", "甲"]),  # by code point, as the database compares
+    ("state", ["甲", "丙", "乙"]),
+])
+def test_sort_orders(app, client, login_as, sort, expected):
+    make_activity("jinan-zj", "甲", starts_on=date(2024, 9, 10), state=ActivityState.DRAFT,
+                  updated_at=BASE_TIME)
+    make_activity("jinan-zj", "乙", starts_on=date(2024, 9, 2), state=ActivityState.RETURNED,
+                  updated_at=BASE_TIME + timedelta(hours=1))
+    make_activity("jinan-zj", "丙", starts_on=date(2024, 9, 20), state=ActivityState.SUBMITTED,
+                  updated_at=BASE_TIME + timedelta(hours=2))
+    login_as("jinan-zj")
+    expected_titles = expected if sort != "title" else sorted(expected)
+    assert titles_of(get_list(client, f"?sort={sort}").get_data(as_text=True)) == expected_titles
+
+
+def test_province_sorts_by_unit_in_catalogue_order(app, client, login_as):
+    make_activity("qingdao-zj", "青岛")
+    make_activity("jinan-zj", "济南")
+    make_activity("jinan-jt", "济南交通")
+    login_as("province")
+    titles = titles_of(get_list(client, "?sort=unit").get_data(as_text=True))
+    assert titles.index("济南") < titles.index("青岛")
+    assert titles.index("济南交通") < titles.index("青岛")
+
+
+def test_htmx_request_gets_the_results_fragment_and_the_canonical_url(app, client, login_as):
+    make_activity("jinan-zj", "钢筋培训")
+    make_activity("jinan-zj", "宣传活动", kind="publicity")
+    login_as("jinan-zj")
+    response = get_list(client, "?q=钢筋&kind=&task=&date_from=&sort=-updated", htmx=True)
+    html = response.get_data(as_text=True)
+    assert html.lstrip().startswith('<div id="results"')
+    assert "<html" not in html and 'id="filters"' not in html
+    assert titles_of(html) == ["钢筋培训"]
+    assert "HX-Request" in response.headers.get("Vary", "")
+    assert response.headers["HX-Push-Url"] == "/activities/?q=%E9%92%A2%E7%AD%8B"
+
+    page = get_list(client, "?q=钢筋")
+    full = page.get_data(as_text=True)
+    assert full.lstrip().lower().startswith("<!doctype html>")
+    assert 'id="filters"' in full and 'id="results"' in full
+    assert titles_of(full) == ["钢筋培训"]
+    assert "HX-Request" in page.headers.get("Vary", "")
+
+
+def test_history_restore_request_gets_the_full_page(app, client, login_as):
+    login_as("jinan-zj")
+    response = client.get("/activities/?q=x", headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+    assert "<html" in response.get_data(as_text=True)
+
+
+def test_search_box_and_filters_are_wired_for_htmx(app, client, login_as):
+    login_as("jinan-zj")
+    html = get_list(client).get_data(as_text=True)
+    search = re.search(r'<input type="search"[^>]*>', html, re.S).group(0)
+    for attribute in ('name="q"', 'hx-get="/activities/"', 'hx-trigger="input changed delay:300ms, search"'):
+        assert attribute in search
+    form = re.search(r'<form id="filters"[^>]*>', html, re.S).group(0)
+    for attribute in ('method="get"', 'hx-target="#results"', 'hx-push-url="true"', 'hx-indicator="#list-indicator"'):
+        assert attribute in form
+    assert 'id="list-indicator"' in html
+
+
+def test_export_links_carry_the_filters(app, client, login_as):
+    make_activity("jinan-zj", "钢筋培训")
+    login_as("jinan-zj")
+    html = get_list(client, "?q=钢筋&kind=training&page=1&sort=title").get_data(as_text=True)
+    assert 'href="/activities/export.xlsx?q=%E9%92%A2%E7%AD%8B&amp;kind=training&amp;sort=title"' in html
+    assert 'href="/activities/export.csv?q=%E9%92%A2%E7%AD%8B&amp;kind=training&amp;sort=title"' in html
+    assert 'hx-get="/activities/export' not in html
+
+
+@pytest.mark.parametrize("query", [
+    "?kind=nonsense", "?page=abc", "?page=-3", "?page=99999999999999999999999", "?date_from=2024-13-45",
+    "?date_to=yesterday", "?task=x", "?task=999", "?state=lost", "?sort=drop table", "?unit=nowhere",
+    "?city=火星", "?q=" + "长" * 500, "?q=%00%27%22", "?page=１", "?kind=training&kind=publicity",
+])
+def test_bad_parameters_are_ignored_never_an_error(app, client, login_as, query):
+    make_activity("jinan-zj", "钢筋培训")
+    login_as("province")
+    for htmx in (False, True):
+        response = client.get(f"/activities/{query}", headers={"HX-Request": "true"} if htmx else {})
+        assert response.status_code == 200, query
+
+
+def test_unknown_filter_values_show_the_whole_list(app, client, login_as):
+    make_activity("jinan-zj", "钢筋培训")
+    make_activity("jinan-zj", "宣传活动", kind="publicity")
+    login_as("jinan-zj")
+    html = get_list(client, "?kind=nonsense&state=lost&task=999&page=abc").get_data(as_text=True)
+    assert len(row_ids(html)) == 2
+
+
+def test_empty_lists_say_why(app, client, login_as):
+    login_as("jinan-zj")
+    assert "本单位还没有登记活动。" in get_list(client).get_data(as_text=True)
+    make_activity("jinan-zj", "钢筋培训")
+    assert "没有符合条件的活动。" in get_list(client, "?q=不存在").get_data(as_text=True)
+
+
+def test_list_needs_a_login(client):
+    response = client.get("/activities/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_list_page_uses_few_queries(app, client, login_as):
+    """Rows come with their kind and unit: the number of queries does not grow with the page."""
+    from sqlalchemy import event
+
+    for number in range(25):
+        make_activity("jinan-zj" if number % 2 else "qingdao-zj", f"活动{number}")
+    login_as("province")
+    statements = []
+
+    def count(*_args):
+        statements.append(1)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        get_list(client)
+        few = len(statements)
+        statements.clear()
+        get_list(client, "?page=2")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert few <= 7  # user, campaign, units, kinds, tasks, counts, rows
+    assert len(statements) <= few
+
+
+def test_filters_folded_on_a_phone_open_when_one_is_set(app, client, login_as):
+    login_as("jinan-zj")
+    toggle = r'<input type="checkbox" id="more-filters"[^>]*>'
+    assert "checked" not in re.search(toggle, get_list(client, "?q=培训").get_data(as_text=True)).group(0)
+    assert "checked" in re.search(toggle, get_list(client, "?kind=training").get_data(as_text=True)).group(0)
+
+
+def test_chosen_state_travels_with_the_filter_form(app, client, login_as):
+    login_as("jinan-zj")
+    html = get_list(client, "?state=returned", htmx=True).get_data(as_text=True)
+    assert '<input type="hidden" id="results-state" name="state" value="returned">' in html
+    page = get_list(client).get_data(as_text=True)
+    assert 'hx-include="#filters, #results-state"' in page
