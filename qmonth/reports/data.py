@@ -1,0 +1,365 @@
+"""What a report prints: figures computed from the entries, and the entries themselves.
+
+Only submitted and accepted entries count: a draft or a returned entry is not
+yet something the bureau has reported. Everything here reads; nothing writes.
+"""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+
+from ..activities.services import visible_activities
+from ..extensions import db
+from ..models import (
+    Activity, ActivityKind, ActivityState, Bulletin, Campaign, Photo, Task, TaskGroup, Unit, UnitReport, User,
+)
+from ..timeutil import format_date_cn, to_local, utcnow
+
+COUNTED_STATES = (ActivityState.SUBMITTED, ActivityState.ACCEPTED)
+HIGHLIGHT_PHOTOS = 2  # photos printed with a highlight or a bulletin item
+
+
+@dataclass(frozen=True)
+class FigureTotal:
+    label: str
+    unit: str
+    total: int
+
+    @property
+    def text(self) -> str:
+        return f"{self.label}{self.total}{self.unit}"
+
+
+@dataclass
+class KindSummary:
+    kind: ActivityKind
+    count: int = 0
+    participants: int = 0
+    figures: list[FigureTotal] = field(default_factory=list)
+
+
+@dataclass
+class TaskSummary:
+    task: Task
+    count: int = 0
+    participants: int = 0
+
+
+@dataclass
+class Figures:
+    """Totals over a set of counted entries."""
+
+    count: int
+    participants: int
+    tasks: list[TaskSummary]
+    kinds: list[KindSummary]
+
+    @property
+    def kinds_with_entries(self) -> list[KindSummary]:
+        return [kind for kind in self.kinds if kind.count]
+
+    @property
+    def tasks_with_entries(self) -> list[TaskSummary]:
+        return [task for task in self.tasks if task.count]
+
+    @property
+    def figure_totals(self) -> list[FigureTotal]:
+        return [figure for kind in self.kinds for figure in kind.figures if figure.total]
+
+
+def compute_figures(campaign: Campaign, activities: list[Activity]) -> Figures:
+    """Counts per task and kind, participants, and each kind's own int figures summed."""
+    kinds = {kind.id: KindSummary(kind) for kind in campaign.kinds}
+    tasks = {task.id: TaskSummary(task) for task in campaign.tasks}
+    sums: dict[int, Counter] = defaultdict(Counter)
+    participants = 0
+    for activity in activities:
+        people = activity.participants or 0
+        participants += people
+        kind = kinds.setdefault(activity.kind_id, KindSummary(activity.kind))
+        kind.count += 1
+        kind.participants += people
+        for code, value in (activity.figures or {}).items():
+            if isinstance(value, int) and not isinstance(value, bool):
+                sums[activity.kind_id][code] += value
+        for task in activity.tasks:
+            summary = tasks.setdefault(task.id, TaskSummary(task))
+            summary.count += 1
+            summary.participants += people
+    for kind_id, summary in kinds.items():
+        summary.figures = [
+            FigureTotal(definition["label"], definition.get("unit", ""), sums[kind_id][definition["code"]])
+            for definition in summary.kind.figures or [] if definition.get("type") == "int"
+        ]
+    return Figures(count=len(activities), participants=participants,
+                   tasks=sorted(tasks.values(), key=lambda t: t.task.number),
+                   kinds=sorted(kinds.values(), key=lambda k: k.kind.position))
+
+
+def counted_activities(campaign: Campaign, *, unit: Unit | None = None, viewer: User | None = None,
+                       ids: list[int] | None = None) -> list[Activity]:
+    """Submitted and accepted entries, in date order, with what the report prints loaded."""
+    query = visible_activities(viewer) if viewer is not None else select(Activity)
+    query = query.where(Activity.campaign_id == campaign.id, Activity.state.in_(COUNTED_STATES))
+    if unit is not None:
+        query = query.where(Activity.unit_id == unit.id)
+    if ids is not None:
+        query = query.where(Activity.id.in_(ids))
+    query = query.options(
+        joinedload(Activity.kind), joinedload(Activity.unit),
+        selectinload(Activity.tasks), selectinload(Activity.photos),
+    ).order_by(Activity.starts_on, Activity.id)
+    return list(db.session.scalars(query).unique())
+
+
+def primary_task(activity: Activity) -> Task | None:
+    """The task an entry is listed under in 二、 (its lowest-numbered task), so it appears once."""
+    return activity.tasks[0] if activity.tasks else None
+
+
+@dataclass
+class TaskSection:
+    task: Task
+    activities: list[Activity]
+
+
+@dataclass
+class GroupSection:
+    group: TaskGroup
+    tasks: list[TaskSection]
+
+
+def by_group_and_task(campaign: Campaign, activities: list[Activity]) -> list[GroupSection]:
+    by_task: dict[int, list[Activity]] = defaultdict(list)
+    for activity in activities:
+        task = primary_task(activity)
+        if task is not None:
+            by_task[task.id].append(activity)
+    sections = []
+    for group in campaign.groups:
+        tasks = [TaskSection(task, by_task[task.id]) for task in group.tasks if by_task.get(task.id)]
+        if tasks:
+            sections.append(GroupSection(group, tasks))
+    return sections
+
+
+def latest_update(*moments: datetime | None) -> datetime:
+    """The newest of the given times: the PDF's fixed creation date."""
+    known = [moment for moment in moments if moment is not None]
+    return max(known) if known else datetime(2000, 1, 1, tzinfo=timezone.utc)
+
+
+def activity_moments(activities: list[Activity]) -> list[datetime]:
+    moments = [activity.updated_at for activity in activities]
+    moments += [photo.created_at for activity in activities for photo in activity.photos]
+    return moments
+
+
+def campaign_period(campaign: Campaign) -> str:
+    return f"{format_date_cn(campaign.starts_on)}至{format_date_cn(campaign.ends_on)}"
+
+
+# The bureau's summary report ----------------------------------------------------
+
+@dataclass
+class UnitReportData:
+    campaign: Campaign
+    unit: Unit
+    report: UnitReport
+    activities: list[Activity]
+    figures: Figures
+    groups: list[GroupSection]
+    highlights: list[Activity]
+    updated_at: datetime
+
+    @property
+    def title(self) -> str:
+        return unit_report_title(self.campaign, self.unit)
+
+    @property
+    def photos(self) -> list[Photo]:
+        return [photo for activity in self.activities for photo in activity.photos]
+
+    @property
+    def signed_on(self) -> date:
+        return self.report.signed_on or to_local(self.report.submitted_at or self.updated_at).date()
+
+    @property
+    def signature(self) -> str:
+        return self.report.signature or self.unit.name
+
+
+def unit_report_title(campaign: Campaign, unit: Unit) -> str:
+    return f"{unit.name}{campaign.year}年住建系统“质量月”活动总结报告"
+
+
+def build_unit_report(campaign: Campaign, unit: Unit, report: UnitReport, *,
+                      viewer: User | None = None) -> UnitReportData:
+    activities = counted_activities(campaign, unit=unit, viewer=viewer)
+    by_id = {activity.id: activity for activity in activities}
+    highlights = [by_id[i] for i in dict.fromkeys(report.highlight_activity_ids or []) if i in by_id]
+    return UnitReportData(
+        campaign=campaign, unit=unit, report=report, activities=activities,
+        figures=compute_figures(campaign, activities),
+        groups=by_group_and_task(campaign, activities),
+        highlights=highlights,
+        updated_at=latest_update(report.updated_at, campaign.loaded_at, *activity_moments(activities)),
+    )
+
+
+def opening_paragraph(campaign: Campaign, unit: Unit, figures: Figures) -> str:
+    """The prefilled first paragraph of 一、基本情况, written from the figures."""
+    text = (f"按照{campaign.report_addressee or campaign.issuer}《关于开展{campaign.title}的通知》要求，"
+            f"{unit.name}围绕“{campaign.theme}”主题，于{campaign_period(campaign)}组织开展了“质量月”活动。"
+            f"活动期间，共组织开展各类活动{figures.count}项，参与{figures.participants}人次")
+    kinds = figures.kinds_with_entries
+    if kinds:
+        text += "，其中" + "、".join(f"{k.kind.name}{k.count}项" for k in kinds)
+    return text + "。"
+
+
+def figures_paragraph(figures: Figures) -> str:
+    """The computed sentence printed under the opening paragraph (always current)."""
+    if not figures.count:
+        return "截至目前，尚无已报送的活动。"
+    parts = ["按重点任务统计，" + "，".join(f"{t.task.title}{t.count}项" for t in figures.tasks_with_entries)]
+    totals = figures.figure_totals
+    if totals:
+        parts.append("主要工作量：" + "，".join(figure.text for figure in totals))
+    return "；".join(parts) + "。"
+
+
+# The province roll-up ---------------------------------------------------------------
+
+class SubmissionStatus:
+    ON_TIME = "on_time"
+    LATE = "late"
+    PENDING = "pending"
+    MISSING = "missing"
+
+    LABELS = {ON_TIME: "按时报送", LATE: "逾期报送", PENDING: "未报送", MISSING: "逾期未报送"}
+
+
+def submission_status(report: UnitReport | None, campaign: Campaign, now: datetime | None = None) -> str:
+    """On time or late, judged on UTC instants against the campaign's report_due_at."""
+    from ..models import ReportState
+
+    if report is not None and report.state is ReportState.SUBMITTED and report.submitted_at:
+        return SubmissionStatus.ON_TIME if report.submitted_at <= campaign.report_due_at else SubmissionStatus.LATE
+    now = now or utcnow()
+    return SubmissionStatus.MISSING if now > campaign.report_due_at else SubmissionStatus.PENDING
+
+
+@dataclass
+class UnitRow:
+    unit: Unit
+    report: UnitReport | None
+    status: str
+    task_counts: list[int]
+    count: int
+    participants: int
+
+    @property
+    def status_label(self) -> str:
+        return SubmissionStatus.LABELS[self.status]
+
+
+@dataclass
+class ProvinceData:
+    campaign: Campaign
+    rows: list[UnitRow]
+    figures: Figures
+    city_counts: list[tuple[str, int]]
+    highlights: list[Activity]
+    updated_at: datetime
+    deadline_passed: bool
+
+    @property
+    def status_counts(self) -> dict[str, int]:
+        counts = Counter(row.status for row in self.rows)
+        return {status: counts.get(status, 0) for status in SubmissionStatus.LABELS}
+
+    @property
+    def photos(self) -> list[Photo]:
+        return [photo for activity in self.highlights for photo in activity.photos[:HIGHLIGHT_PHOTOS]]
+
+    @property
+    def title(self) -> str:
+        return f"{self.campaign.title}汇总报告"
+
+
+def build_province(campaign: Campaign, now: datetime | None = None) -> ProvinceData:
+    now = now or utcnow()
+    units = list(db.session.scalars(select(Unit).order_by(Unit.position, Unit.id)))
+    reports = {report.unit_id: report for report in db.session.scalars(
+        select(UnitReport).where(UnitReport.campaign_id == campaign.id))}
+    activities = counted_activities(campaign)
+    tasks = list(campaign.tasks)
+    per_unit: dict[int, list[Activity]] = defaultdict(list)
+    for activity in activities:
+        per_unit[activity.unit_id].append(activity)
+    rows = []
+    city_counts: Counter = Counter()
+    cities: list[str] = []
+    for unit in units:
+        entries = per_unit.get(unit.id, [])
+        task_counter = Counter(task.id for activity in entries for task in activity.tasks)
+        rows.append(UnitRow(
+            unit=unit, report=reports.get(unit.id), status=submission_status(reports.get(unit.id), campaign, now),
+            task_counts=[task_counter.get(task.id, 0) for task in tasks],
+            count=len(entries), participants=sum(a.participants or 0 for a in entries),
+        ))
+        if unit.city not in cities:
+            cities.append(unit.city)
+        city_counts[unit.city] += len(entries)
+    highlights = [a for a in activities if a.is_highlight and a.state is ActivityState.ACCEPTED]
+    highlights.sort(key=lambda a: (a.unit.position, a.starts_on or date.min, a.id))
+    return ProvinceData(
+        campaign=campaign, rows=rows, figures=compute_figures(campaign, activities),
+        city_counts=[(city, city_counts[city]) for city in cities],
+        highlights=highlights,
+        updated_at=latest_update(campaign.loaded_at, *(r.updated_at for r in reports.values()),
+                                 *activity_moments(activities)),
+        deadline_passed=now > campaign.report_due_at,
+    )
+
+
+# Bulletins ------------------------------------------------------------------------
+
+def highlight_candidates(campaign: Campaign) -> list[Activity]:
+    """Accepted highlights the province may put in a bulletin."""
+    query = (select(Activity).where(Activity.campaign_id == campaign.id, Activity.is_highlight,
+                                    Activity.state == ActivityState.ACCEPTED)
+             .options(joinedload(Activity.unit), joinedload(Activity.kind), selectinload(Activity.photos))
+             .order_by(Activity.starts_on.desc(), Activity.id.desc()))
+    return list(db.session.scalars(query).unique())
+
+
+@dataclass
+class BulletinData:
+    campaign: Campaign
+    bulletin: Bulletin
+    items: list[Activity]
+    updated_at: datetime
+
+    @property
+    def photos(self) -> list[Photo]:
+        return [photo for activity in self.items for photo in activity.photos[:HIGHLIGHT_PHOTOS]]
+
+    @property
+    def issued_on(self) -> date:
+        return self.bulletin.issued_on or to_local(self.updated_at).date()
+
+
+def build_bulletin(bulletin: Bulletin) -> BulletinData:
+    """The bulletin's items in its order; entries no longer accepted are left out."""
+    wanted = [int(i) for i in bulletin.activity_ids or []]
+    found = {a.id: a for a in counted_activities(bulletin.campaign, ids=wanted)
+             if a.state is ActivityState.ACCEPTED}
+    items = [found[i] for i in dict.fromkeys(wanted) if i in found]
+    return BulletinData(campaign=bulletin.campaign, bulletin=bulletin, items=items,
+                        updated_at=latest_update(bulletin.updated_at, *activity_moments(items)))

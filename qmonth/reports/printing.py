@@ -1,0 +1,292 @@
+"""HTML to PDF with WeasyPrint: a fetcher that reads only our files, a disk cache, background jobs.
+
+* Safe: the fetcher serves qmonth's static files (by path, inside the static
+  folder) and the print copies of the photos the document itself shows; every
+  other URL — file:, http:, data:, another photo — is refused and recorded.
+* Reproducible: the same data gives the same bytes. The HTML carries fixed
+  dates (the data's latest update), the PDF identifier is derived from the
+  fingerprint, and WeasyPrint adds nothing time- or run-dependent.
+* One click: the PDF is cached under instance/cache/reports/<fingerprint>.pdf,
+  where the fingerprint covers the HTML, the photo files and the stylesheets
+  and fonts. A large document is rendered by a thread in this process (no extra
+  service to run) into a temporary file renamed into place when complete.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import mimetypes
+import os
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from weasyprint import HTML, VERSION as WEASYPRINT_VERSION
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+from werkzeug.security import safe_join
+
+logger = logging.getLogger(__name__)
+
+# Relative URLs in the print HTML resolve against this origin; .invalid never resolves.
+BASE_URL = "https://qmonth.invalid/"
+# Bump when a template or print.css change must not reuse PDFs cached before it.
+RENDER_VERSION = "1"
+STALE_LOCK_SECONDS = 15 * 60
+MAX_CACHED_FILES = 300
+MAX_CACHED_BYTES = 2 * 1024 ** 3  # photo-heavy PDFs run to tens of MB each
+
+# WeasyPrint shares Pango/fontconfig state between threads: one render at a time per process.
+_render_lock = threading.Lock()
+
+
+class FetchRefused(ValueError):
+    """A URL the document may not load."""
+
+
+class _FileResponse(URLFetcherResponse):
+    """A response backed by a local file; `path` lets WeasyPrint read image bytes lazily."""
+
+    def __init__(self, url: str, path: Path, content_type: str):
+        super().__init__(url, body=open(path, "rb"), headers={"Content-Type": content_type})
+        self._local_path = str(path)
+
+    @property
+    def path(self):
+        return self._local_path
+
+
+class SafeFetcher(URLFetcher):
+    """Serves /static/<path> from the static folder and /photos/<id>/print.jpg of allowed photos only."""
+
+    def __init__(self, static_folder: str | Path, photo_files: dict[int, Path]):
+        super().__init__(allowed_protocols=("https",), allow_redirects=False, fail_on_errors=False)
+        self.static_folder = str(static_folder)
+        self.photo_files = dict(photo_files)
+        self.fetched: list[str] = []
+        self.refused: list[str] = []
+
+    def resolve(self, url: str) -> Path | None:
+        """The local file for an allowed URL, or None."""
+        if not url.startswith(BASE_URL):
+            return None
+        parts = urlsplit(url)
+        if parts.query or parts.fragment:
+            return None
+        path = unquote(parts.path)
+        if path.startswith("/static/"):
+            joined = safe_join(self.static_folder, path[len("/static/"):])
+            if joined is not None and os.path.isfile(joined):
+                return Path(joined)
+            return None
+        segments = path.split("/")
+        if len(segments) == 4 and segments[1] == "photos" and segments[3] == "print.jpg" and segments[2].isdigit():
+            found = self.photo_files.get(int(segments[2]))
+            if found is not None and found.is_file():
+                return found
+        return None
+
+    def fetch(self, url, headers=None):
+        local = self.resolve(url)
+        if local is None:
+            self.refused.append(url)
+            logger.warning("print: refused to fetch %r", url[:200])
+            raise FetchRefused(f"refused: {url[:200]}")
+        self.fetched.append(url)
+        content_type = mimetypes.guess_type(local.name)[0] or "application/octet-stream"
+        if local.suffix.lower() == ".otf":
+            content_type = "font/otf"
+        return _FileResponse(url, local, content_type)
+
+
+@dataclass
+class PrintDocument:
+    """Everything needed to print one document, resolved while the data is at hand."""
+
+    html: str
+    download_name: str
+    static_folder: str
+    photo_files: dict[int, Path] = field(default_factory=dict)
+    # (photo id, content hash): the files are part of the fingerprint, not only their URLs.
+    photo_keys: list[tuple[int, str]] = field(default_factory=list)
+    pages_hint: int = 1
+
+    def fetcher(self) -> SafeFetcher:
+        return SafeFetcher(self.static_folder, self.photo_files)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256()
+        for part in (RENDER_VERSION, WEASYPRINT_VERSION, _assets_stamp(self.static_folder)):
+            digest.update(part.encode() + b"\0")
+        for photo_id, key in self.photo_keys:
+            digest.update(f"{photo_id}:{key}\0".encode())
+        digest.update(self.html.encode("utf-8"))
+        return digest.hexdigest()
+
+    @property
+    def estimated_seconds(self) -> float:
+        """A rough forecast from measured runs (bench/bench_reports.py): fonts, layout, photos."""
+        return 0.5 + 0.012 * len(self.photo_files) + len(self.html) / 150_000
+
+
+def _assets_stamp(static_folder: str) -> str:
+    """Name, size and mtime of the stylesheets and fonts a PDF is made with (cheap to read)."""
+    root = Path(static_folder)
+    entries = []
+    for sub in ("css", "fonts"):
+        folder = root / sub
+        if folder.is_dir():
+            for path in sorted(folder.iterdir()):
+                stat = path.stat()
+                entries.append(f"{sub}/{path.name}:{stat.st_size}:{stat.st_mtime_ns}")
+    return "|".join(entries)
+
+
+def renderer_busy() -> bool:
+    """Whether this process is rendering now (a new request should not queue behind it)."""
+    return _render_lock.locked()
+
+
+def render_pdf(document: PrintDocument, target=None, *, fetcher: SafeFetcher | None = None):
+    """Render to bytes (target None) or into a file or file object."""
+    fetcher = fetcher or document.fetcher()
+    with _render_lock:
+        html = HTML(string=document.html, base_url=BASE_URL, url_fetcher=fetcher)
+        return html.write_pdf(target, uncompressed_pdf=False,
+                              pdf_identifier=document.fingerprint[:32].encode("ascii"))
+
+
+# The cache ---------------------------------------------------------------------------
+
+def cache_dir(instance_path: str | Path) -> Path:
+    folder = Path(instance_path) / "cache" / "reports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def cached_path(document: PrintDocument, instance_path) -> Path:
+    return cache_dir(instance_path) / f"{document.fingerprint}.pdf"
+
+
+def cached_pdf(document: PrintDocument, instance_path) -> Path | None:
+    path = cached_path(document, instance_path)
+    return path if path.is_file() else None
+
+
+def build_pdf(document: PrintDocument, instance_path) -> Path:
+    """Render into the cache (temporary file, then rename) and return the cached file."""
+    path = cached_path(document, instance_path)
+    if path.is_file():
+        return path
+    temp = path.with_name(f"{path.name}.{secrets.token_hex(4)}.part")
+    try:
+        render_pdf(document, str(temp))
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+    _prune(path.parent)
+    return path
+
+
+def _prune(folder: Path) -> None:
+    """Keep the newest cached PDFs within a count and a size; older fingerprints are old data."""
+    entries = []
+    for path in folder.glob("*.pdf"):
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            continue
+        entries.append((stat.st_mtime, stat.st_size, path))
+    entries.sort(key=lambda entry: entry[0], reverse=True)
+    total = 0
+    for index, (_, size, path) in enumerate(entries):
+        total += size
+        if index >= MAX_CACHED_FILES or (index > 0 and total > MAX_CACHED_BYTES):
+            path.unlink(missing_ok=True)
+
+
+# Background jobs --------------------------------------------------------------------
+
+@dataclass
+class Job:
+    fingerprint: str
+    started: float
+    finished: bool = False
+    error: str = ""
+
+    @property
+    def elapsed(self) -> int:
+        return int(time.time() - self.started)
+
+
+_jobs: dict[str, Job] = {}
+_jobs_lock = threading.Lock()
+
+
+def start_background(document: PrintDocument, instance_path) -> Job:
+    """Start (or join) the render of this document in a thread of this process."""
+    fingerprint = document.fingerprint
+    with _jobs_lock:
+        job = _jobs.get(fingerprint)
+        if job is not None and not (job.finished and job.error):
+            return job
+        job = Job(fingerprint=fingerprint, started=time.time())
+        _jobs[fingerprint] = job
+        thread = threading.Thread(target=_run_job, args=(job, document, Path(instance_path)),
+                                  name=f"pdf-{fingerprint[:8]}", daemon=True)
+        thread.start()
+    return job
+
+
+def _run_job(job: Job, document: PrintDocument, instance_path: Path) -> None:
+    lock = cache_dir(instance_path) / f"{job.fingerprint}.lock"
+    try:
+        if _acquire_file_lock(lock, lambda: cached_pdf(document, instance_path) is not None):
+            try:
+                build_pdf(document, instance_path)
+            finally:
+                lock.unlink(missing_ok=True)
+    except Exception:  # the thread must report, never die silently
+        logger.exception("print: background render %s failed", job.fingerprint[:12])
+        job.error = "生成PDF失败，请稍后重试。如问题持续，请联系省厅管理员。"
+    finally:
+        job.finished = True
+
+
+def _acquire_file_lock(lock: Path, done) -> bool:
+    """One renderer per fingerprint across worker processes. False when another finished it."""
+    while True:
+        try:
+            os.close(os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            return True
+        except FileExistsError:
+            if done():
+                return False
+            try:
+                if time.time() - lock.stat().st_mtime > STALE_LOCK_SECONDS:
+                    lock.unlink(missing_ok=True)  # its process died mid-render
+                    continue
+            except FileNotFoundError:
+                continue
+            time.sleep(0.5)
+
+
+def job_for(fingerprint: str) -> Job | None:
+    with _jobs_lock:
+        return _jobs.get(fingerprint)
+
+
+def is_rendering(fingerprint: str, instance_path) -> bool:
+    """A job for this fingerprint runs here, or another process holds its lock."""
+    job = job_for(fingerprint)
+    if job is not None and not job.finished:
+        return True
+    lock = cache_dir(instance_path) / f"{fingerprint}.lock"
+    try:
+        return time.time() - lock.stat().st_mtime <= STALE_LOCK_SECONDS
+    except FileNotFoundError:
+        return False

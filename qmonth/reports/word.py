@@ -1,0 +1,292 @@
+"""The Word twin of the bureau report (python-docx): same content and headings, editable and stampable.
+
+Office PCs have the official fonts, so the document names them (仿宋_GB2312,
+黑体, 楷体_GB2312, 方正小标宋简体) for East Asian text. Margins mirror on
+facing pages like the PDF, and page numbers sit outside: right on odd pages,
+left on even ones.
+"""
+from __future__ import annotations
+
+import io
+from datetime import timezone
+
+from docx import Document
+from docx.enum.section import WD_SECTION
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK, WD_LINE_SPACING
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Mm, Pt, RGBColor
+
+from ..photos.storage import photo_path
+from ..timeutil import format_date_cn
+from .data import HIGHLIGHT_PHOTOS, UnitReportData, figures_paragraph
+from .documents import cn_numeral, paragraphs
+
+BODY_FONT = "仿宋_GB2312"
+TITLE_FONT = "方正小标宋简体"
+HEADING1_FONT = "黑体"
+HEADING2_FONT = "楷体_GB2312"
+LINE = Pt(28.95)
+INDENT = Pt(32)
+PHOTO_WIDTH = Mm(74)
+
+
+def _fonts(target, name: str, size: Pt | None = None) -> None:
+    """Set Latin and East Asian font names (python-docx sets only the Latin ones)."""
+    target.font.name = name
+    if size is not None:
+        target.font.size = size
+    r_pr = target.element.get_or_add_rPr()
+    r_fonts = r_pr.find(qn("w:rFonts"))
+    if r_fonts is None:
+        r_fonts = OxmlElement("w:rFonts")
+        r_pr.insert(0, r_fonts)
+    for attribute in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
+        r_fonts.set(qn(attribute), name)
+
+
+def _paragraph_format(style, *, indent=INDENT, align=WD_ALIGN_PARAGRAPH.JUSTIFY) -> None:
+    fmt = style.paragraph_format
+    fmt.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+    fmt.line_spacing = LINE
+    fmt.space_before = Pt(0)
+    fmt.space_after = Pt(0)
+    fmt.first_line_indent = indent
+    fmt.alignment = align
+
+
+def _setup_styles(document) -> None:
+    normal = document.styles["Normal"]
+    _fonts(normal, BODY_FONT, Pt(16))
+    _paragraph_format(normal)
+    for name, font in (("Heading 1", HEADING1_FONT), ("Heading 2", HEADING2_FONT)):
+        style = document.styles[name]
+        _fonts(style, font, Pt(16))
+        style.font.bold = False
+        style.font.italic = False
+        style.font.color.rgb = RGBColor(0, 0, 0)
+        _paragraph_format(style)
+        style.paragraph_format.keep_with_next = True
+    title = document.styles["Title"]
+    _fonts(title, TITLE_FONT, Pt(22))
+    title.font.bold = False
+    title.font.color.rgb = RGBColor(0, 0, 0)
+    _paragraph_format(title, indent=Pt(0), align=WD_ALIGN_PARAGRAPH.CENTER)
+    title.paragraph_format.space_after = LINE
+    # The built-in Title style draws a rule under the text; an official title has none.
+    p_pr = title.element.get_or_add_pPr()
+    for border in p_pr.findall(qn("w:pBdr")):
+        p_pr.remove(border)
+
+
+def _page_setup(document) -> None:
+    section = document.sections[0]
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    section.top_margin, section.bottom_margin = Mm(37), Mm(35)
+    section.left_margin, section.right_margin = Mm(28), Mm(26)  # inside, outside (mirrored)
+    section.footer_distance = Mm(28)
+    settings = document.settings.element
+    settings.append(OxmlElement("w:mirrorMargins"))
+    document.settings.odd_and_even_pages_header_footer = True
+    _page_number(section.footer.paragraphs[0], WD_ALIGN_PARAGRAPH.RIGHT)
+    _page_number(section.even_page_footer.paragraphs[0], WD_ALIGN_PARAGRAPH.LEFT)
+
+
+def _page_number(paragraph, align) -> None:
+    """"— 1 —" in 四号 宋体, one character in from the outer edge."""
+    paragraph.alignment = align
+    fmt = paragraph.paragraph_format
+    fmt.first_line_indent = Pt(0)
+    if align is WD_ALIGN_PARAGRAPH.RIGHT:
+        fmt.right_indent = Pt(14)
+    else:
+        fmt.left_indent = Pt(14)
+    _run(paragraph, "— ", "宋体", Pt(14))
+    run = _run(paragraph, "", "宋体", Pt(14))
+    for kind, text in (("begin", None), (None, "PAGE"), ("end", None)):
+        if kind:
+            element = OxmlElement("w:fldChar")
+            element.set(qn("w:fldCharType"), kind)
+        else:
+            element = OxmlElement("w:instrText")
+            element.set(qn("xml:space"), "preserve")
+            element.text = text
+        run._r.append(element)
+    _run(paragraph, " —", "宋体", Pt(14))
+
+
+def _run(paragraph, text: str, font: str | None = None, size: Pt | None = None):
+    run = paragraph.add_run(text)
+    if font:
+        _fonts(run, font, size)
+    return run
+
+
+def _text(document, text: str | None) -> None:
+    for para in paragraphs(text):
+        document.add_paragraph(para)
+
+
+def _table(document, header: list[str], rows: list[list[str]], widths: list[float]) -> None:
+    table = document.add_table(rows=1, cols=len(header))
+    table.style = "Table Grid"
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    for cell, text, width in zip(table.rows[0].cells, header, widths):
+        cell.width = Mm(width)
+        _cell_text(cell, text, HEADING1_FONT, center=True)
+    for values in rows:
+        cells = table.add_row().cells
+        for cell, text, width in zip(cells, values, widths):
+            cell.width = Mm(width)
+            _cell_text(cell, text, BODY_FONT)
+
+
+def _cell_text(cell, text: str, font: str, center: bool = False) -> None:
+    paragraph = cell.paragraphs[0]
+    fmt = paragraph.paragraph_format
+    fmt.first_line_indent = Pt(0)
+    fmt.line_spacing_rule = WD_LINE_SPACING.SINGLE
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER if center else WD_ALIGN_PARAGRAPH.LEFT
+    _run(paragraph, text, font, Pt(12))
+
+
+def _photos(document, photos_with_labels) -> None:
+    """Two photos per row in a borderless table, each with its caption beneath."""
+    items = [(photo, label) for photo, label in photos_with_labels
+             if photo_path(photo.storage_key, "print").is_file()]
+    if not items:
+        return
+    table = document.add_table(rows=0, cols=2)
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    for start in range(0, len(items), 2):
+        cells = table.add_row().cells
+        for cell, (photo, label) in zip(cells, items[start:start + 2]):
+            picture = cell.paragraphs[0]
+            picture.paragraph_format.first_line_indent = Pt(0)
+            picture.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
+            picture.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            picture.add_run().add_picture(str(photo_path(photo.storage_key, "print")), width=PHOTO_WIDTH)
+            caption = cell.add_paragraph()
+            caption.paragraph_format.first_line_indent = Pt(0)
+            caption.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
+            caption.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            _run(caption, label + (f"：{photo.caption}" if photo.caption else ""), BODY_FONT, Pt(10.5))
+
+
+def _page_break(document) -> None:
+    document.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+
+
+def _kind_figures(kind) -> str:
+    return "；".join(figure.text for figure in kind.figures if figure.total)
+
+
+def unit_docx(data: UnitReportData) -> io.BytesIO:
+    """The bureau report as .docx bytes (a file object positioned at 0)."""
+    document = Document()
+    _setup_styles(document)
+    _page_setup(document)
+    report, figures, unit = data.report, data.figures, data.unit
+    properties = document.core_properties
+    properties.title = data.title
+    properties.author = unit.name
+    properties.last_modified_by = unit.name
+    moment = data.updated_at.astimezone(timezone.utc).replace(tzinfo=None)
+    properties.created = properties.modified = moment
+    properties.revision = 1
+
+    document.add_paragraph(data.title, style="Title")
+    addressee = document.add_paragraph(f"{data.campaign.report_addressee or data.campaign.issuer}：")
+    addressee.paragraph_format.first_line_indent = Pt(0)
+
+    document.add_heading("一、基本情况", level=1)
+    _text(document, report.overview)
+    document.add_paragraph(figures_paragraph(figures))
+    if figures.kinds_with_entries:
+        rows = [[k.kind.name, str(k.count), str(k.participants), _kind_figures(k)] for k in figures.kinds_with_entries]
+        rows.append(["合计", str(figures.count), str(figures.participants), ""])
+        _table(document, ["活动类型", "活动数（项）", "参与人次", "主要指标"], rows, [32, 24, 24, 76])
+
+    document.add_heading("二、主要做法和成效", level=1)
+    _text(document, report.practices)
+    for index, section in enumerate(data.groups, start=1):
+        document.add_heading(f"（{cn_numeral(index)}）{section.group.title}", level=2)
+        for task_section in section.tasks:
+            paragraph = document.add_paragraph()
+            _run(paragraph, f"{task_section.task.number}.{task_section.task.title}。", HEADING2_FONT)
+            paragraph.add_run(f"共开展活动{len(task_section.activities)}项。")
+            for number, activity in enumerate(task_section.activities, start=1):
+                document.add_paragraph(f"（{number}）{_when_where(activity)}“{activity.title}”"
+                                       f"{f'，参与{activity.participants}人次' if activity.participants else ''}。"
+                                       f"{activity.description}{activity.results}")
+
+    document.add_heading("三、特色亮点", level=1)
+    _text(document, report.highlights_text)
+    for index, activity in enumerate(data.highlights, start=1):
+        document.add_heading(f"（{cn_numeral(index)}）{activity.title}", level=2)
+        _text(document, activity.description)
+        _text(document, activity.results)
+        _photos(document, [(photo, activity.title) for photo in activity.photos[:HIGHLIGHT_PHOTOS]])
+
+    document.add_heading("四、存在问题和下一步打算", level=1)
+    _text(document, report.problems)
+
+    document.add_paragraph()
+    document.add_paragraph(f"附件：1.{unit.name}“质量月”活动情况一览表")
+    if data.photos:
+        more = document.add_paragraph(f"2.{unit.name}“质量月”活动照片")
+        more.paragraph_format.first_line_indent = Pt(0)
+        more.paragraph_format.left_indent = Pt(80)
+    document.add_paragraph()
+    document.add_paragraph()
+    for text in (data.signature, format_date_cn(data.signed_on)):
+        line = document.add_paragraph(text)
+        line.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+        line.paragraph_format.first_line_indent = Pt(0)
+        line.paragraph_format.right_indent = Pt(64)
+
+    _page_break(document)
+    _attachment_heading(document, "附件1", f"{unit.name}“质量月”活动情况一览表")
+    rows = [[str(i), a.title, a.kind.name, "；".join(f"{t.number}.{t.title}" for t in a.tasks), _dates(a), a.county,
+             "" if a.participants is None else str(a.participants)] for i, a in enumerate(data.activities, start=1)]
+    _table(document, ["序号", "活动名称", "类型", "重点任务", "时间", "地点", "参与人次"], rows,
+           [11, 44, 20, 27, 17, 19, 18])
+
+    if data.photos:
+        document.add_section(WD_SECTION.NEW_PAGE)
+        _attachment_heading(document, "附件2", f"{unit.name}“质量月”活动照片")
+        _photos(document, [(photo, activity.title) for activity in data.activities for photo in activity.photos])
+
+    output = io.BytesIO()
+    document.save(output)
+    output.seek(0)
+    return output
+
+
+def _attachment_heading(document, label: str, title: str) -> None:
+    paragraph = document.add_paragraph()
+    paragraph.paragraph_format.first_line_indent = Pt(0)
+    _run(paragraph, label, HEADING1_FONT)
+    document.add_paragraph(title, style="Title")
+
+
+def _when_where(activity) -> str:
+    text = ""
+    if activity.starts_on:
+        text += f"{activity.starts_on.month}月{activity.starts_on.day}日"
+        if activity.ends_on and activity.ends_on != activity.starts_on:
+            text += f"至{activity.ends_on.month}月{activity.ends_on.day}日"
+        text += "，"
+    if activity.county or activity.address:
+        text += f"在{activity.county}{activity.address}"
+    return text + ("开展" if text else "")
+
+
+def _dates(activity) -> str:
+    if not activity.starts_on:
+        return ""
+    text = f"{activity.starts_on.month}.{activity.starts_on.day}"
+    if activity.ends_on and activity.ends_on != activity.starts_on:
+        text += f"—{activity.ends_on.month}.{activity.ends_on.day}"
+    return text
