@@ -87,3 +87,7 @@ def _set_enabled(user_id: int, enabled: bool):
         flash(f"账号 {user.username} 已{'启用' if enabled else '停用'}。", "success")
     return render("admin/users.html", "admin/_user_row.html", user=user, users=list(
         db.session.scalars(manageable_users(current_user))))
+
+
+# The audit log (province only) lives on this blueprint too.
+from . import audit_views  # noqa: E402,F401

@@ -4,10 +4,11 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from ..audit import record
 from ..extensions import db
 from ..htmx import render
 from .forms import LoginForm, PasswordChangeForm
-from .services import authenticate, change_password, verify_password
+from .services import authenticate, change_password, find_user, verify_password
 
 bp = Blueprint("auth", __name__)
 
@@ -26,9 +27,13 @@ def login():
             next_url = _safe_next(request.args.get("next"))
             session.clear()  # a fresh session at login: nothing carried over from before
             login_user(user)
+            record("auth.login", actor=user, unit_id=user.unit_id)
             db.session.commit()
             return redirect(next_url or url_for("main.home"))
         db.session.rollback()
+        record("auth.login_failed", actor=None, obj=find_user(form.username.data),
+               changes={"username": form.username.data.strip()[:60]})
+        db.session.commit()
         form.password.errors.append(LOGIN_FAILED)
         return render("auth/login.html", form=form, status=422)
     status = 422 if form.errors else 200

@@ -1,4 +1,300 @@
-"""The province's oversight board."""
-from flask import Blueprint
+"""The province's oversight board: deadlines, reminders, reopening, figures, highlights, campaigns."""
+from __future__ import annotations
+
+import tempfile
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from .. import timeutil
+from ..campaigns.loader import CampaignFileError
+from ..extensions import db
+from ..htmx import is_htmx, render
+from ..main.services import active_campaign, report_countdown
+from ..models import Campaign, Unit
+from .campaigns import (
+    CampaignError, activate_campaign, campaign_summaries, clone_campaign, load_uploaded_campaign,
+)
+from .charts import stats_charts
+from .forms import CampaignUploadForm, ReminderForm, ReopenForm
+from .highlights import cover_photo, highlighted_activities, write_highlights_zip
+from .rows import REPORT_STATUS_LABELS, SORT_CHOICES, BoardFilters, ReportStatus, build_board
+from .services import (
+    BoardError, mark_read, received_reminders, reopen_unit, reopenings_of, send_reminder, sent_reminders,
+    unread_reminder_count,
+)
+from .stats import campaign_stats
 
 bp = Blueprint("board", __name__, url_prefix="/board")
+
+
+@bp.before_request
+@login_required
+def require_login():
+    return None
+
+
+def _require_province() -> None:
+    if not current_user.is_province:
+        abort(403)
+
+
+def _campaign_or_404() -> Campaign:
+    campaign = active_campaign()
+    if campaign is None:
+        abort(404)
+    return campaign
+
+
+def _unit_or_404(code: str) -> Unit:
+    unit = db.session.scalar(select(Unit).where(Unit.code == code))
+    if unit is None:
+        abort(404)
+    return unit
+
+
+# The board ---------------------------------------------------------------------------
+
+@bp.get("/")
+def index():
+    """All units against the deadline; htmx gets the table alone (sorting, filters, refresh)."""
+    _require_province()
+    campaign = _campaign_or_404()
+    return _board_page(campaign, ReminderForm(formdata=None))
+
+
+def _board_page(campaign: Campaign, form: ReminderForm, status: int = 200):
+    board = build_board(campaign)
+    filters = BoardFilters.from_args(request.args, board.cities)
+    return render("board/index.html", "board/_table.html", status=status, campaign=campaign, board=board,
+                  rows=filters.apply(board.rows), filters=filters, form=form, statuses=list(ReportStatus),
+                  status_labels=REPORT_STATUS_LABELS, sort_choices=SORT_CHOICES, countdown=report_countdown(campaign))
+
+
+@bp.post("/reminders")
+def send():
+    """Send a reminder (催报) to the ticked units, or to every unit without a submitted report."""
+    _require_province()
+    campaign = _campaign_or_404()
+    form = ReminderForm()
+    if form.validate_on_submit():
+        board = build_board(campaign)
+        if form.target.data == "missing":
+            units = board.units_without_submitted_report()
+        else:
+            chosen = set(form.units.data)
+            units = [row.unit for row in board.rows if row.unit.code in chosen]
+        try:
+            if form.target.data == "missing" and not units:
+                raise BoardError("所有单位均已报送总结报告，无需催报。")
+            send_reminder(campaign, units=units, message=form.message.data, by=current_user)
+            db.session.commit()
+        except BoardError as error:
+            db.session.rollback()
+            form.units.errors.append(str(error))
+        else:
+            flash(f"已向 {len(units)} 个单位发送催报。", "success")
+            if not is_htmx():
+                return redirect(request.referrer if _is_board_url(request.referrer) else url_for(".index"))
+            response = render("board/_reminder_form.html", "board/_reminder_form.html",
+                              form=ReminderForm(formdata=None), sent=True)
+            response.headers["HX-Trigger"] = "board-changed"
+            return response
+    if is_htmx():
+        return render("board/_reminder_form.html", "board/_reminder_form.html", status=422, form=form)
+    return _board_page(campaign, form, status=422)
+
+
+def _is_board_url(url: str | None) -> bool:
+    """Only back to the board itself (with its sort and filters), never elsewhere."""
+    if not url:
+        return False
+    parts = urlsplit(url)
+    return parts.netloc == request.host and parts.path == url_for(".index")
+
+
+# Reminders as the units see them -------------------------------------------------------
+
+@bp.get("/reminders")
+def reminders():
+    """A bureau's reminders (mark as read); for the province, the reminders sent so far."""
+    campaign = _campaign_or_404()
+    if current_user.is_province:
+        return render("board/reminders_sent.html", campaign=campaign, reminders=sent_reminders(campaign))
+    if current_user.unit_id is None:
+        abort(403)
+    return render("board/reminders.html", campaign=campaign, items=received_reminders(current_user, campaign))
+
+
+@bp.post("/reminders/<int:reminder_id>/read")
+def read(reminder_id: int):
+    """Mark one reminder as read for this user (htmx swaps the item and the badge)."""
+    return _mark(reminder_id)
+
+
+@bp.post("/reminders/read-all")
+def read_all():
+    """Mark every reminder of the unit as read for this user."""
+    return _mark(None)
+
+
+def _mark(reminder_id: int | None):
+    campaign = _campaign_or_404()
+    if current_user.unit_id is None:
+        abort(403)
+    mark_read(current_user, campaign, reminder_id)
+    db.session.commit()
+    if not is_htmx():
+        return redirect(url_for(".reminders"))
+    items = received_reminders(current_user, campaign)
+    if reminder_id is not None:
+        items = [item for item in items if item.reminder.id == reminder_id]
+    return render("board/_reminder_items.html", "board/_reminder_items.html", items=items,
+                  unread=unread_reminder_count(current_user, campaign), single=reminder_id is not None)
+
+
+# One unit: details and reopening (补报) ---------------------------------------------------
+
+@bp.get("/units/<code>")
+def unit(code: str):
+    """One unit against its deadline: figures, reminders, reopenings, and the reopen form."""
+    _require_province()
+    campaign = _campaign_or_404()
+    unit = _unit_or_404(code)
+    board = build_board(campaign, unit_id=unit.id)
+    default_day = timeutil.to_local(max(board.now, board.rows[0].due_at) + timedelta(days=7)).date()
+    form = ReopenForm(formdata=None, data={"due_date": default_day.isoformat(), "due_time": "23:59"})
+    return _unit_page(campaign, unit, board, form)
+
+
+def _unit_page(campaign, unit, board, form, status: int = 200):
+    return render("board/unit.html", status=status, campaign=campaign, unit=unit, row=board.rows[0],
+                  previous_year=board.previous_year, form=form, reopenings=reopenings_of(unit, campaign),
+                  reminders=sent_reminders(campaign, unit=unit))
+
+
+@bp.post("/units/<code>/reopen")
+def reopen(code: str):
+    """Reopen a unit with a reason and a new due time; its writes are allowed again until then."""
+    _require_province()
+    campaign = _campaign_or_404()
+    unit = _unit_or_404(code)
+    form = ReopenForm()
+    if form.validate_on_submit():
+        try:
+            reopening = reopen_unit(campaign, unit, due_at=form.due_at(), reason=form.reason.data,
+                                    by=current_user)
+            db.session.commit()
+        except BoardError as error:
+            db.session.rollback()
+            form.due_date.errors.append(str(error))
+        else:
+            flash(f"已为{unit.name}开放补报，截止时间 {timeutil.format_local(reopening.due_at)}。", "success")
+            return redirect(url_for(".unit", code=unit.code))
+    return _unit_page(campaign, unit, build_board(campaign, unit_id=unit.id), form, status=422)
+
+
+# Figures and charts -----------------------------------------------------------------------
+
+@bp.get("/stats")
+def stats():
+    """Reported entries and participants per city, task, kind and day, as charts and tables."""
+    _require_province()
+    campaign = _campaign_or_404()
+    figures = campaign_stats(campaign)
+    return render("board/stats.html", campaign=campaign, stats=figures, charts=stats_charts(figures))
+
+
+# Highlights for publicity -----------------------------------------------------------------
+
+@bp.get("/highlights")
+def highlights():
+    """Accepted highlights with their cover photos and captions."""
+    _require_province()
+    campaign = _campaign_or_404()
+    activities = highlighted_activities(campaign)
+    items = [(activity, cover_photo(activity)) for activity in activities]
+    return render("board/highlights.html", campaign=campaign, items=items,
+                  photo_count=sum(len(activity.photos) for activity in activities))
+
+
+@bp.get("/highlights.zip")
+def highlights_zip():
+    """Every print photo of the highlights, by unit, with captions.csv (a plain download)."""
+    _require_province()
+    campaign = _campaign_or_404()
+    # A temporary file rather than memory: the print copies of a province run to hundreds of MB.
+    archive = tempfile.TemporaryFile(suffix=".zip")
+    try:
+        write_highlights_zip(highlighted_activities(campaign), archive)
+        archive.seek(0)
+    except Exception:
+        archive.close()
+        raise
+    return send_file(archive, mimetype="application/zip", as_attachment=True,
+                     download_name=f"{campaign.year}年质量月宣传推广照片.zip", conditional=False, etag=False,
+                     max_age=0)
+
+
+# Campaigns ---------------------------------------------------------------------------------
+
+@bp.get("/campaigns")
+def campaigns():
+    """The campaigns loaded, which one is active; load a file or clone one for next year."""
+    _require_province()
+    return _campaigns_page(CampaignUploadForm(formdata=None))
+
+
+def _campaigns_page(form: CampaignUploadForm, *, error: str = "", status: int = 200):
+    return render("board/campaigns.html", status=status, summaries=campaign_summaries(), form=form, error=error)
+
+
+@bp.post("/campaigns/upload")
+def upload_campaign():
+    """Load a campaign file: every problem is reported with its line, and nothing is half-loaded."""
+    _require_province()
+    form = CampaignUploadForm()
+    if not form.validate_on_submit():
+        return _campaigns_page(form, status=422)
+    try:
+        campaign = load_uploaded_campaign(form.file.data.read(), by=current_user)
+        db.session.commit()
+    except CampaignFileError as error:
+        db.session.rollback()
+        return _campaigns_page(form, error=f"活动文件未载入。{error}", status=422)
+    except IntegrityError:
+        db.session.rollback()
+        return _campaigns_page(form, error="活动文件未载入：文件删去了已有活动正在使用的类型或任务。", status=422)
+    flash(f"已载入“{campaign.title}”。", "success")
+    return redirect(url_for(".campaigns"))
+
+
+@bp.post("/campaigns/<int:campaign_id>/clone")
+def clone(campaign_id: int):
+    """Next year's campaign from this one: the same catalogue, dates a year later, no entries."""
+    _require_province()
+    source = db.get_or_404(Campaign, campaign_id)
+    try:
+        created = clone_campaign(source, by=current_user)
+        db.session.commit()
+    except CampaignError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        flash(f"已创建“{created.title}”，请核对日期和内容后设为当前活动。", "success")
+    return redirect(url_for(".campaigns"))
+
+
+@bp.post("/campaigns/<int:campaign_id>/activate")
+def activate(campaign_id: int):
+    """Make this the campaign every user works in."""
+    _require_province()
+    campaign = db.get_or_404(Campaign, campaign_id)
+    activate_campaign(campaign, by=current_user)
+    db.session.commit()
+    flash(f"当前活动已切换为“{campaign.title}”。", "success")
+    return redirect(url_for(".campaigns"))

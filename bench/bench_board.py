@@ -1,0 +1,214 @@
+"""How fast the province's deadline board answers with 44 units and 10,000 activities.
+
+Run from the repository root:  .venv/bin/python bench/bench_board.py [--requests 200]
+
+Builds a throwaway instance (migrated SQLite, the 2024 campaign, `flask seed-demo
+--activities 10000`), adds what a board in its second year holds (summary reports,
+reminders, reopenings, a previous campaign with entries), then times requests
+in-process with the Flask test client and counts the SQL statements each one runs.
+Targets for the board: median < 30 ms, and 1–3 queries per request.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import unicodedata
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import event, select, text  # noqa: E402
+
+from qmonth import create_app  # noqa: E402
+from qmonth.extensions import db  # noqa: E402
+from qmonth.models import (  # noqa: E402
+    Campaign, Reminder, ReminderRecipient, ReportState, Unit, UnitReopening, UnitReport, User,
+)
+
+CAMPAIGN_FILE = ROOT / "qmonth" / "campaigns" / "2024-shandong.toml"
+PASSWORD = "qmonth-demo"
+TARGET_MEDIAN_MS = 30.0
+TARGET_QUERIES = 3
+PREVIOUS_ENTRIES = 3000
+# A covering index proposed for the models: the board's counts would read it alone
+# instead of every activity row. --with-index creates it here to measure the effect.
+PROPOSED_INDEX = ("CREATE INDEX IF NOT EXISTS ix_activity_unit_campaign_state "
+                  "ON activity (unit_id, campaign_id, state, participants)")
+
+
+def build_instance(instance: Path, count: int, with_index: bool = False):
+    app = create_app({
+        "INSTANCE_PATH": instance,
+        "SECRET_KEY": "bench",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'qmonth.db'}",
+        "UPLOAD_DIR": str(instance / "uploads"),
+    })
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+    runner = app.test_cli_runner()
+    for args in (["campaign", "load", str(CAMPAIGN_FILE)], ["seed-demo", "--activities", str(count)]):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 0, result.output
+    with app.app_context():
+        add_board_state()
+        if with_index:
+            db.session.execute(text(PROPOSED_INDEX))
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
+    return app
+
+
+def add_board_state() -> None:
+    """Reports, reminders, reopenings and a previous campaign, as a board in its second year has."""
+    from qmonth.board.campaigns import clone_campaign
+
+    rng = random.Random(2024)
+    campaign = db.session.scalar(select(Campaign).where(Campaign.is_active))
+    province = db.session.scalar(select(User).where(User.username == "province"))
+    units = list(db.session.scalars(select(Unit).order_by(Unit.position)))
+    due = campaign.report_due_at
+    for unit in units[:36]:
+        submitted = rng.random() < 0.7
+        db.session.add(UnitReport(
+            campaign=campaign, unit=unit, state=ReportState.SUBMITTED if submitted else ReportState.DRAFT,
+            submitted_at=due + timedelta(hours=rng.randint(-72, 48)) if submitted else None, revision=1,
+            highlight_activity_ids=[]))
+    for number in range(12):
+        reminder = Reminder(campaign_id=campaign.id, message=f"第{number + 1}次催报", sent_by_id=province.id,
+                            sent_at=due - timedelta(days=12 - number))
+        reminder.recipients = [ReminderRecipient(unit_id=unit.id, read_by=[]) for unit in rng.sample(units, 10)]
+        db.session.add(reminder)
+    for unit in units[40:]:
+        db.session.add(UnitReopening(campaign_id=campaign.id, unit_id=unit.id, reason="补报", created_at=due,
+                                     due_at=due + timedelta(days=7), created_by_id=province.id))
+    # Last year's campaign: a copy of the catalogue a year earlier, with some of this year's rows.
+    previous = clone_campaign(campaign, by=province)
+    previous.year, previous.slug, previous.title = campaign.year - 1, "previous-year", "上一年度"
+    db.session.flush()
+    columns = ("unit_id, author_id, kind_id, title, organiser, co_organisers, starts_on, ends_on, county, address, "
+               "participants, description, results, contact_name, contact_phone, figures, no_fee_declared, state, "
+               "is_highlight, return_reason, submitted_at, created_at, updated_at")
+    db.session.execute(text(
+        f"INSERT INTO activity (campaign_id, {columns}) SELECT :previous, {columns} FROM activity "
+        f"WHERE campaign_id = :current ORDER BY id LIMIT :limit"),
+        {"previous": previous.id, "current": campaign.id, "limit": PREVIOUS_ENTRIES})
+    db.session.commit()
+
+
+def login(client, username: str) -> None:
+    import re
+
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
+        r'value="([^"]+)"[^>]*name="csrf_token"', page)
+    response = client.post("/login", data={"username": username, "password": PASSWORD,
+                                           "csrf_token": token.group(1)})
+    assert response.status_code == 302, f"login as {username} failed"
+
+
+class QueryCounter:
+    """SQL statements sent to the database, counted at the cursor."""
+
+    def __init__(self, engine):
+        self.engine, self.count = engine, 0
+
+    def _seen(self, *_args):
+        self.count += 1
+
+    def __enter__(self):
+        event.listen(self.engine, "before_cursor_execute", self._seen)
+        return self
+
+    def __exit__(self, *_exc):
+        event.remove(self.engine, "before_cursor_execute", self._seen)
+
+
+def measure(app, client, path: str, requests: int, headers: dict | None = None):
+    """Wall-clock and CPU ms per request, and the statements one request runs. Everything
+    runs in this thread (SQLite included), so on a busy machine the CPU time shows what
+    the wall time would be on an idle one."""
+    for _ in range(10):  # warm up: templates compiled, statements cached
+        assert client.get(path, headers=headers).status_code == 200
+    with app.app_context():
+        engine = db.engine
+    with QueryCounter(engine) as counter:
+        assert client.get(path, headers=headers).status_code == 200
+    wall, cpu = [], []
+    for _ in range(requests):
+        started, started_cpu = time.perf_counter(), time.process_time()
+        response = client.get(path, headers=headers)
+        wall.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - started_cpu) * 1000)
+        assert response.status_code == 200, (path, response.status_code)
+    return wall, cpu, counter.count
+
+
+def pad(value: str, width: int) -> str:
+    """Left-align by display width: a Chinese character takes two columns in a terminal."""
+    shown = sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in value)
+    return value + " " * max(width - shown, 0)
+
+
+def p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[94]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--activities", type=int, default=10_000)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--with-index", action="store_true",
+                        help="create the proposed covering index first (until a migration adds it)")
+    options = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="qmonth-bench-board-") as tmp:
+        started = time.perf_counter()
+        app = build_instance(Path(tmp), options.activities, options.with_index)
+        print(f"instance with {options.activities} activities (and {PREVIOUS_ENTRIES} last year) built in "
+              f"{time.perf_counter() - started:.1f} s{', proposed index added' if options.with_index else ''}")
+        htmx = {"HX-Request": "true"}
+        province, unit_admin = app.test_client(), app.test_client()
+        login(province, "province")
+        login(unit_admin, "jinan-zj-admin")
+        # (name, client, path, headers, held to the target?)
+        cases = [
+            ("trivial route /healthz", province, "/healthz", None, False),
+            ("province: board (full page)", province, "/board/", None, True),
+            ("province: board rows (htmx refresh)", province, "/board/?sort=-days", htmx, True),
+            ("province: board sorted, one city", province, "/board/?sort=-total&city=济南", None, True),
+            ("unit admin: home page with own row", unit_admin, "/", None, False),
+            ("province: stats (5 charts)", province, "/board/stats", None, False),
+        ]
+        results = []
+        for name, client, path, headers, judged in cases:
+            wall, cpu, queries = measure(app, client, path, options.requests, headers)
+            results.append((name, statistics.median(wall), p95(wall), statistics.median(cpu), queries, judged))
+
+    baseline = results[0][1]
+    print(f"\n{options.requests} requests each, in-process (Flask test client), times in ms; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n")
+    print(f"{pad('request', 40)} {'median':>8} {'p95':>8} {'x healthz':>10} {'cpu med':>8} {'queries':>8}  target")
+    print("-" * 97)
+    failed = False
+    for name, median, high, cpu_median, queries, judged in results:
+        ok = median < TARGET_MEDIAN_MS and queries <= TARGET_QUERIES
+        failed |= judged and not ok
+        verdict = ("ok" if ok else "MISSED") if judged else ("" if name.startswith("trivial") else "(info)")
+        print(f"{pad(name, 40)} {median:8.2f} {high:8.2f} {median / baseline:10.1f} {cpu_median:8.2f} "
+              f"{queries:8d}  {verdict}")
+    print(f"\ntargets for the board: median < {TARGET_MEDIAN_MS:.0f} ms, at most {TARGET_QUERIES} queries per "
+          f"request (the signed-in user, the active campaign, the board)")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""Campaigns over the years: load a file, clone last year's for the next, choose the active one."""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, select, update
+
+from ..audit import record
+from ..campaigns.loader import CampaignFileError, load_campaign, parse_campaign_text
+from ..extensions import db
+from ..models import Activity, ActivityKind, Campaign, Slogan, Task, TaskGroup, User
+from ..timeutil import LOCAL_TZ
+
+CAMPAIGN_FILE_MAX = 512 * 1024
+
+
+class CampaignError(ValueError):
+    """A refused campaign change; the message is shown to the user (Chinese)."""
+
+
+@dataclass
+class CampaignSummary:
+    campaign: Campaign
+    activities: int
+
+
+def campaign_summaries() -> list[CampaignSummary]:
+    """Every campaign, newest year first, with its number of entries."""
+    counts = dict(db.session.execute(
+        select(Activity.campaign_id, func.count(Activity.id)).group_by(Activity.campaign_id)).all())
+    campaigns = db.session.scalars(select(Campaign).order_by(Campaign.year.desc(), Campaign.id.desc()))
+    return [CampaignSummary(campaign, counts.get(campaign.id, 0)) for campaign in campaigns]
+
+
+def load_uploaded_campaign(raw: bytes, *, by: User) -> Campaign:
+    """Check and load an uploaded campaign file: all of it or nothing (the caller commits)."""
+    if len(raw) > CAMPAIGN_FILE_MAX:
+        raise CampaignFileError(f"活动文件过大（不超过 {CAMPAIGN_FILE_MAX // 1024} KB）。")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[:error.start].count(b"\n") + 1
+        raise CampaignFileError(f"第 {line} 行：活动文件不是 UTF-8 编码。") from None
+    data = parse_campaign_text(text)
+    # A savepoint, so a refusal from the database (say a kind still used by entries)
+    # leaves nothing half-written in the session.
+    with db.session.begin_nested():
+        result = load_campaign(data)
+    record("campaign.load", actor=by, obj=result.campaign,
+           changes={"slug": result.campaign.slug, "created": result.created, "changed": result.changed})
+    return result.campaign
+
+
+def _next_year(day: date, years: int = 1) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def _next_year_instant(moment: datetime) -> datetime:
+    """The same wall-clock time in Shanghai one year later (23:59:59 stays 23:59:59)."""
+    local = moment.astimezone(LOCAL_TZ)
+    day = _next_year(local.date())
+    return datetime.combine(day, local.timetz().replace(tzinfo=None), LOCAL_TZ)
+
+
+def clone_campaign(source: Campaign, *, by: User) -> Campaign:
+    """Next year's campaign from this one: dates a year later, the same catalogue, no entries."""
+    year = source.year + 1
+    old, new = str(source.year), str(year)
+    slug = source.slug.replace(old, new) if old in source.slug else f"{source.slug}-{new}"
+    if db.session.scalar(select(Campaign.id).where((Campaign.slug == slug) | (Campaign.year == year))):
+        raise CampaignError(f"{year}年的活动已存在，不能重复创建。")
+    clone = Campaign(
+        slug=slug, year=year, title=source.title.replace(old, new), theme=source.theme,
+        starts_on=_next_year(source.starts_on), ends_on=_next_year(source.ends_on),
+        report_due_at=_next_year_instant(source.report_due_at),
+        issuer=source.issuer, issued_on=_next_year(source.issued_on),
+        addressees=source.addressees, report_addressee=source.report_addressee,
+        contact_people=list(source.contact_people or []), contact_phone=source.contact_phone,
+        contact_email=source.contact_email, is_active=False,
+    )
+    groups = {group.id: TaskGroup(number=group.number, title=group.title) for group in source.groups}
+    clone.groups = list(groups.values())
+    clone.tasks = [Task(number=task.number, title=task.title, text=task.text, group=groups[task.group_id])
+                   for task in source.tasks]
+    clone.kinds = [ActivityKind(code=kind.code, name=kind.name, position=kind.position,
+                                default_task_number=kind.default_task_number,
+                                figures=copy.deepcopy(kind.figures or []))
+                   for kind in source.kinds]
+    clone.slogans = [Slogan(number=slogan.number, text=slogan.text) for slogan in source.slogans]
+    db.session.add(clone)
+    db.session.flush()
+    record("campaign.clone", actor=by, obj=clone, changes={"from": source.slug, "slug": clone.slug})
+    return clone
+
+
+def activate_campaign(campaign: Campaign, *, by: User) -> None:
+    """Make this the campaign everyone works in; exactly one is active."""
+    previous = db.session.scalar(select(Campaign).where(Campaign.is_active).order_by(Campaign.year.desc()))
+    if previous is not None and previous.id == campaign.id:
+        return
+    db.session.execute(update(Campaign).where(Campaign.id != campaign.id).values(is_active=False)
+                       .execution_options(synchronize_session="fetch"))
+    campaign.is_active = True
+    record("campaign.activate", actor=by, obj=campaign,
+           changes={"active": [previous.slug if previous else "", campaign.slug]})

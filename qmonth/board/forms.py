@@ -1,0 +1,65 @@
+"""Forms of the board: reminders, reopening a unit, loading a campaign file."""
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import RadioField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, ValidationError
+
+from ..timeutil import LOCAL_TZ
+from .services import MESSAGE_MAX, REASON_MAX
+
+
+def _normalised(text: str | None) -> str | None:
+    """Browsers send a textarea's line breaks as CRLF: count them once, as the user sees them."""
+    return text.replace("\r\n", "\n").strip() if isinstance(text, str) else text
+
+
+class ReminderForm(FlaskForm):
+    target = RadioField("催报对象", choices=[("selected", "所选单位"), ("missing", "全部未报送总结报告的单位")],
+                        default="selected")
+    units = SelectMultipleField("单位", choices=[], validate_choice=False)
+    message = TextAreaField("催报内容", filters=[_normalised], validators=[
+        DataRequired("请填写催报内容。"), Length(max=MESSAGE_MAX, message=f"催报内容不超过{MESSAGE_MAX}字。")])
+
+    def validate_target(self, field):
+        if field.data not in ("selected", "missing"):
+            raise ValidationError("请选择催报对象。")
+
+    def validate_units(self, field):
+        if self.target.data == "selected" and not field.data:
+            raise ValidationError("请至少选择一个单位，或选择“全部未报送总结报告的单位”。")
+
+
+class ReopenForm(FlaskForm):
+    due_date = StringField("新的截止日期", validators=[DataRequired("请选择新的截止日期。")])
+    due_time = StringField("时间", default="23:59")
+    reason = TextAreaField("补报原因", filters=[_normalised], validators=[
+        DataRequired("请填写补报原因。"), Length(max=REASON_MAX, message=f"补报原因不超过{REASON_MAX}字。")])
+
+    def validate_due_date(self, field):
+        try:
+            date.fromisoformat((field.data or "").strip())
+        except ValueError:
+            raise ValidationError("日期格式不正确，例如 2024-10-20。") from None
+
+    def validate_due_time(self, field):
+        try:
+            time.fromisoformat((field.data or "23:59").strip())
+        except ValueError:
+            raise ValidationError("时间格式不正确，例如 18:00。") from None
+
+    def due_at(self) -> datetime:
+        """The chosen moment, Beijing time, as an aware datetime."""
+        day = date.fromisoformat(self.due_date.data.strip())
+        moment = time.fromisoformat((self.due_time.data or "23:59").strip())
+        if moment.second == 0 and moment.minute == 59 and moment.hour == 23:
+            moment = time(23, 59, 59)  # "end of the day", as the campaign file writes it
+        return datetime.combine(day, moment, LOCAL_TZ)
+
+
+class CampaignUploadForm(FlaskForm):
+    file = FileField("活动文件", validators=[FileRequired("请选择活动文件。"),
+                                         FileAllowed(["toml"], "只能上传 .toml 格式的活动文件。")])

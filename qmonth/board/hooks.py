@@ -1,0 +1,68 @@
+"""App-wide hooks of the board feature, registered once from create_app:
+
+- the deadline lock (before_request, and the re-login path of the activity form);
+- an audit record for every refused request (403) of a signed-in user;
+- the reminder badge and the unit's board row for templates.
+"""
+from __future__ import annotations
+
+from flask import Flask, current_app, g, request, url_for
+from flask_login import current_user, user_logged_in
+
+from ..audit import record
+from ..extensions import db
+from ..main.services import active_campaign
+from .deadlines import LOCKED_MESSAGE, refuse_login_into_locked_unit, refuse_writes_after_deadline
+from .rows import build_board
+from .services import unread_reminder_count
+
+PATH_MAX = 300
+
+
+def register(app: Flask) -> None:
+    app.before_request(refuse_writes_after_deadline)
+    app.after_request(record_refused_access)
+    user_logged_in.connect(refuse_login_into_locked_unit, app)
+    app.context_processor(board_helpers)
+
+
+def record_refused_access(response):
+    """after_request: every 403 a signed-in user meets goes into the audit trail."""
+    if response.status_code != 403 or request.endpoint == "static" or not current_user.is_authenticated:
+        return response
+    try:
+        user = current_user._get_current_object()
+        unit_id = user.unit_id
+        # The request was refused: nothing it left in the session may ride along with the record.
+        db.session.rollback()
+        deadline = g.get("access_denied_reason") == "deadline"
+        record("access.denied", actor=user, unit_id=unit_id, reason=LOCKED_MESSAGE if deadline else "",
+               changes={"method": request.method, "path": request.full_path.rstrip("?")[:PATH_MAX],
+                        "endpoint": request.endpoint or ""})
+        db.session.commit()
+    except Exception:  # the audit must never turn a refusal into a server error
+        db.session.rollback()
+        current_app.logger.exception("could not record a refused request")
+    return response
+
+
+def board_helpers() -> dict:
+    """Callables, so a page pays for the queries only where the template uses them."""
+    def unread_reminders() -> int:
+        if not current_user.is_authenticated or current_user.unit_id is None:
+            return 0
+        return unread_reminder_count(current_user, active_campaign())
+
+    def board_row_for(unit):
+        campaign = active_campaign()
+        if unit is None or campaign is None:
+            return None
+        rows = build_board(campaign, unit_id=unit.id).rows
+        return rows[0] if rows else None
+
+    def board_row_urls() -> dict:
+        """What a board row links to, built once per table: '__code__' stands for the unit."""
+        return {"list": url_for("activities.index"), "unit": url_for("board.unit", code="__code__"),
+                "report": url_for("reports.unit_report", code="__code__")}
+
+    return {"unread_reminders": unread_reminders, "board_row_for": board_row_for, "board_row_urls": board_row_urls}

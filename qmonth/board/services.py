@@ -1,0 +1,139 @@
+"""The province's actions on the board: reminders (催报) and reopening a unit (补报)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import abort
+from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
+
+from .. import timeutil
+from ..audit import record
+from ..extensions import db
+from ..models import Campaign, Reminder, ReminderRecipient, Unit, UnitReopening, User
+from .deadlines import effective_due_at
+
+MESSAGE_MAX = 500
+REASON_MAX = 500
+
+
+class BoardError(ValueError):
+    """A refused action; the message is shown to the user (Chinese)."""
+
+
+# Reminders ------------------------------------------------------------------------------
+
+def send_reminder(campaign: Campaign, *, units: list[Unit], message: str, by: User) -> Reminder:
+    """One reminder to the chosen units; each unit's trail records it."""
+    message = (message or "").strip()
+    if not message:
+        raise BoardError("请填写催报内容。")
+    if len(message) > MESSAGE_MAX:
+        raise BoardError(f"催报内容不超过{MESSAGE_MAX}字。")
+    if not units:
+        raise BoardError("请至少选择一个单位。")
+    reminder = Reminder(campaign_id=campaign.id, message=message, sent_by_id=by.id, sent_at=timeutil.utcnow())
+    reminder.recipients = [ReminderRecipient(unit_id=unit.id, read_by=[]) for unit in units]
+    db.session.add(reminder)
+    db.session.flush()
+    for unit in units:
+        record("reminder.send", actor=by, obj=reminder, unit_id=unit.id, reason=message)
+    return reminder
+
+
+@dataclass
+class ReceivedReminder:
+    reminder: Reminder
+    recipient: ReminderRecipient
+    is_read: bool
+
+
+def _received(user: User, campaign: Campaign):
+    return (
+        select(ReminderRecipient, Reminder)
+        .join(Reminder, Reminder.id == ReminderRecipient.reminder_id)
+        .where(ReminderRecipient.unit_id == user.unit_id, Reminder.campaign_id == campaign.id)
+    )
+
+
+def received_reminders(user: User, campaign: Campaign) -> list[ReceivedReminder]:
+    """The reminders sent to the user's unit, newest first."""
+    if user.unit_id is None:
+        return []
+    rows = db.session.execute(_received(user, campaign).order_by(Reminder.sent_at.desc(), Reminder.id.desc()))
+    return [ReceivedReminder(reminder, recipient, user.id in (recipient.read_by or [])) for recipient, reminder in rows]
+
+
+def unread_reminder_count(user: User, campaign: Campaign | None) -> int:
+    """How many of the unit's reminders this user has not marked read (the badge in the navigation)."""
+    if campaign is None or user.unit_id is None:
+        return 0
+    lists = db.session.scalars(_received(user, campaign).with_only_columns(ReminderRecipient.read_by))
+    return sum(1 for read_by in lists if user.id not in (read_by or []))
+
+
+def mark_read(user: User, campaign: Campaign, reminder_id: int | None = None) -> int:
+    """Mark one reminder (or all) as read for this user; another unit's reminder is a 404."""
+    query = _received(user, campaign).with_only_columns(ReminderRecipient.id)
+    if reminder_id is not None:
+        query = query.where(ReminderRecipient.reminder_id == reminder_id)
+    ids = list(db.session.scalars(query))
+    if reminder_id is not None and not ids:
+        abort(404)
+    if not ids:
+        return 0
+    # Two colleagues may mark the same reminder at once, and read_by is one JSON list:
+    # take the write lock first (a no-op UPDATE), then read, so neither loses the other.
+    db.session.execute(update(ReminderRecipient).where(ReminderRecipient.id.in_(ids))
+                       .values(read_by=ReminderRecipient.read_by).execution_options(synchronize_session=False))
+    marked = 0
+    for recipient in db.session.scalars(select(ReminderRecipient).where(ReminderRecipient.id.in_(ids))
+                                        .execution_options(populate_existing=True)):
+        if user.id not in (recipient.read_by or []):
+            recipient.read_by = [*(recipient.read_by or []), user.id]
+            marked += 1
+    return marked
+
+
+def sent_reminders(campaign: Campaign, *, unit: Unit | None = None, limit: int = 50) -> list[Reminder]:
+    """What the province sent, newest first (optionally only to one unit)."""
+    query = select(Reminder).where(Reminder.campaign_id == campaign.id)
+    if unit is not None:
+        query = query.where(Reminder.recipients.any(ReminderRecipient.unit_id == unit.id))
+    query = query.options(selectinload(Reminder.recipients).joinedload(ReminderRecipient.unit),
+                          selectinload(Reminder.sent_by))
+    return list(db.session.scalars(query.order_by(Reminder.sent_at.desc(), Reminder.id.desc()).limit(limit)))
+
+
+# Reopening (补报) -----------------------------------------------------------------------
+
+def reopen_unit(campaign: Campaign, unit: Unit, *, due_at: datetime, reason: str, by: User,
+                now: datetime | None = None) -> UnitReopening:
+    """Give a unit a new due time after (or ahead of) the deadline, with the reason on record."""
+    if not by.is_province:
+        abort(403)
+    now = now or timeutil.utcnow()
+    reason = (reason or "").strip()
+    if not reason:
+        raise BoardError("请填写补报原因。")
+    if len(reason) > REASON_MAX:
+        raise BoardError(f"补报原因不超过{REASON_MAX}字。")
+    if due_at <= now:
+        raise BoardError("新的截止时间应晚于当前时间。")
+    if due_at <= campaign.report_due_at:
+        raise BoardError(f"新的截止时间应晚于原定截止时间（{timeutil.format_local(campaign.report_due_at)}）。")
+    previous_due = effective_due_at(unit, campaign)
+    reopening = UnitReopening(campaign_id=campaign.id, unit_id=unit.id, reason=reason, due_at=due_at,
+                              created_by_id=by.id, created_at=now)
+    db.session.add(reopening)
+    record("unit.reopen", actor=by, obj=reopening, from_state="locked" if now > previous_due else "open",
+           to_state="open", reason=reason,
+           changes={"due_at": [timeutil.format_local(previous_due), timeutil.format_local(due_at)]})
+    return reopening
+
+
+def reopenings_of(unit: Unit, campaign: Campaign) -> list[UnitReopening]:
+    return list(db.session.scalars(
+        select(UnitReopening).where(UnitReopening.unit_id == unit.id, UnitReopening.campaign_id == campaign.id)
+        .order_by(UnitReopening.id.desc())))
