@@ -51,7 +51,13 @@ def test_five_photos_on_the_quick_page_then_seen_at_the_office(live_server, page
     desk.goto(phone.url)
     images = desk.locator("#media .photo-card img")
     assert images.count() == 5
-    desk.wait_for_function("Array.from(document.querySelectorAll('#media .photo-card img')).every(i => i.complete && i.naturalWidth > 0)")
+    # Poll from Python: wait_for_function evaluates strings, which the page's CSP forbids.
+    loaded = "() => Array.from(document.querySelectorAll('#media .photo-card img')).every(i => i.complete && i.naturalWidth > 0)"
+    for _ in range(100):
+        if desk.evaluate(loaded):
+            break
+        desk.wait_for_timeout(100)
+    assert desk.evaluate(loaded)
 
 
 def test_a_dropped_upload_is_retried_and_succeeds(live_server, page_at):
