@@ -53,31 +53,26 @@ def refused(filename: str, reason: str) -> UploadRefused:
 
 # Scoping -------------------------------------------------------------------------
 
-def get_photo_or_404(user: User, photo_id: int) -> Photo:
-    """A photo is visible when its activity is; a staged one only to its uploader."""
-    photo = db.session.get(Photo, photo_id)
-    if photo is None:
+def _get_media_or_404(model, user: User, item_id: int):
+    """A photo or file is visible when its activity is; a staged one only to its uploader."""
+    item = db.session.get(model, item_id)
+    if item is None:
         abort(404)
-    if photo.activity_id is None:
-        if photo.uploaded_by_id != user.id:
+    if item.activity_id is None:
+        if item.uploaded_by_id != user.id:
             abort(404)
-        return photo
-    if db.session.scalar(visible_activities(user).where(Activity.id == photo.activity_id)) is None:
+        return item
+    if db.session.scalar(visible_activities(user).where(Activity.id == item.activity_id)) is None:
         abort(404)
-    return photo
+    return item
+
+
+def get_photo_or_404(user: User, photo_id: int) -> Photo:
+    return _get_media_or_404(Photo, user, photo_id)
 
 
 def get_attachment_or_404(user: User, attachment_id: int) -> Attachment:
-    attachment = db.session.get(Attachment, attachment_id)
-    if attachment is None:
-        abort(404)
-    if attachment.activity_id is None:
-        if attachment.uploaded_by_id != user.id:
-            abort(404)
-        return attachment
-    if db.session.scalar(visible_activities(user).where(Activity.id == attachment.activity_id)) is None:
-        abort(404)
-    return attachment
+    return _get_media_or_404(Attachment, user, attachment_id)
 
 
 def staged_photos(user: User, staging_key: str) -> list[Photo]:
