@@ -459,3 +459,19 @@ def test_charts_are_accessible_svg_with_their_numbers():
     hostile = str(bar_chart("<b>x</b>", [("<script>alert(1)</script>", 1)]).svg)
     assert "<script>" not in hostile and "&lt;script&gt;" in hostile and "&lt;b&gt;x&lt;/b&gt;" in hostile
     assert "暂无数据" in str(bar_chart("空", []).svg)
+
+
+def test_videos_and_documents_are_named_in_the_attachment_list_but_not_printed(client, login_as, make_activity):
+    from qmonth.models import Attachment, AttachmentKind, User
+
+    activity = make_activity("weihai-cg", title="威海市检测开放日", state=ActivityState.ACCEPTED)
+    author = db.session.scalar(select(User).where(User.username == "weihai-cg"))
+    db.session.add(Attachment(activity=activity, unit_id=activity.unit_id, uploaded_by_id=author.id,
+                              kind=AttachmentKind.DOCUMENT, original_name="活动方案.pdf", storage_key="f" * 32,
+                              content_type="application/pdf", extension="pdf", size=10, sha256="0" * 64))
+    db.session.commit()
+    login_as("weihai-cg-admin")
+    response = client.get("/reports/weihai-cg.pdf")
+    assert response.status_code == 200
+    text = squash(pdf_text(response.get_data()))
+    assert "另报送视频、文件1个" in text and "活动方案.pdf" in text

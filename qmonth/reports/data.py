@@ -111,7 +111,7 @@ def counted_activities(campaign: Campaign, *, unit: Unit | None = None, viewer: 
         query = query.where(Activity.id.in_(ids))
     query = query.options(
         joinedload(Activity.kind), joinedload(Activity.unit),
-        selectinload(Activity.tasks), selectinload(Activity.photos),
+        selectinload(Activity.tasks), selectinload(Activity.photos), selectinload(Activity.attachments),
     ).order_by(Activity.starts_on, Activity.id)
     return list(db.session.scalars(query).unique())
 
@@ -156,6 +156,7 @@ def latest_update(*moments: datetime | None) -> datetime:
 def activity_moments(activities: list[Activity]) -> list[datetime]:
     moments = [activity.updated_at for activity in activities]
     moments += [photo.created_at for activity in activities for photo in activity.photos]
+    moments += [item.created_at for activity in activities for item in activity.attachments]
     return moments
 
 
@@ -183,6 +184,11 @@ class UnitReportData:
     @property
     def photos(self) -> list[Photo]:
         return [photo for activity in self.activities for photo in activity.photos]
+
+    @property
+    def files(self) -> list:
+        """Videos and documents: named in the attachment list, never printed."""
+        return [item for activity in self.activities for item in activity.attachments]
 
     @property
     def signed_on(self) -> date:
