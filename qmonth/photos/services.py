@@ -105,7 +105,8 @@ def add_photo(*, stream, filename: str, by: User, activity: Activity | None = No
     """
     if activity is None and not staging_key:
         raise ValueError("a photo belongs to an activity or to a staged form")
-    if _photo_count(activity, staging_key) >= MAX_PHOTOS_PER_ACTIVITY:
+    position = _photo_count(activity, staging_key)
+    if position >= MAX_PHOTOS_PER_ACTIVITY:
         raise refused(filename, f"每项活动最多上传 {MAX_PHOTOS_PER_ACTIVITY} 张照片。")
     try:
         processed = process_photo(stream, max_bytes=MAX_PHOTO_BYTES)
@@ -114,7 +115,6 @@ def add_photo(*, stream, filename: str, by: User, activity: Activity | None = No
     key = new_storage_key()
     for variant in PHOTO_VARIANTS:
         write_atomically(photo_path(key, variant), getattr(processed, variant))
-    position = _photo_count(activity, staging_key)
     photo = Photo(
         activity=activity, unit_id=activity.unit_id if activity else by.unit_id, uploaded_by_id=by.id,
         staging_key=None if activity else staging_key, position=position,

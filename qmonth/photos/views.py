@@ -57,29 +57,39 @@ def _upload_response(item=None, *, error: str | None = None, back: str | None = 
 def upload(activity_id: int):
     """One photo (field `photo`) for an activity; the browser sends them one at a time."""
     activity = _editable_activity(activity_id)
-    return _store_photo(activity=activity, staging_key=None,
-                        back=url_for("activities.edit", activity_id=activity.id))
+    return _store_upload("photo", activity=activity, staging_key=None,
+                         back=url_for("activities.edit", activity_id=activity.id))
 
 
 @bp.post("/activities/staged/<form_key>/photos")
 @login_required
 def upload_staged(form_key: str):
     """A photo chosen before the activity was first saved: kept under the form's key."""
-    return _store_photo(activity=None, staging_key=_staging_key(form_key), back=url_for("activities.new"))
+    return _store_upload("photo", activity=None, staging_key=_staging_key(form_key),
+                         back=url_for("activities.new"))
 
 
-def _store_photo(*, activity, staging_key, back):
-    upload_file = request.files.get("photo")
-    if upload_file is None or not upload_file.filename and not upload_file.content_length:
-        return _upload_response(error="请选择要上传的照片。", back=back, template="photos/_photo.html")
+# What each upload route takes: form field, the service that stores it, the card it returns.
+UPLOADS = {
+    "photo": (add_photo, "photos/_photo.html", "请选择要上传的照片。"),
+    "file": (add_attachment, "photos/_attachment.html", "请选择要上传的文件。"),
+}
+
+
+def _store_upload(field: str, *, activity, staging_key, back):
+    """One path for photos and files: check the field, call the service, answer JSON or redirect."""
+    add, template, missing = UPLOADS[field]
+    upload_file = request.files.get(field)
+    if upload_file is None or not upload_file.filename:
+        return _upload_response(error=missing, back=back, template=template)
     try:
-        photo = add_photo(stream=upload_file.stream, filename=upload_file.filename, by=current_user,
-                          activity=activity, staging_key=staging_key)
+        item = add(stream=upload_file.stream, filename=upload_file.filename, by=current_user,
+                   activity=activity, staging_key=staging_key)
         db.session.commit()
     except UploadRefused as error:
         db.session.rollback()
-        return _upload_response(error=str(error), back=back, template="photos/_photo.html")
-    return _upload_response(photo, back=back, template="photos/_photo.html")
+        return _upload_response(error=str(error), back=back, template=template)
+    return _upload_response(item, back=back, template=template)
 
 
 @bp.get("/photos/<int:photo_id>/<variant>.jpg")
@@ -184,29 +194,16 @@ def delete(photo_id: int):
 def upload_file(activity_id: int):
     """A short video (MP4/MOV) or a document (PDF/DOCX/XLSX), field `file`."""
     activity = _editable_activity(activity_id)
-    return _store_attachment(activity=activity, staging_key=None,
-                             back=url_for("activities.edit", activity_id=activity.id))
+    return _store_upload("file", activity=activity, staging_key=None,
+                         back=url_for("activities.edit", activity_id=activity.id))
 
 
 @bp.post("/activities/staged/<form_key>/files")
 @login_required
 def upload_file_staged(form_key: str):
     """A video or document chosen before the activity was first saved."""
-    return _store_attachment(activity=None, staging_key=_staging_key(form_key), back=url_for("activities.new"))
-
-
-def _store_attachment(*, activity, staging_key, back):
-    upload_file = request.files.get("file")
-    if upload_file is None or not upload_file.filename:
-        return _upload_response(error="请选择要上传的文件。", back=back, template="photos/_attachment.html")
-    try:
-        attachment = add_attachment(stream=upload_file.stream, filename=upload_file.filename, by=current_user,
-                                    activity=activity, staging_key=staging_key)
-        db.session.commit()
-    except UploadRefused as error:
-        db.session.rollback()
-        return _upload_response(error=str(error), back=back, template="photos/_attachment.html")
-    return _upload_response(attachment, back=back, template="photos/_attachment.html")
+    return _store_upload("file", activity=None, staging_key=_staging_key(form_key),
+                         back=url_for("activities.new"))
 
 
 @bp.get("/files/<int:attachment_id>")
