@@ -15,7 +15,6 @@ import random
 import statistics
 import sys
 import tempfile
-import unicodedata
 import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -25,12 +24,12 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert, select  # noqa: E402
 
+from common import login, p95, pad  # noqa: E402
 from qmonth import create_app  # noqa: E402
 from qmonth.extensions import db  # noqa: E402
 from qmonth.models import Activity, ActivityKind, ActivityState, Campaign, Unit, User, activity_task  # noqa: E402
 
 CAMPAIGN_FILE = ROOT / "qmonth" / "campaigns" / "2024-shandong.toml"
-PASSWORD = "qmonth-demo"
 TARGET_MEDIAN_MS, TARGET_P95_MS = 25.0, 50.0
 # Indexes proposed for the models (see bench/README.md); --with-indexes creates them here
 # so their effect can be measured before a migration adds them.
@@ -133,17 +132,6 @@ def insert_activities(count: int) -> None:
     db.session.commit()
 
 
-def login(client, username: str) -> None:
-    import re
-
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
-        r'value="([^"]+)"[^>]*name="csrf_token"', page)
-    response = client.post("/login", data={"username": username, "password": PASSWORD,
-                                           "csrf_token": token.group(1)})
-    assert response.status_code == 302, f"login as {username} failed"
-
-
 def measure(client, path: str, requests: int, headers: dict | None = None) -> tuple[list[float], list[float]]:
     """Wall-clock and CPU milliseconds per request. Everything runs in this thread (SQLite
     included), so on a busy machine the CPU time shows what the wall time would be idle."""
@@ -157,16 +145,6 @@ def measure(client, path: str, requests: int, headers: dict | None = None) -> tu
         cpu.append((time.process_time() - started_cpu) * 1000)
         assert response.status_code == 200, (path, response.status_code)
     return wall, cpu
-
-
-def pad(text: str, width: int) -> str:
-    """Left-align by display width: a Chinese character takes two columns in a terminal."""
-    shown = sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
-    return text + " " * max(width - shown, 0)
-
-
-def p95(values: list[float]) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[94]
 
 
 def main() -> int:

@@ -17,7 +17,6 @@ import statistics
 import sys
 import tempfile
 import time
-import unicodedata
 from datetime import timedelta
 from pathlib import Path
 
@@ -26,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import event, select, text  # noqa: E402
 
+from common import login, p95, pad  # noqa: E402
 from qmonth import create_app  # noqa: E402
 from qmonth.extensions import db  # noqa: E402
 from qmonth.models import (  # noqa: E402
@@ -33,7 +33,6 @@ from qmonth.models import (  # noqa: E402
 )
 
 CAMPAIGN_FILE = ROOT / "qmonth" / "campaigns" / "2024-shandong.toml"
-PASSWORD = "qmonth-demo"
 TARGET_MEDIAN_MS = 30.0
 TARGET_QUERIES = 3
 PREVIOUS_ENTRIES = 3000
@@ -104,17 +103,6 @@ def add_board_state() -> None:
     db.session.commit()
 
 
-def login(client, username: str) -> None:
-    import re
-
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
-        r'value="([^"]+)"[^>]*name="csrf_token"', page)
-    response = client.post("/login", data={"username": username, "password": PASSWORD,
-                                           "csrf_token": token.group(1)})
-    assert response.status_code == 302, f"login as {username} failed"
-
-
 class QueryCounter:
     """SQL statements sent to the database, counted at the cursor."""
 
@@ -150,16 +138,6 @@ def measure(app, client, path: str, requests: int, headers: dict | None = None):
         cpu.append((time.process_time() - started_cpu) * 1000)
         assert response.status_code == 200, (path, response.status_code)
     return wall, cpu, counter.count
-
-
-def pad(value: str, width: int) -> str:
-    """Left-align by display width: a Chinese character takes two columns in a terminal."""
-    shown = sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in value)
-    return value + " " * max(width - shown, 0)
-
-
-def p95(values: list[float]) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[94]
 
 
 def main() -> int:
