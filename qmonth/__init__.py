@@ -86,7 +86,7 @@ def _init_login(app: Flask) -> None:
 
 
 def _init_database_pragmas(app: Flask) -> None:
-    """SQLite: enforce foreign keys and wait for locks instead of failing at once."""
+    """SQLite: enforce foreign keys, wait for locks, and take the write lock when a write begins."""
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         return
     from sqlalchemy import event
@@ -104,3 +104,41 @@ def _init_database_pragmas(app: Flask) -> None:
             cursor.execute("PRAGMA synchronous=FULL")
             cursor.execute("PRAGMA cache_size=-32000")  # 32 MB: list searches scan every activity
             cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(connection):
+            driver = connection.connection.driver_connection
+            statement = _begin_statement()
+            if statement is None:
+                driver.isolation_level = ""  # the driver's own habit: BEGIN just before the first write
+                return
+            driver.isolation_level = None  # no implicit BEGIN: ours below is the only one
+            connection.exec_driver_sql(statement)
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _begin_statement() -> str | None:
+    """BEGIN IMMEDIATE for requests that write and for commands; a plain BEGIN for page views.
+
+    WAL and busy_timeout are not enough for several gunicorn workers: a deferred
+    transaction reads first and asks for the write lock at its first INSERT, and
+    when another worker holds it SQLite fails at once with "database is locked"
+    instead of waiting (the reader's snapshot would be stale). BEGIN IMMEDIATE takes
+    the write lock up front, where busy_timeout makes it wait its turn. Page views
+    stay deferred so that readers never queue behind writers.
+
+    Anywhere else (flask shell, scripts, a test's own session) None keeps the
+    driver's default of running reads outside any transaction: a session that
+    lingers there must neither hold the write lock nor keep reading an old snapshot.
+    """
+    from flask import has_request_context, request
+
+    if has_request_context():
+        return "BEGIN" if request.method in SAFE_METHODS else "BEGIN IMMEDIATE"
+    import click
+
+    if click.get_current_context(silent=True) is not None:
+        return "BEGIN IMMEDIATE"
+    return None
