@@ -322,8 +322,9 @@ def test_the_sweeper_removes_orphans_temporary_files_and_old_staged_uploads(app,
     temp = photo_path("1" * 32, "print").with_name("x.jpg.abcd.part")
     temp.parent.mkdir(parents=True, exist_ok=True)
     temp.write_bytes(b"x")
-    old = time.time() - 7200
+    old = time.time() - 7200  # the sweeper leaves files younger than ten minutes alone
     os.utime(temp, (old, old))
+    os.utime(orphan, (old, old))
 
     result = app.test_cli_runner().invoke(args=["photos", "sweep"])
     assert result.exit_code == 0, result.output

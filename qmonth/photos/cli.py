@@ -5,7 +5,8 @@ from flask.cli import AppGroup
 photos_group = AppGroup("photos", help="Maintain the upload folder.")
 
 
-@photos_group.command("sweep", help="Remove files no row points to, stale temporary files and staged uploads older than two days.")
+@photos_group.command("sweep", help="Remove staged uploads older than two days, and files no row points to and temporary files "
+                        "once they are ten minutes old (younger ones may belong to an upload in progress).")
 def sweep_command():
     from .services import sweep
 

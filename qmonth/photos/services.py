@@ -300,32 +300,48 @@ _PHOTO_FILE = re.compile(r"^([0-9a-f]{32})-(screen|print|thumb)\.jpg$")
 _ATTACHMENT_FILE = re.compile(r"^([0-9a-f]{32})\.(mp4|mov|pdf|docx|xlsx)$")
 
 
-def sweep(*, now=None, temp_age: timedelta = timedelta(hours=1)) -> dict[str, int]:
+# Younger files may belong to an upload on its way to its commit (files are written
+# before the row) or still being written under a temporary name: the sweeper leaves
+# them alone. Far longer than any request may run (gunicorn's timeout kills it first).
+SWEEP_GRACE = timedelta(minutes=10)
+
+
+def sweep(*, now=None, grace: timedelta = SWEEP_GRACE) -> dict[str, int]:
     """Remove files no row points to, stale temporary files and old staged uploads."""
     now = now or utcnow()
     removed = {"staged": 0, "orphans": 0, "temporary": 0}
     cutoff = now - STAGED_PHOTO_LIFETIME
+    dropped_files = []
     for photo in db.session.scalars(select(Photo).where(Photo.activity_id.is_(None), Photo.created_at < cutoff)):
+        dropped_files += [photo_path(photo.storage_key, variant) for variant in PHOTO_VARIANTS]
         db.session.delete(photo)
         removed["staged"] += 1
     for attachment in db.session.scalars(select(Attachment).where(
             Attachment.activity_id.is_(None), Attachment.created_at < cutoff)):
+        dropped_files.append(attachment_path(attachment.storage_key, attachment.extension))
         db.session.delete(attachment)
         removed["staged"] += 1
     db.session.commit()
+    for path in dropped_files:
+        path.unlink(missing_ok=True)
 
     photo_keys = set(db.session.scalars(select(Photo.storage_key)))
     attachment_keys = set(db.session.scalars(select(Attachment.storage_key)))
+    # Commands begin IMMEDIATE (see create_app): end the transaction so that uploads
+    # are not held up while the folder is walked.
+    db.session.commit()
     root = upload_root()
     # File times come from the real clock, whatever the app's (demo) clock says.
-    temp_cutoff = time.time() - temp_age.total_seconds()
+    file_cutoff = time.time() - grace.total_seconds()
     for path in list(root.rglob("*")):
-        if not path.is_file():
+        try:
+            if not path.is_file() or path.stat().st_mtime >= file_cutoff:
+                continue
+        except FileNotFoundError:
             continue
         if path.name.endswith(TEMP_SUFFIX):
-            if path.stat().st_mtime < temp_cutoff:
-                path.unlink(missing_ok=True)
-                removed["temporary"] += 1
+            path.unlink(missing_ok=True)
+            removed["temporary"] += 1
             continue
         photo_match = _PHOTO_FILE.match(path.name)
         attachment_match = _ATTACHMENT_FILE.match(path.name)
