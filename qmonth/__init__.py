@@ -32,6 +32,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = load_or_create_secret_key(instance_path)
     Path(app.config["UPLOAD_DIR"]).mkdir(parents=True, exist_ok=True)
 
+    _init_proxy_and_cookies(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
@@ -72,6 +73,19 @@ def _environ():
     import os
 
     return os.environ
+
+
+def _init_proxy_and_cookies(app: Flask) -> None:
+    """Behind a reverse proxy (PROXY_FIX = how many), trust its X-Forwarded-* headers for the
+    client address and scheme; cookies are Secure whenever the request came over HTTPS."""
+    from .security import SecureOverHttpsSessionInterface
+
+    proxies = int(app.config.get("PROXY_FIX") or 0)
+    if proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies)
+    app.session_interface = SecureOverHttpsSessionInterface()
 
 
 def _init_login(app: Flask) -> None:

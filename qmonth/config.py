@@ -15,6 +15,8 @@ def default_settings(instance_path: Path) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
+        # How many reverse proxies sit in front (their X-Forwarded-For/Proto are then trusted).
+        "PROXY_FIX": 0,
         "WTF_CSRF_TIME_LIMIT": 8 * 3600,
         "MAX_CONTENT_LENGTH": 120 * 1024 * 1024,
         "CAMPAIGN_DIR": str(Path(__file__).parent / "campaigns"),

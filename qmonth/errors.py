@@ -5,6 +5,7 @@ from werkzeug.exceptions import HTTPException
 
 from .extensions import db
 from .htmx import is_htmx
+from .securitylog import security_event
 
 MESSAGES = {
     400: "请求无效，请返回重试。",
@@ -47,6 +48,7 @@ def register(app) -> None:
 
     @app.errorhandler(CSRFError)
     def handle_csrf_error(error: CSRFError):
+        security_event("csrf.failure", reason=error.description)
         return render_error(400, "页面已过期，请刷新后重试。")
 
     @app.errorhandler(500)

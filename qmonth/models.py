@@ -493,3 +493,23 @@ class UnitReopening(db.Model):
 
     unit: Mapped[Unit] = relationship()
     created_by: Mapped[User | None] = relationship()
+
+
+USERNAME_KEY_MAX = 60
+CLIENT_ADDRESS_MAX = 64
+
+
+class LoginAttempt(db.Model):
+    """One try at the login form. Kept in the database, not in a worker's memory, so the
+    throttle holds across every gunicorn worker."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    username: Mapped[str] = mapped_column(String(USERNAME_KEY_MAX))  # lower-cased, as typed
+    address: Mapped[str] = mapped_column(String(CLIENT_ADDRESS_MAX))
+    succeeded: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (
+        db.Index("ix_login_attempt_username_at", "username", "at"),
+        db.Index("ix_login_attempt_address_at", "address", "at"),
+    )

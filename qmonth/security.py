@@ -1,5 +1,6 @@
 """Response headers that every page carries."""
 from flask import request
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 
 CONTENT_SECURITY_POLICY = "; ".join([
@@ -25,3 +26,11 @@ def register(app) -> None:
             # Views that set their own policy (photos keyed by content hash) keep it.
             response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+
+class SecureOverHttpsSessionInterface(SecureCookieSessionInterface):
+    """The session cookie gets `Secure` when the request came over HTTPS (directly, or through a
+    proxy that ProxyFix trusts), so one setting serves both the plain intranet and HTTPS."""
+
+    def get_cookie_secure(self, app) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..audit import record
 from ..extensions import db
+from ..securitylog import security_event
 from ..models import Activity, ActivityKind, ActivityState, Campaign, Task, Unit, User
 from ..timeutil import utcnow
 
@@ -32,6 +33,8 @@ def get_activity_or_404(user: User, activity_id: int) -> Activity:
     """Every lookup by id goes through here: another bureau's activity is a 404."""
     activity = db.session.scalar(visible_activities(user).where(Activity.id == activity_id))
     if activity is None:
+        if db.session.get(Activity, activity_id) is not None:
+            security_event("access.not_visible", object="activity", id=activity_id)
         abort(404)
     return activity
 

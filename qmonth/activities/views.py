@@ -7,7 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_login import current_user, login_required, login_user
 from sqlalchemy import select
 
-from ..auth.services import authenticate
+from ..auth.services import LoginRefused, checked_login
 from ..extensions import csrf, db, login_manager
 from ..htmx import render
 from ..main.services import active_campaign
@@ -118,10 +118,12 @@ def _handle_post(campaign, activity_id: int | None, template: str = "activities/
     if not current_user.is_authenticated:
         user = None
         if form.relogin_username.data and form.relogin_password.data and not form.csrf_token.errors:
-            user = authenticate(form.relogin_username.data, form.relogin_password.data)
+            try:
+                user = checked_login(form.relogin_username.data, form.relogin_password.data,
+                                     request.remote_addr or "-")
+            except LoginRefused as refusal:
+                form.relogin_password.errors = [str(refusal)]
         if user is None:
-            if form.relogin_username.data:
-                form.relogin_password.errors = ["用户名或密码错误，或账号已停用。"]
             db.session.rollback()
             return _form_page(form, None, status=401, notice=EXPIRED_SESSION, needs_login=True,
                               action=request.path, template=template)

@@ -8,7 +8,7 @@ from sqlalchemy import Select, select
 
 from ..extensions import db
 from ..models import Role, Unit, User
-from ..auth.services import hash_password
+from ..auth.services import end_all_sessions, hash_password
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,59}$")
 
@@ -87,4 +87,4 @@ def set_user_enabled(actor: User, user: User, enabled: bool) -> None:
     if user.is_enabled == enabled:
         return
     user.is_enabled = enabled
-    user.session_version += 1
+    end_all_sessions(user)

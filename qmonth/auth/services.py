@@ -45,6 +45,46 @@ def authenticate(username: str, password: str) -> User | None:
     return user
 
 
+LOGIN_FAILED = "用户名或密码错误，或账号已停用。"
+LOGIN_THROTTLED = "登录失败次数过多，请 {minutes} 分钟后再试。如忘记密码，请联系单位管理员重置。"
+
+
+class LoginRefused(Exception):
+    """A login that did not pass: the Chinese message for the form and the HTTP status."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
+
+
+def checked_login(username: str, password: str, address: str) -> User:
+    """Every sign-in goes through here (login page and the form's re-login): throttle first,
+    then the password; failures are committed at once, a success is left for the caller's commit."""
+    from ..audit import record
+    from ..securitylog import security_event
+    from .throttle import login_blocked_for, minutes_to_wait, note_attempt
+
+    wait = login_blocked_for(username, address)
+    if wait is not None:
+        # Checked before the password, so a guesser learns nothing while blocked.
+        security_event("login.throttled", username=username.strip(), unit="-")
+        raise LoginRefused(LOGIN_THROTTLED.format(minutes=minutes_to_wait(wait)), 429)
+    user = authenticate(username, password)
+    if user is not None:
+        note_attempt(username, address, succeeded=True)
+        record("auth.login", actor=user, unit_id=user.unit_id)
+        security_event("login.success", username=user.username, unit=user.unit.code if user.unit else "-")
+        return user
+    db.session.rollback()
+    known = find_user(username)
+    note_attempt(username, address, succeeded=False)
+    record("auth.login_failed", actor=None, obj=known, changes={"username": username.strip()[:60]})
+    db.session.commit()
+    security_event("login.failure", username=username.strip(), unit=known.unit.code if known and known.unit else "-",
+                   reason="disabled" if known and not known.is_enabled else "credentials")
+    raise LoginRefused(LOGIN_FAILED, 422)
+
+
 def load_user_from_session_id(session_id: str) -> User | None:
     """Flask-Login loader: the id carries the session version, so old sessions die."""
     user_id, _, version = session_id.partition(":")
@@ -59,6 +99,11 @@ def load_user_from_session_id(session_id: str) -> User | None:
 def change_password(user: User, new_password: str) -> None:
     """Set a new password and end every other session of the user."""
     user.password_hash = hash_password(new_password)
+    end_all_sessions(user)
+
+
+def end_all_sessions(user: User) -> None:
+    """Sessions carry the user's session version: bumping it voids every one of them."""
     user.session_version += 1
 
 

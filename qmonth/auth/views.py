@@ -4,15 +4,13 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from ..audit import record
 from ..extensions import db
 from ..htmx import render
+from ..securitylog import security_event
 from .forms import LoginForm, PasswordChangeForm
-from .services import authenticate, change_password, find_user, verify_password
+from .services import LoginRefused, change_password, checked_login, end_all_sessions, verify_password
 
 bp = Blueprint("auth", __name__)
-
-LOGIN_FAILED = "用户名或密码错误，或账号已停用。"
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -22,30 +20,32 @@ def login():
         return redirect(url_for("main.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = authenticate(form.username.data, form.password.data)
-        if user is not None:
-            next_url = _safe_next(request.args.get("next"))
-            session.clear()  # a fresh session at login: nothing carried over from before
-            login_user(user)
-            record("auth.login", actor=user, unit_id=user.unit_id)
-            db.session.commit()
-            return redirect(next_url or url_for("main.home"))
-        db.session.rollback()
-        record("auth.login_failed", actor=None, obj=find_user(form.username.data),
-               changes={"username": form.username.data.strip()[:60]})
+        try:
+            user = checked_login(form.username.data, form.password.data, request.remote_addr or "-")
+        except LoginRefused as refusal:
+            form.password.errors.append(str(refusal))
+            return render("auth/login.html", form=form, status=refusal.status)
+        next_url = _safe_next(request.args.get("next"))
+        session.clear()  # a fresh session at login: nothing carried over from before
+        login_user(user)
         db.session.commit()
-        form.password.errors.append(LOGIN_FAILED)
-        return render("auth/login.html", form=form, status=422)
+        return redirect(next_url or url_for("main.home"))
     status = 422 if form.errors else 200
     return render("auth/login.html", form=form, status=status)
 
 
 @bp.post("/logout")
 def logout():
-    """Sign out (POST only, so a link or an image cannot sign anyone out)."""
+    """Sign out (POST only, so a link or an image cannot sign anyone out) on every device:
+    the session cookie is signed, not stored, so only a new session version voids copies of it."""
+    if current_user.is_authenticated:
+        user = current_user._get_current_object()
+        security_event("logout")
+        end_all_sessions(user)
+        db.session.commit()
     logout_user()
     session.clear()
-    flash("您已安全退出。", "info")
+    flash("您已安全退出，本账号在其他设备上的登录也已失效。", "info")
     return redirect(url_for("auth.login"))
 
 
@@ -61,6 +61,7 @@ def password():
             user = current_user._get_current_object()
             change_password(user, form.new_password.data)
             db.session.commit()
+            security_event("password.change")
             login_user(user)  # keep this session, with the new version
             flash("密码已修改，其他设备上的登录已失效。", "success")
             return redirect(url_for("main.home"))

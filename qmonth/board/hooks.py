@@ -12,6 +12,7 @@ from flask_login import current_user, user_logged_in
 from ..audit import record
 from ..extensions import db
 from ..main.services import active_campaign
+from ..securitylog import security_event
 from .deadlines import LOCKED_MESSAGE, refuse_login_into_locked_unit, refuse_writes_after_deadline
 from .rows import build_board
 from .services import unread_reminder_count
@@ -40,6 +41,7 @@ def record_refused_access(response):
                changes={"method": request.method, "path": request.full_path.rstrip("?")[:PATH_MAX],
                         "endpoint": request.endpoint or ""})
         db.session.commit()
+        security_event("access.denied", reason="deadline" if deadline else "forbidden")
     except Exception:  # the audit must never turn a refusal into a server error
         db.session.rollback()
         current_app.logger.exception("could not record a refused request")

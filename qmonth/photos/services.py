@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from ..activities.services import visible_activities
 from ..audit import record
 from ..extensions import db
+from ..securitylog import security_event
 from ..models import CAPTION_MAX, ORIGINAL_NAME_MAX, Activity, Attachment, AttachmentKind, Photo, User
 from ..textnorm import control_character_problem, normalise_text
 from ..timeutil import utcnow
@@ -58,11 +59,10 @@ def _get_media_or_404(model, user: User, item_id: int):
     item = db.session.get(model, item_id)
     if item is None:
         abort(404)
-    if item.activity_id is None:
-        if item.uploaded_by_id != user.id:
-            abort(404)
-        return item
-    if db.session.scalar(visible_activities(user).where(Activity.id == item.activity_id)) is None:
+    visible = (item.uploaded_by_id == user.id if item.activity_id is None else
+               db.session.scalar(visible_activities(user).where(Activity.id == item.activity_id)) is not None)
+    if not visible:
+        security_event("access.not_visible", object=model.__name__.lower(), id=item_id)
         abort(404)
     return item
 

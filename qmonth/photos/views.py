@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 
 from ..activities.services import get_activity_or_404
 from ..extensions import db
+from ..securitylog import security_event
 from ..htmx import is_htmx, render
 from ..models import Activity, Photo
 from .services import (
@@ -88,6 +89,7 @@ def _store_upload(field: str, *, activity, staging_key, back):
         db.session.commit()
     except UploadRefused as error:
         db.session.rollback()
+        security_event("upload.refused", file=upload_file.filename, reason=str(error))
         return _upload_response(error=str(error), back=back, template=template)
     return _upload_response(item, back=back, template=template)
 
