@@ -36,7 +36,7 @@ def reports(app):
     make_report("zibo-zj")
     make_reopening("heze-sw", created_at=deadline + DAY, due_at=deadline + 5 * DAY)
     make_reopening("binzhou-sw", created_at=deadline + DAY, due_at=deadline + 5 * DAY)
-    make_report("binzhou-sw", submitted_at=deadline + 3 * DAY)
+    make_report("binzhou-sw", submitted_at=deadline + 2 * DAY - timedelta(hours=2))  # 21:59 on 12 October
     return deadline
 
 
@@ -67,15 +67,19 @@ def test_report_states_before_on_and_after_the_due_time(app, reports):
     assert after["zibo-zj"].status is ReportStatus.MISSING and after["zaozhuang-zj"].is_locked
     assert after["jinan-zj"].status is ReportStatus.ON_TIME and after["jinan-zj"].days_late is None
     assert after["qingdao-zj"].status is ReportStatus.LATE and after["qingdao-zj"].days_late == 2
-    # Reopened: judged against the new due time, and open until then.
+    assert not after["qingdao-zj"].standing.reopened
+    # Reopened: days left to the new due time, and open until then.
     heze = after["heze-sw"]
-    assert heze.status is ReportStatus.NOT_STARTED and not heze.is_locked
+    assert heze.status is ReportStatus.NOT_STARTED and not heze.is_locked and heze.standing.label == "未开始（补报中）"
     assert heze.due_at == deadline + 5 * DAY and heze.days_left == 4 and heze.reopened_reason == "系统故障，补报"
-    assert after["binzhou-sw"].status is ReportStatus.ON_TIME  # came in while the reopening was open
+    # Came in while the reopening was open: still late against the campaign's due time, marked 补报.
+    binzhou = after["binzhou-sw"]
+    assert binzhou.status is ReportStatus.LATE and binzhou.standing.label == "逾期报送（补报）"
+    assert binzhou.days_late == 2 and binzhou.days_left is None
 
     later = rows_by_code(deadline + 6 * DAY)
-    assert later["heze-sw"].status is ReportStatus.MISSING and later["heze-sw"].days_late == 1
-    assert later["heze-sw"].is_locked
+    assert later["heze-sw"].status is ReportStatus.MISSING and later["heze-sw"].standing.label == "未报送"
+    assert later["heze-sw"].days_late == 6 and later["heze-sw"].is_locked  # late counts from 10 October
 
 
 def test_the_page_shows_states_days_and_reopenings(app, client, login_as, reports):
@@ -90,21 +94,38 @@ def test_the_page_shows_states_days_and_reopenings(app, client, login_as, report
     assert "逾期报送" in row_html(page, "qingdao-zj") and "逾期 2 天报送" in row_html(page, "qingdao-zj")
 
 
+def test_a_report_handed_in_while_reopened_is_late_with_the_mark_everywhere(app, client, login_as, reports):
+    set_clock(app, reports + 2 * DAY)  # 23:59 on 12 October; binzhou-sw handed its report in at 21:59
+    login_as("province")
+    binzhou = row_html(client.get("/board/").get_data(as_text=True), "binzhou-sw")
+    assert ">逾期报送（补报）</a>" in binzhou and "逾期 2 天报送" in binzhou and "补报至 10-15 23:59" in binzhou
+    assert ">逾期报送</a>" in row_html(client.get("/board/").get_data(as_text=True), "qingdao-zj")
+    # The filter by report state puts it with the late ones, and its unit admin sees the same row.
+    late = client.get("/board/?status=late").get_data(as_text=True)
+    assert "binzhou-sw" in unit_codes_in(late) and row_html(late, "binzhou-sw") == binzhou
+    login_as("binzhou-sw-admin")
+    home = client.get("/").get_data(as_text=True)
+    assert unit_codes_in(home) == ["binzhou-sw"]
+    own = row_html(home, "binzhou-sw")
+    assert "逾期报送（补报）" in own and "逾期 2 天报送" in own and "补报至 10-15 23:59" in own
+    assert "按时报送" not in home
+
+
 def test_sorting_by_days_late_and_filtering_by_city_and_state(app, client, login_as, reports):
     set_clock(app, reports + 2 * DAY)
     login_as("province")
     order = unit_codes_in(client.get("/board/?sort=-days").get_data(as_text=True))
     assert len(order) == 44
-    # Missing reports (late by two days) first, then the reopened ones with days left, on time last.
-    assert order[0] == "jinan-cg" and "qingdao-zj" in order[:44]
-    assert set(order[-2:]) == {"jinan-zj", "binzhou-sw"}
-    assert order.index("qingdao-zj") < order.index("heze-sw")
+    # Missing reports (late by two days) first, then the two late ones (one of them 补报),
+    # then the reopened unit with days left; the one on time last.
+    assert order[0] == "jinan-cg"
+    assert order[-4:] == ["qingdao-zj", "binzhou-sw", "heze-sw", "jinan-zj"]
     assert unit_codes_in(client.get("/board/?sort=unit").get_data(as_text=True))[:2] == ["jinan-zj", "jinan-cg"]
 
     assert unit_codes_in(client.get("/board/?city=济南").get_data(as_text=True)) == [
         "jinan-zj", "jinan-cg", "jinan-sw", "jinan-yl", "jinan-jt"]
-    assert unit_codes_in(client.get("/board/?status=on_time").get_data(as_text=True)) == ["jinan-zj", "binzhou-sw"]
-    assert unit_codes_in(client.get("/board/?status=late").get_data(as_text=True)) == ["qingdao-zj"]
+    assert unit_codes_in(client.get("/board/?status=on_time").get_data(as_text=True)) == ["jinan-zj"]
+    assert unit_codes_in(client.get("/board/?status=late").get_data(as_text=True)) == ["qingdao-zj", "binzhou-sw"]
     # Unknown values are ignored, never errors.
     assert len(unit_codes_in(client.get("/board/?sort=nope&city=巴黎&status=x").get_data(as_text=True))) == 44
 
@@ -161,8 +182,9 @@ def test_htmx_gets_the_table_alone_and_it_refreshes_itself(client, login_as):
 def test_the_board_is_one_query_whatever_the_number_of_entries(app, client, login_as):
     statements = []
 
-    def count(*_args):
-        statements.append(1)
+    def count(_connection, _cursor, statement, *_args):
+        if statement.lstrip().upper().startswith("SELECT"):  # not the BEGIN of the transaction
+            statements.append(statement)
 
     current = campaign()
     event.listen(db.engine, "before_cursor_execute", count)

@@ -5,13 +5,15 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from qmonth.board.deadlines import LOCKED_MESSAGE, effective_due_at, is_locked, submitted_on_time
+from qmonth.board.deadlines import LOCKED_MESSAGE, ReportStatus, effective_due_at, is_locked, report_standings
 from qmonth.extensions import db
 from qmonth.models import Activity, ActivityState, Attachment, AuditEvent, Photo, UnitReopening, UnitReport
 
 from .conftest import csrf_token_from
 from .test_activity_form import form_page, valid_fields
-from .test_board_support import DAY, campaign, due, make_photo, make_reopening, set_clock, token, unit
+from .test_board_support import (
+    DAY, campaign, due, make_photo, make_reopening, make_report, set_clock, token, unit,
+)
 
 STAGED_KEY = "0123456789abcdef0123456789abcdef"
 
@@ -188,11 +190,28 @@ def test_is_locked_judges_the_moment_against_the_effective_due_time(app):
     assert not is_locked(heze, campaign(), now=deadline + 2 * DAY)
     assert is_locked(heze, campaign(), now=deadline + 3 * DAY + timedelta(seconds=1))
     assert is_locked(unit("heze-cg"), campaign(), now=deadline + 2 * DAY)
-    # A report is on time by the campaign's due time, or inside a reopening's window.
-    assert submitted_on_time(heze, campaign(), deadline)
-    assert submitted_on_time(heze, campaign(), deadline + 2 * DAY)
-    assert not submitted_on_time(heze, campaign(), deadline + DAY / 2)  # before the reopening
-    assert not submitted_on_time(unit("heze-cg"), campaign(), deadline + 2 * DAY)
+
+
+def test_a_report_after_the_due_time_is_late_and_marked_when_it_came_in_while_reopened(app):
+    deadline = due()
+    make_reopening("heze-sw", created_at=deadline + DAY, due_at=deadline + 3 * DAY)
+    reports = {code: make_report(code, submitted_at=deadline) for code in ("heze-sw", "heze-cg")}
+
+    def standing(code, submitted_at):
+        reports[code].submitted_at = submitted_at
+        db.session.commit()
+        return report_standings(campaign(), now=deadline + 10 * DAY)[unit(code).id]
+
+    on_time = standing("heze-sw", deadline)
+    assert on_time.status is ReportStatus.ON_TIME and on_time.label == "按时报送"
+    reopened = standing("heze-sw", deadline + 2 * DAY)
+    assert reopened.status is ReportStatus.LATE and reopened.label == "逾期报送（补报）"
+    before_reopening = standing("heze-sw", deadline + DAY / 2)
+    assert before_reopening.status is ReportStatus.LATE and before_reopening.label == "逾期报送"
+    after_reopening = standing("heze-sw", deadline + 3 * DAY + timedelta(seconds=1))
+    assert after_reopening.status is ReportStatus.LATE and not after_reopening.reopened
+    never_reopened = standing("heze-cg", deadline + 2 * DAY)
+    assert never_reopened.status is ReportStatus.LATE and not never_reopened.reopened
 
 
 def test_the_unit_admins_home_page_says_the_unit_is_locked(app, client, login_as):

@@ -171,7 +171,7 @@ def test_submitting_before_the_deadline_is_on_time(app, client, login_as, jinan)
     report = report_of("jinan-zj")
     assert report.state is ReportState.SUBMITTED and report.problems == "报送时写下的问题。"
     page = client.get("/reports/jinan-zj").get_data(as_text=True)
-    assert "总结报告已报送（按时报送）" in page and "已报送 · 按时报送" in page
+    assert "总结报告已报送：按时报送。" in page and "已报送 · 按时报送" in page
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "report.submit",
                                                        AuditEvent.object_id == report.id))
     assert event.actor.username == "jinan-zj-admin" and event.changes == {"timeliness": "on_time"}
@@ -182,23 +182,36 @@ def test_submitting_before_the_deadline_is_on_time(app, client, login_as, jinan)
 
 def test_submitting_after_the_deadline_is_late(app, client, login_as, jinan, user_named):
     # Past the deadline a bureau writes only once the province reopens it (补报); the report is
-    # still late, judged against the campaign's report_due_at as UTC instants.
+    # still late, judged against the campaign's report_due_at as UTC instants, and marked 补报.
     campaign().report_due_at = utcnow() - timedelta(minutes=1)
     unit = clear_unit("qingdao-zj")
-    db.session.add(UnitReopening(campaign_id=campaign().id, unit_id=report_unit_id("jinan-zj"), reason="补报",
-                                 due_at=utcnow() + timedelta(days=1), created_by_id=user_named("province").id))
+    for code in ("jinan-zj", "heze-sw"):
+        db.session.add(UnitReopening(campaign_id=campaign().id, unit_id=report_unit_id(code), reason="补报",
+                                     due_at=utcnow() + timedelta(days=1), created_by_id=user_named("province").id))
     db.session.commit()
     assert unit.code == "qingdao-zj"
     login_as("jinan-zj-admin")
     _, revision = open_editor(client)
     assert submit(client, "jinan-zj", revision).status_code == 302
     page = client.get("/reports/jinan-zj").get_data(as_text=True)
-    assert "已报送 · 逾期报送" in page
+    assert "总结报告已报送：逾期报送（补报）。" in page and "已报送 · 逾期报送（补报）" in page
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "report.submit",
+                                                       AuditEvent.object_id == report_of("jinan-zj").id))
+    assert event.changes == {"timeliness": "late"}
+
+    def status_in(overview, code):
+        row = re.search(rf'<tr id="unit-{code}">.*?</tr>', overview, re.S).group(0)
+        return re.search(r'<span class="badge report-\w+">([^<]+)</span>', row).group(1)
+
     login_as("province")
     overview = client.get("/reports/").get_data(as_text=True)
-    row = re.search(r'<tr id="unit-jinan-zj">.*?</tr>', overview, re.S).group(0)
-    assert "逾期报送" in row
-    assert "逾期未报送" in re.search(r'<tr id="unit-qingdao-zj">.*?</tr>', overview, re.S).group(0)
+    assert status_in(overview, "jinan-zj") == "逾期报送（补报）"
+    assert status_in(overview, "qingdao-zj") == "逾期未报送"
+    # Reopened and not yet in: still open until its new due time, and counted apart.
+    assert status_in(overview, "heze-sw") == "未报送（补报中）"
+    assert re.search(r'<li class="report-pending">补报中 <strong>1</strong></li>', overview)
+    board = client.get("/board/").get_data(as_text=True)
+    assert "逾期报送（补报）" in board[board.index('<tr id="unit-jinan-zj"'):board.index('<tr id="unit-jinan-cg"')]
 
 
 def test_a_stale_submit_keeps_what_the_user_typed(client, login_as, jinan):
@@ -242,7 +255,7 @@ def test_another_bureau_cannot_autosave_or_submit_into_a_report(client, login_as
     assert client.post("/reports/jinan-zj/sections/problems", data={"problems": "x", "revision": revision},
                        headers=headers).status_code == 404
     assert client.post("/reports/jinan-zj/submit", data={"revision": revision}, headers=headers).status_code == 404
-    assert report_of("jinan-zj").problems == "" and report_of("jinan-zj").state is ReportState.DRAFT
+    assert report_of("jinan-zj") is None  # opening the editor wrote nothing, and neither did B
 
 
 @pytest.mark.parametrize("path", ["/reports/province.pdf", "/reports/province/preview", "/reports/bulletins/",

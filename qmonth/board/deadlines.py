@@ -1,24 +1,31 @@
-"""Report deadlines: the due time each unit works to, and the lock after it.
+"""Report deadlines: the due time each unit works to, the lock after it, and the report's status.
 
 A unit's due time is the campaign's report_due_at, or the due time of its latest
 reopening (补报). After it the unit's activities, photos and report are read-only.
 One before_request hook enforces that for every write, so no view can forget it.
 
+`judge_report` is the one rule for where a summary report stands (按时报送, 逾期报送
+with or without the 补报 mark, …); the board, the home page, the report editor and
+the province roll-up all read it, through the same columns (`add_report_columns`).
+
 The clock is read as `timeutil.utcnow()` (a module attribute): the demo clock moves it, and so can tests.
 """
 from __future__ import annotations
 
+import enum
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask import flash, g, has_request_context, jsonify, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import Integer, and_, bindparam, exists, func, select
+from sqlalchemy.orm import aliased
 from werkzeug.exceptions import Forbidden
 
 from .. import timeutil
 from ..extensions import db
 from ..main.services import active_campaign
-from ..models import Campaign, Unit, UnitReopening
+from ..models import Campaign, ReportState, Unit, UnitReopening, UnitReport
 
 LOCKED_MESSAGE = "本单位报送已截止。如需补报，请联系省厅。"
 
@@ -65,16 +72,112 @@ def is_locked(unit: Unit | int, campaign: Campaign, now: datetime | None = None)
     return now > effective_due_at(unit, campaign)
 
 
-def submitted_on_time(unit: Unit | int, campaign: Campaign, submitted_at: datetime) -> bool:
-    """A report is on time when it came in by the campaign's due time, or while a
-    reopening was open (created before it, due after it). The board judges the same way."""
-    if submitted_at <= campaign.report_due_at:
-        return True
-    return db.session.scalar(
-        select(UnitReopening.id).where(
-            UnitReopening.unit_id == _unit_id(unit), UnitReopening.campaign_id == campaign.id,
-            UnitReopening.created_at <= submitted_at, UnitReopening.due_at >= submitted_at).limit(1)
-    ) is not None
+class ReportStatus(enum.Enum):
+    NOT_STARTED = "not_started"
+    DRAFT = "draft"
+    ON_TIME = "on_time"
+    LATE = "late"
+    MISSING = "missing"
+
+    @property
+    def label(self) -> str:
+        return REPORT_STATUS_LABELS[self]
+
+
+REPORT_STATUS_LABELS = {
+    ReportStatus.NOT_STARTED: "未开始",
+    ReportStatus.DRAFT: "草稿",
+    ReportStatus.ON_TIME: "按时报送",
+    ReportStatus.LATE: "逾期报送",
+    ReportStatus.MISSING: "未报送",
+}
+SUBMITTED_STATUSES = (ReportStatus.ON_TIME, ReportStatus.LATE)
+PENDING_STATUSES = (ReportStatus.NOT_STARTED, ReportStatus.DRAFT)
+
+
+@dataclass(frozen=True)
+class ReportStanding:
+    """Where a unit's summary report stands, and whether a reopening (补报) is part of it."""
+
+    status: ReportStatus
+    reopened: bool = False  # submitted late while reopened, or not yet in while a reopening is open
+
+    @property
+    def mark(self) -> str:
+        """补报 on a report that came in under a reopening; 补报中 while the unit may still hand it in."""
+        if not self.reopened:
+            return ""
+        return "补报" if self.status is ReportStatus.LATE else "补报中"
+
+    def label_with(self, label: str) -> str:
+        """A status label (the board's or the roll-up's wording) followed by the mark."""
+        return f"{label}（{self.mark}）" if self.reopened else label
+
+    @property
+    def label(self) -> str:
+        return self.label_with(self.status.label)
+
+
+def judge_report(campaign: Campaign, *, report_state: ReportState | None, submitted_at: datetime | None,
+                 reopened_due_at: datetime | None, submitted_while_reopened: bool, now: datetime) -> ReportStanding:
+    """The one rule for a summary report's status.
+
+    Submitted by the campaign's due time: 按时报送. Submitted after it: 逾期报送, whatever
+    the reason; marked 补报 when it came in while a reopening was open. Not submitted:
+    未开始 / 草稿 until the unit's due time (its latest reopening's, if any), 未报送 after it.
+    """
+    if report_state is ReportState.SUBMITTED and submitted_at is not None:
+        if submitted_at <= campaign.report_due_at:
+            return ReportStanding(ReportStatus.ON_TIME)
+        return ReportStanding(ReportStatus.LATE, reopened=submitted_while_reopened)
+    if now > due_at_with(campaign, reopened_due_at):
+        return ReportStanding(ReportStatus.MISSING)
+    status = ReportStatus.DRAFT if report_state is not None else ReportStatus.NOT_STARTED
+    return ReportStanding(status, reopened=reopened_due_at is not None and now > campaign.report_due_at)
+
+
+def reopening_open_at(unit_id, campaign_id, moment):
+    """SQL: whether a reopening of the unit was open at `moment` (created by then, due no earlier)."""
+    window = aliased(UnitReopening, name="window")
+    return exists(select(window.id).where(window.unit_id == unit_id, window.campaign_id == campaign_id,
+                                          window.created_at <= moment, window.due_at >= moment))
+
+
+def add_report_columns(query, campaign_id):
+    """Join a query over units to each unit's report and latest reopening, adding the
+    columns `standing_of` reads (and the reopening's reason and time, which the board shows)."""
+    reopening = aliased(UnitReopening, name="reopening")
+    latest = (select(func.max(UnitReopening.id)).where(UnitReopening.campaign_id == campaign_id)
+              .group_by(UnitReopening.unit_id))
+    return (
+        query.add_columns(
+            UnitReport.state.label("report_state"), UnitReport.submitted_at.label("submitted_at"),
+            reopening_open_at(Unit.id, campaign_id, UnitReport.submitted_at).label("submitted_while_reopened"),
+            reopening.due_at.label("reopened_due_at"), reopening.reason.label("reopened_reason"),
+            reopening.created_at.label("reopened_at"),
+        )
+        .outerjoin(UnitReport, and_(UnitReport.unit_id == Unit.id, UnitReport.campaign_id == campaign_id))
+        .outerjoin(reopening, and_(reopening.unit_id == Unit.id, reopening.id.in_(latest)))
+    )
+
+
+def standing_of(record, campaign: Campaign, now: datetime) -> ReportStanding:
+    """judge_report on a row that carries the columns of `add_report_columns`."""
+    return judge_report(campaign, report_state=record.report_state, submitted_at=record.submitted_at,
+                        reopened_due_at=record.reopened_due_at,
+                        submitted_while_reopened=bool(record.submitted_while_reopened), now=now)
+
+
+_STANDINGS = add_report_columns(select(Unit.id), bindparam("campaign_id", type_=Integer))
+
+
+def report_standings(campaign: Campaign, now: datetime | None = None, *,
+                     unit_id: int | None = None) -> dict[int, ReportStanding]:
+    """Every unit's report standing (or one unit's), by unit id, in one query."""
+    now = now or timeutil.utcnow()
+    query = _STANDINGS if unit_id is None else _STANDINGS.where(Unit.id == unit_id)
+    return {record.id: standing_of(record, campaign, now)
+            for record in db.session.execute(query, {"campaign_id": campaign.id})}
 
 
 def _is_guarded(endpoint: str) -> bool:

@@ -3,49 +3,27 @@
 Entries per state, the report, the latest reminder and reopening, and last
 campaign's figures all come back in a single SELECT (grouped subqueries joined to
 the units), so the board costs the same with 44 units or 10,000 entries.
+Where a report stands is decided by `deadlines.judge_report`, as everywhere else.
 Sorting and filtering happen on the 44 rows in Python.
 """
 from __future__ import annotations
 
-import enum
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select
+from sqlalchemy import Integer, bindparam, func, select
 from sqlalchemy.orm import aliased
 
 from .. import timeutil
 from ..extensions import db
-from ..models import (
-    Activity, ActivityState, Campaign, Reminder, ReminderRecipient, ReportState, Unit, UnitReopening, UnitReport,
+from ..models import Activity, ActivityState, Campaign, Reminder, ReminderRecipient, ReportState, Unit
+from .deadlines import (
+    PENDING_STATUSES, SUBMITTED_STATUSES, ReportStanding, ReportStatus, add_report_columns, due_at_with, standing_of,
 )
-from .deadlines import due_at_with
 
 # The entries a unit has reported, as the province roll-up counts them.
 COUNTED_STATES = (ActivityState.SUBMITTED, ActivityState.ACCEPTED)
-
-
-class ReportStatus(enum.Enum):
-    NOT_STARTED = "not_started"
-    DRAFT = "draft"
-    ON_TIME = "on_time"
-    LATE = "late"
-    MISSING = "missing"
-
-    @property
-    def label(self) -> str:
-        return REPORT_STATUS_LABELS[self]
-
-
-REPORT_STATUS_LABELS = {
-    ReportStatus.NOT_STARTED: "未开始",
-    ReportStatus.DRAFT: "草稿",
-    ReportStatus.ON_TIME: "按时报送",
-    ReportStatus.LATE: "逾期报送",
-    ReportStatus.MISSING: "未报送",
-}
-SUBMITTED_STATUSES = (ReportStatus.ON_TIME, ReportStatus.LATE)
 
 
 @dataclass(frozen=True)
@@ -70,7 +48,7 @@ class BoardRow:
     last_entry_at: datetime | None
     report_state: ReportState | None
     submitted_at: datetime | None
-    status: ReportStatus
+    standing: ReportStanding
     due_at: datetime
     is_locked: bool
     reopened_due_at: datetime | None
@@ -80,8 +58,12 @@ class BoardRow:
     reminder_count: int
     previous_counted: int | None
     previous_participants: int | None
-    days_left: int | None = None  # before the due time, not yet submitted
-    days_late: int | None = None  # missing, or submitted late
+    days_left: int | None = None  # not yet submitted, before the unit's due time (a reopening's, if any)
+    days_late: int | None = None  # submitted late or missing: days after the campaign's due date
+
+    @property
+    def status(self) -> ReportStatus:
+        return self.standing.status
 
     @property
     def total(self) -> int:
@@ -126,46 +108,42 @@ def _local_date(moment: datetime) -> date:
     return timeutil.to_local(moment).date()
 
 
-def report_status(*, report_state: ReportState | None, submitted_at: datetime | None, on_time: bool,
-                  due_at: datetime, now: datetime) -> ReportStatus:
-    """未开始 / 草稿 before the due time; 按时 / 逾期报送 once submitted; 未报送 after it without one."""
-    if report_state is ReportState.SUBMITTED and submitted_at is not None:
-        return ReportStatus.ON_TIME if on_time else ReportStatus.LATE
-    if now > due_at:
-        return ReportStatus.MISSING
-    return ReportStatus.DRAFT if report_state is not None else ReportStatus.NOT_STARTED
-
-
 def _board_statement(one_unit: bool):
     """The board's SELECT, with the campaign (and unit) as bound parameters."""
     campaign_id, year = bindparam("campaign_id", type_=Integer), bindparam("year", type_=Integer)
     states = list(ActivityState)
-    counted = Activity.state.in_(COUNTED_STATES)
     previous_id = (select(Campaign.id).where(Campaign.year < year)
                    .order_by(Campaign.year.desc(), Campaign.id.desc()).limit(1).scalar_subquery())
     previous_year = (select(Campaign.year).where(Campaign.year < year)
                      .order_by(Campaign.year.desc()).limit(1).scalar_subquery())
-    this_year, last_year = Activity.campaign_id == campaign_id, Activity.campaign_id == previous_id
-    # This year's and last year's entries in one pass over the table. Grouping by
-    # `unit_id + 0` keeps SQLite from walking the unit_id index, which visits the rows
-    # in random order (three times slower than reading them in turn and sorting 44 groups).
-    # The latest entry is the highest id, its time read from that one row afterwards:
-    # created_at sits behind the long texts, and reading it from every row doubles the cost.
-    grouped_unit = (Activity.unit_id + 0).label("unit_id")
+    # This year's and last year's entries, first counted per unit, campaign and state: that
+    # reads only the covering index ix_activity_board (campaign_id, unit_id, state, participants),
+    # never the rows with their long texts. The few hundred groups are then folded into one
+    # row per unit. The latest entry is the highest id; its time is read from that one row.
+    by_state = (
+        select(Activity.campaign_id, Activity.unit_id, Activity.state,
+               func.count().label("entries"), func.sum(Activity.participants).label("people"),
+               func.max(Activity.id).label("last_id"))
+        .where(Activity.campaign_id.in_([campaign_id, previous_id]),
+               *([Activity.unit_id == bindparam("unit_id")] if one_unit else []))
+        .group_by(Activity.campaign_id, Activity.unit_id, Activity.state)
+        .subquery("by_state")
+    )
+    this_year = by_state.c.campaign_id == campaign_id
+    last_year = by_state.c.campaign_id != campaign_id
+    counted = by_state.c.state.in_(COUNTED_STATES)
     entries = (
         select(
-            grouped_unit,
-            *(func.count(Activity.id).filter(this_year, Activity.state == state).label(f"n_{state.value}")
+            by_state.c.unit_id,
+            *(func.sum(by_state.c.entries).filter(this_year, by_state.c.state == state).label(f"n_{state.value}")
               for state in states),
-            func.count(Activity.id).filter(this_year, counted).label("counted"),
-            func.coalesce(func.sum(Activity.participants).filter(this_year, counted), 0).label("participants"),
-            func.max(Activity.id).filter(this_year).label("last_entry_id"),
-            func.count(Activity.id).filter(last_year, counted).label("previous_counted"),
-            func.coalesce(func.sum(Activity.participants).filter(last_year, counted), 0)
-            .label("previous_participants"),
+            func.sum(by_state.c.entries).filter(this_year, counted).label("counted"),
+            func.sum(by_state.c.people).filter(this_year, counted).label("participants"),
+            func.max(by_state.c.last_id).filter(this_year).label("last_entry_id"),
+            func.sum(by_state.c.entries).filter(last_year, counted).label("previous_counted"),
+            func.sum(by_state.c.people).filter(last_year, counted).label("previous_participants"),
         )
-        .where(or_(this_year, last_year), *([Activity.unit_id == bindparam("unit_id")] if one_unit else []))
-        .group_by(grouped_unit)
+        .group_by(by_state.c.unit_id)
         .subquery("entries")
     )
     reminded = (
@@ -176,42 +154,22 @@ def _board_statement(one_unit: bool):
         .group_by(ReminderRecipient.unit_id)
         .subquery("reminded")
     )
-    latest_reopening = (
-        select(func.max(UnitReopening.id).label("id"))
-        .where(UnitReopening.campaign_id == campaign_id)
-        .group_by(UnitReopening.unit_id)
-        .subquery("latest_reopening")
-    )
     last_entry = aliased(Activity, name="last_entry")
-    reopening = aliased(UnitReopening, name="reopening")
-    window = aliased(UnitReopening, name="window")
-    # A report submitted after the campaign's due time is still on time when it came in
-    # while a reopening was open (created before it, due after it).
-    within_reopening = exists(
-        select(window.id).where(window.unit_id == Unit.id, window.campaign_id == campaign_id,
-                                window.created_at <= UnitReport.submitted_at,
-                                window.due_at >= UnitReport.submitted_at)
-    )
     query = (
         select(
             Unit.id, Unit.code, Unit.name, Unit.city, Unit.position,
             *(entries.c[f"n_{state.value}"] for state in states),
             entries.c.counted, entries.c.participants, last_entry.created_at.label("last_entry_at"),
-            UnitReport.state.label("report_state"), UnitReport.submitted_at,
-            within_reopening.label("within_reopening"),
-            reopening.due_at.label("reopened_due_at"), reopening.reason.label("reopened_reason"),
-            reopening.created_at.label("reopened_at"),
             reminded.c.last_at.label("last_reminded_at"), reminded.c.count.label("reminder_count"),
             entries.c.previous_counted, entries.c.previous_participants,
             previous_year.label("previous_year"),
         )
         .outerjoin(entries, entries.c.unit_id == Unit.id)
         .outerjoin(last_entry, last_entry.id == entries.c.last_entry_id)
-        .outerjoin(UnitReport, and_(UnitReport.unit_id == Unit.id, UnitReport.campaign_id == campaign_id))
-        .outerjoin(reopening, and_(reopening.unit_id == Unit.id, reopening.id.in_(select(latest_reopening.c.id))))
         .outerjoin(reminded, reminded.c.unit_id == Unit.id)
-        .order_by(Unit.position, Unit.id)
     )
+    # The report and the latest reopening: the same columns every other view of the status reads.
+    query = add_report_columns(query, campaign_id).order_by(Unit.position, Unit.id)
     if one_unit:
         query = query.where(Unit.id == bindparam("unit_id"))
     return query
@@ -221,10 +179,16 @@ def _board_statement(one_unit: bool):
 _STATEMENTS = {one_unit: _board_statement(one_unit) for one_unit in (False, True)}
 
 
+def _number(value) -> int:
+    """Sums come back as Decimal on PostgreSQL and None where a unit has no entries."""
+    return int(value or 0)
+
+
 def build_board(campaign: Campaign, now: datetime | None = None, *, unit_id: int | None = None) -> Board:
     """Every unit's row (or one unit's), judged at `now`."""
     now = now or timeutil.utcnow()
     today = _local_date(now)
+    campaign_due_day = _local_date(campaign.report_due_at)
     rows: list[BoardRow] = []
     previous_year = None
     cities: list[str] = []
@@ -234,20 +198,16 @@ def build_board(campaign: Campaign, now: datetime | None = None, *, unit_id: int
         unit = UnitRef(record.id, record.code, record.name, record.city, record.position)
         previous_year = record.previous_year
         due_at = due_at_with(campaign, record.reopened_due_at)
-        submitted_at = record.submitted_at
-        on_time = submitted_at is not None and (submitted_at <= campaign.report_due_at
-                                                or bool(record.within_reopening))
-        status = report_status(report_state=record.report_state, submitted_at=submitted_at, on_time=on_time,
-                               due_at=due_at, now=now)
+        standing = standing_of(record, campaign, now)
         row = BoardRow(
             unit=unit,
-            counts={state: record._mapping[f"n_{state.value}"] or 0 for state in ActivityState},
-            counted=record.counted or 0,
-            participants=record.participants or 0,
+            counts={state: _number(record._mapping[f"n_{state.value}"]) for state in ActivityState},
+            counted=_number(record.counted),
+            participants=_number(record.participants),
             last_entry_at=record.last_entry_at,
             report_state=record.report_state,
-            submitted_at=submitted_at,
-            status=status,
+            submitted_at=record.submitted_at,
+            standing=standing,
             due_at=due_at,
             is_locked=now > due_at,
             reopened_due_at=record.reopened_due_at,
@@ -255,16 +215,17 @@ def build_board(campaign: Campaign, now: datetime | None = None, *, unit_id: int
             reopened_at=record.reopened_at,
             last_reminded_at=record.last_reminded_at,
             reminder_count=record.reminder_count or 0,
-            previous_counted=(record.previous_counted or 0) if previous_year else None,
-            previous_participants=(record.previous_participants or 0) if previous_year else None,
+            previous_counted=_number(record.previous_counted) if previous_year else None,
+            previous_participants=_number(record.previous_participants) if previous_year else None,
         )
-        due_day = _local_date(due_at)
-        if status is ReportStatus.LATE:
-            row.days_late = (_local_date(submitted_at) - due_day).days
-        elif status is ReportStatus.MISSING:
-            row.days_late = (today - due_day).days
-        elif status in (ReportStatus.NOT_STARTED, ReportStatus.DRAFT):
-            row.days_left = (due_day - today).days
+        # Late is late against the campaign's due date, reopened or not; days left count
+        # down to the due time the unit works to now (a reopening's, while it is open).
+        if standing.status is ReportStatus.LATE:
+            row.days_late = (_local_date(record.submitted_at) - campaign_due_day).days
+        elif standing.status is ReportStatus.MISSING:
+            row.days_late = (today - campaign_due_day).days
+        elif standing.status in PENDING_STATUSES:
+            row.days_left = (_local_date(due_at) - today).days
         rows.append(row)
         if unit.city not in cities:
             cities.append(unit.city)

@@ -20,9 +20,10 @@ from .campaigns import (
     CampaignError, activate_campaign, campaign_summaries, clone_campaign, load_uploaded_campaign,
 )
 from .charts import stats_charts
+from .deadlines import ReportStatus
 from .forms import CampaignUploadForm, ReminderForm, ReopenForm
 from .highlights import cover_photo, highlighted_activities, write_highlights_zip
-from .rows import REPORT_STATUS_LABELS, SORT_CHOICES, BoardFilters, ReportStatus, build_board
+from .rows import SORT_CHOICES, BoardFilters, build_board
 from .services import (
     BoardError, mark_read, received_reminders, reopen_unit, reopenings_of, send_reminder, sent_reminders,
     unread_reminder_count,
@@ -72,7 +73,7 @@ def _board_page(campaign: Campaign, form: ReminderForm, status: int = 200):
     filters = BoardFilters.from_args(request.args, board.cities)
     return render("board/index.html", "board/_table.html", status=status, campaign=campaign, board=board,
                   rows=filters.apply(board.rows), filters=filters, form=form, statuses=list(ReportStatus),
-                  status_labels=REPORT_STATUS_LABELS, sort_choices=SORT_CHOICES, countdown=report_countdown(campaign))
+                  sort_choices=SORT_CHOICES, countdown=report_countdown(campaign))
 
 
 @bp.post("/reminders")

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..activities.services import visible_activities
+from ..board.deadlines import ReportStanding, ReportStatus, report_standings
 from ..extensions import db
 from ..models import (
     Activity, ActivityKind, ActivityState, Bulletin, Campaign, Photo, Task, TaskGroup, Unit, UnitReport, User,
@@ -248,30 +249,44 @@ class SubmissionStatus:
     MISSING = "missing"
 
     LABELS = {ON_TIME: "按时报送", LATE: "逾期报送", PENDING: "未报送", MISSING: "逾期未报送"}
+    # The board's statuses in the roll-up's four: before its due time a report is simply not in yet.
+    OF_BOARD = {ReportStatus.NOT_STARTED: PENDING, ReportStatus.DRAFT: PENDING, ReportStatus.ON_TIME: ON_TIME,
+                ReportStatus.LATE: LATE, ReportStatus.MISSING: MISSING}
 
 
-def submission_status(report: UnitReport | None, campaign: Campaign, now: datetime | None = None) -> str:
-    """On time or late, judged on UTC instants against the campaign's report_due_at."""
-    from ..models import ReportState
+def report_standing(report: UnitReport, campaign: Campaign, now: datetime | None = None) -> ReportStanding:
+    """Where the report stands, by the board's rule (deadlines.judge_report): late after the
+    campaign's due time, marked 补报 when it came in while the unit was reopened."""
+    unit_id = report.unit.id  # an unsaved draft (what the province sees before one exists) has no unit_id yet
+    return report_standings(campaign, now, unit_id=unit_id)[unit_id]
 
-    if report is not None and report.state is ReportState.SUBMITTED and report.submitted_at:
-        return SubmissionStatus.ON_TIME if report.submitted_at <= campaign.report_due_at else SubmissionStatus.LATE
-    now = now or utcnow()
-    return SubmissionStatus.MISSING if now > campaign.report_due_at else SubmissionStatus.PENDING
+
+def submission_status(report: UnitReport, campaign: Campaign, now: datetime | None = None) -> str:
+    """on_time / late / pending / missing: the code the audit trail and the page styles use."""
+    return SubmissionStatus.OF_BOARD[report_standing(report, campaign, now).status]
+
+
+def submission_label(standing: ReportStanding) -> str:
+    """The roll-up's wording, with the 补报 mark: 逾期报送（补报）, 未报送（补报中）."""
+    return standing.label_with(SubmissionStatus.LABELS[SubmissionStatus.OF_BOARD[standing.status]])
 
 
 @dataclass
 class UnitRow:
     unit: Unit
     report: UnitReport | None
-    status: str
+    standing: ReportStanding
     task_counts: list[int]
     count: int
     participants: int
 
     @property
+    def status(self) -> str:
+        return SubmissionStatus.OF_BOARD[self.standing.status]
+
+    @property
     def status_label(self) -> str:
-        return SubmissionStatus.LABELS[self.status]
+        return submission_label(self.standing)
 
 
 @dataclass
@@ -303,6 +318,7 @@ def build_province(campaign: Campaign, now: datetime | None = None) -> ProvinceD
     units = list(db.session.scalars(select(Unit).order_by(Unit.position, Unit.id)))
     reports = {report.unit_id: report for report in db.session.scalars(
         select(UnitReport).where(UnitReport.campaign_id == campaign.id))}
+    standings = report_standings(campaign, now)
     activities = counted_activities(campaign)
     tasks = list(campaign.tasks)
     per_unit: dict[int, list[Activity]] = defaultdict(list)
@@ -315,7 +331,7 @@ def build_province(campaign: Campaign, now: datetime | None = None) -> ProvinceD
         entries = per_unit.get(unit.id, [])
         task_counter = Counter(task.id for activity in entries for task in activity.tasks)
         rows.append(UnitRow(
-            unit=unit, report=reports.get(unit.id), status=submission_status(reports.get(unit.id), campaign, now),
+            unit=unit, report=reports.get(unit.id), standing=standings[unit.id],
             task_counts=[task_counter.get(task.id, 0) for task in tasks],
             count=len(entries), participants=sum(a.participants or 0 for a in entries),
         ))

@@ -15,9 +15,7 @@ from ..main.services import active_campaign
 from ..models import ReportState
 from ..timeutil import format_local, utcnow
 from . import printing
-from .data import (
-    SubmissionStatus, build_bulletin, build_province, build_unit_report, highlight_candidates, submission_status,
-)
+from .data import build_bulletin, build_province, build_unit_report, highlight_candidates, report_standing
 from .documents import (
     bulletin_document, bulletin_html, province_charts, province_document, province_html, unit_document, unit_html,
 )
@@ -85,7 +83,7 @@ def _editor(campaign, unit, report, *, values: dict | None = None, error: str = 
     return render(
         "reports/editor.html", status=status, campaign=campaign, unit=unit, report=report, data=data,
         sections=SECTIONS, values=shown, editable=editable, error=error,
-        timeliness=submission_status(report, campaign), statuses=SubmissionStatus.LABELS,
+        timeliness=report_standing(report, campaign),
         reopen_reason=last_reopen_reason(report) if report.state is ReportState.DRAFT else "",
         locked=report.state is ReportState.DRAFT and report_locked(report),
     )
@@ -169,7 +167,7 @@ def submit(code: str):
                 continue
             values[field] = clean_value(report, field, raw)
         save_fields(report, values, revision=_posted_revision())
-        status = submit_report(report, by=current_user)
+        submit_report(report, by=current_user)
         db.session.commit()
     except StaleRevision as error:
         db.session.rollback()
@@ -178,7 +176,7 @@ def submit(code: str):
     except ReportError as error:
         db.session.rollback()
         return _editor(campaign, unit, report, values=values, error=str(error), status=422)
-    flash(f"总结报告已报送（{SubmissionStatus.LABELS[status]}）。", "success")
+    flash(f"总结报告已报送：{report_standing(report, campaign).label}。", "success")
     return redirect(url_for("reports.unit_report", code=unit.code))
 
 
