@@ -1,6 +1,13 @@
-"""Fixtures: an app with its own database per test, clients and logins."""
+"""Fixtures: an app with its own database per test, clients and logins.
+
+Tests that use the database run on SQLite and, when QMONTH_DATABASE_URL names a
+PostgreSQL database (scripts/test starts a throwaway cluster and sets it), on
+PostgreSQL as well: their ids end in [sqlite] or [postgresql]. Either way each test
+gets its own copy of a template database built once per run.
+"""
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shutil
@@ -10,7 +17,7 @@ from pathlib import Path
 import pytest
 from flask.globals import _cv_app
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import create_engine, make_url, select, text
 
 from qmonth import ROOT, create_app
 from qmonth.extensions import db
@@ -20,12 +27,33 @@ DEMO_PASSWORD = "qmonth-demo"
 DEMO_CLOCK = "2024-09-20T10:00:00+08:00"
 
 
-def _make_app(instance: Path, **overrides):
+def _postgres_server_url() -> str | None:
+    """The PostgreSQL database given for this run, if any.
+
+    The variable is taken out of the environment so that the apps tests build keep
+    their own settings (and test_config sees the defaults).
+    """
+    url = os.environ.pop("QMONTH_DATABASE_URL", "")
+    if url and make_url(url).get_backend_name() == "postgresql":
+        return url
+    return None
+
+
+POSTGRES_URL = _postgres_server_url()
+DATABASES = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "sqlite_only(reason): the test checks SQLite itself; skipped on PostgreSQL")
+
+
+def _make_app(instance: Path, database_url: str | None = None, **overrides):
     settings = {
         "INSTANCE_PATH": instance,
         "TESTING": True,
         "SECRET_KEY": "test-secret-key",
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'qmonth.db'}",
+        "SQLALCHEMY_DATABASE_URI": database_url or f"sqlite:///{instance / 'qmonth.db'}",
         "UPLOAD_DIR": str(instance / "uploads"),
         # Tests live inside the 2024 campaign, as the demo does; tests about other
         # moments pass their own `now` or set DEMO_CLOCK.
@@ -35,11 +63,57 @@ def _make_app(instance: Path, **overrides):
     return create_app(settings)
 
 
+class PostgresServer:
+    """Databases on the test server: a template built once, then one copy per test."""
+
+    def __init__(self, url: str):
+        self.url = make_url(url)
+        self.prefix = f"qmonth_test_{os.getpid()}"
+        self.template = f"{self.prefix}_template"
+        self.numbers = itertools.count(1)
+        self.engine = create_engine(self.url, isolation_level="AUTOCOMMIT", pool_size=1)
+
+    def url_of(self, name: str) -> str:
+        return self.url.set(database=name).render_as_string(hide_password=False)
+
+    def execute(self, statement: str) -> None:
+        with self.engine.connect() as connection:
+            connection.execute(text(statement))
+
+    def create_template(self) -> str:
+        self.execute(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)')
+        self.execute(f'CREATE DATABASE "{self.template}"')
+        return self.url_of(self.template)
+
+    def copy_template(self) -> str:
+        name = f"{self.prefix}_{next(self.numbers)}"
+        # FILE_COPY (PostgreSQL 15+) copies a small database faster than the WAL_LOG default.
+        strategy = " STRATEGY FILE_COPY" if self.engine.dialect.server_version_info >= (15,) else ""
+        self.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"{strategy}')
+        return name
+
+    def drop(self, name: str) -> None:
+        # FORCE: a connection a test leaked must not keep its database alive.
+        self.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def close(self) -> None:
+        self.drop(self.template)
+        self.engine.dispose()
+
+
+@pytest.fixture(scope="session", params=DATABASES)
+def database(request) -> str:
+    """Which database the test runs on: "sqlite" or "postgresql"."""
+    return request.param
+
+
 @pytest.fixture(scope="session")
-def template_db(tmp_path_factory) -> Path:
-    """A database migrated to head with the 2024 campaign and demo accounts, built once."""
-    instance = tmp_path_factory.mktemp("template-instance")
-    app = _make_app(instance)
+def template_db(database, tmp_path_factory):
+    """A database migrated to head with the 2024 campaign and demo accounts, built once:
+    a SQLite file (a Path), or a template database on the PostgreSQL server."""
+    instance = tmp_path_factory.mktemp(f"template-instance-{database}")
+    server = PostgresServer(POSTGRES_URL) if database == "postgresql" else None
+    app = _make_app(instance, server.create_template() if server else None)
     runner = app.test_cli_runner()
     with app.app_context():
         from flask_migrate import upgrade
@@ -52,15 +126,33 @@ def template_db(tmp_path_factory) -> Path:
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
-    return instance / "qmonth.db"
+    if server is None:
+        yield instance / "qmonth.db"
+        return
+    yield server
+    server.close()
 
 
 @pytest.fixture
-def instance_dir(tmp_path, template_db) -> Path:
+def instance_dir(tmp_path) -> Path:
     instance = tmp_path / "instance"
     instance.mkdir()
-    shutil.copyfile(template_db, instance / "qmonth.db")
     return instance
+
+
+@pytest.fixture
+def database_url(request, database, template_db, instance_dir) -> str:
+    """The URL of this test's own copy of the template database."""
+    if isinstance(template_db, Path):
+        shutil.copyfile(template_db, instance_dir / "qmonth.db")
+        yield f"sqlite:///{instance_dir / 'qmonth.db'}"
+        return
+    marker = request.node.get_closest_marker("sqlite_only")
+    if marker:
+        pytest.skip(f"SQLite only: {marker.args[0]}")
+    name = template_db.copy_template()
+    yield template_db.url_of(name)
+    template_db.drop(name)
 
 
 class IsolatedClient(FlaskClient):
@@ -76,8 +168,8 @@ class IsolatedClient(FlaskClient):
 
 
 @pytest.fixture
-def app(instance_dir):
-    app = _make_app(instance_dir)
+def app(instance_dir, database_url):
+    app = _make_app(instance_dir, database_url)
     app.test_client_class = IsolatedClient
     with app.app_context():
         yield app
@@ -156,11 +248,11 @@ def browser():
 
 
 @pytest.fixture
-def live_server(instance_dir):
+def live_server(instance_dir, database_url):
     """The app served on a loopback port in a thread, for the browser."""
     from werkzeug.serving import make_server
 
-    app = _make_app(instance_dir)
+    app = _make_app(instance_dir, database_url)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -169,6 +261,8 @@ def live_server(instance_dir):
     yield server
     server.shutdown()
     thread.join(timeout=5)
+    with app.app_context():
+        db.engine.dispose()
 
 
 @pytest.fixture
