@@ -38,6 +38,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     csrf.init_app(app)
     _init_login(app)
     _init_database_pragmas(app)
+    _init_database_guards(app)
 
     from . import errors, security, templating
     from .activities.views import bp as activities_bp
@@ -97,6 +98,16 @@ def _init_login(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
     login_manager.user_loader(load_user_from_session_id)
+
+
+def _init_database_guards(app: Flask) -> None:
+    """Every database: no NUL character in a bound text value (see qmonth/textnorm.py)."""
+    from sqlalchemy import event
+
+    from .textnorm import refuse_nul_parameters
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", refuse_nul_parameters)
 
 
 def _init_database_pragmas(app: Flask) -> None:

@@ -6,6 +6,7 @@ from werkzeug.exceptions import HTTPException
 from .extensions import db
 from .htmx import is_htmx
 from .securitylog import security_event
+from .textnorm import NulCharacterRefused
 
 MESSAGES = {
     400: "请求无效，请返回重试。",
@@ -45,6 +46,11 @@ def register(app) -> None:
         if error.code is None or error.code < 400:
             return error
         return render_error(error.code, getattr(error, "qmonth_message", None))
+
+    @app.errorhandler(NulCharacterRefused)
+    def handle_nul_character(error: NulCharacterRefused):
+        db.session.rollback()  # the refused statement may have been part of a flush
+        return render_error(400, error.qmonth_message)
 
     @app.errorhandler(CSRFError)
     def handle_csrf_error(error: CSRFError):

@@ -1,10 +1,22 @@
-"""Text normalisation shared by every form: trimmed, NFC, no control characters."""
+"""Text normalisation shared by every form: trimmed, NFC, no control characters.
+
+No NUL character ever reaches the database: forms refuse it with the other control
+characters (a message next to the field), and `refuse_nul_parameters`, hooked onto
+the engine, refuses whatever a form did not check. PostgreSQL cannot store NUL in
+text and fails the statement (a 500 if nothing stopped it); SQLite would keep it
+silently.
+"""
 from __future__ import annotations
 
 import unicodedata
 
+from werkzeug.exceptions import BadRequest
+from wtforms.validators import ValidationError
+
 # Characters a user may legitimately type in a multi-line field.
 _ALLOWED_CONTROLS_MULTILINE = {"\n", "\r", "\t"}
+
+NUL_MESSAGE = "内容包含空字符（NUL），请删除后重试。"
 
 
 def normalise_text(value: str | None, *, multiline: bool = False) -> str:
@@ -25,12 +37,54 @@ def control_character_problem(value: str, *, multiline: bool = False) -> str | N
             continue
         category = unicodedata.category(char)
         if char == "\x00":
-            return "内容包含空字符（NUL），请删除后重试。"
+            return NUL_MESSAGE
         if category == "Cc" or char in ("\u2028", "\u2029"):
             return "内容包含不可见的控制字符，请删除后重试。"
         if char in _BIDI_OVERRIDES:
             return "内容包含文字方向控制字符，请删除后重试。"
     return None
+
+
+def search_text(value: str | None, limit: int) -> str:
+    """A search box's text: control characters become spaces (a search ignores them
+    instead of failing), runs of spaces become one, composed to NFC, at most `limit`."""
+    value = unicodedata.normalize("NFC", value or "")
+    value = "".join(" " if control_character_problem(char) else char for char in value)
+    return " ".join(value.split())[:limit]
+
+
+class CleanText:
+    """Form validator: refuses control characters, for one-line or multi-line text."""
+
+    def __init__(self, multiline: bool = False):
+        self.multiline = multiline
+
+    def __call__(self, form, field):
+        problem = control_character_problem(field.raw_data[0] if field.raw_data else "", multiline=self.multiline)
+        if problem:
+            raise ValidationError(problem)
+
+
+class NulCharacterRefused(BadRequest):
+    """A NUL character on its way into the database (see the module's docstring)."""
+
+    qmonth_message = "请求中包含空字符（NUL），无法处理。请删除后重试。"
+
+
+def refuse_nul_parameters(conn, cursor, statement, parameters, context, executemany) -> None:
+    """Engine hook (before_cursor_execute): no bound text value may hold a NUL."""
+    if _holds_nul(parameters):
+        raise NulCharacterRefused()
+
+
+def _holds_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(item) for item in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 # Right-to-left overrides and isolates can disguise text (e.g. a file name "gpj.exe").

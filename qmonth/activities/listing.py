@@ -15,6 +15,7 @@ from sqlalchemy.orm import contains_eager, joinedload, load_only
 from ..extensions import db
 from ..main.services import active_campaign
 from ..models import Activity, ActivityKind, ActivityState, Campaign, Task, Unit, User
+from ..textnorm import search_text
 from .services import visible_activities
 
 PAGE_SIZE = 20
@@ -123,7 +124,7 @@ class ListFilters:
         city = (args.get("city") or "").strip()
         return cls(
             campaign_id=campaign.id,
-            q=" ".join((args.get("q") or "").split())[:QUERY_MAX],
+            q=search_text(args.get("q"), QUERY_MAX),
             kind=kinds.get(args.get("kind", "")),
             task=task if task in task_numbers else None,
             state=state,

@@ -17,6 +17,7 @@ from ..activities.services import FIELD_LABELS
 from ..extensions import db
 from ..htmx import render
 from ..models import STATE_LABELS, AuditEvent, ReportState, Unit, User
+from ..textnorm import search_text
 from ..timeutil import LOCAL_TZ
 from .views import bp
 
@@ -124,7 +125,7 @@ class AuditFilters:
     @classmethod
     def from_args(cls, args) -> AuditFilters:
         unit = db.session.scalar(select(Unit).where(Unit.code == args.get("unit", ""))) if args.get("unit") else None
-        username = (args.get("user") or "").strip()[:60]
+        username = search_text(args.get("user"), 60)
         user = (db.session.scalar(select(User).where(func.lower(User.username) == username.lower()))
                 if username else None)
         action = args.get("action", "")

@@ -3,11 +3,12 @@ from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from ..auth.services import password_problem
+from ..textnorm import CleanText
 
 
 class UserCreateForm(FlaskForm):
-    username = StringField("用户名", validators=[DataRequired("请输入用户名。"), Length(max=60, message="用户名不能超过 60 个字符。")])
-    display_name = StringField("姓名", validators=[DataRequired("请输入姓名。"), Length(max=60, message="姓名不能超过 60 个字符。")])
+    username = StringField("用户名", validators=[DataRequired("请输入用户名。"), Length(max=60, message="用户名不能超过 60 个字符。"), CleanText()])
+    display_name = StringField("姓名", validators=[DataRequired("请输入姓名。"), Length(max=60, message="姓名不能超过 60 个字符。"), CleanText()])
     role = SelectField("角色", validators=[DataRequired("请选择角色。")])
     unit = SelectField("所属单位", coerce=str)
     password = PasswordField("初始密码", validators=[DataRequired("请输入初始密码。")])

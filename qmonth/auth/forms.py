@@ -2,11 +2,12 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
+from ..textnorm import CleanText
 from .services import password_problem
 
 
 class LoginForm(FlaskForm):
-    username = StringField("用户名", validators=[DataRequired("请输入用户名。"), Length(max=60)])
+    username = StringField("用户名", validators=[DataRequired("请输入用户名。"), Length(max=60), CleanText()])
     password = PasswordField("密码", validators=[DataRequired("请输入密码。"), Length(max=128)])
 
 

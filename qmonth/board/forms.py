@@ -8,6 +8,7 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import RadioField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from ..textnorm import CleanText
 from ..timeutil import LOCAL_TZ
 from .services import MESSAGE_MAX, REASON_MAX
 
@@ -22,7 +23,7 @@ class ReminderForm(FlaskForm):
                         default="selected")
     units = SelectMultipleField("单位", choices=[], validate_choice=False)
     message = TextAreaField("催报内容", filters=[_normalised], validators=[
-        DataRequired("请填写催报内容。"), Length(max=MESSAGE_MAX, message=f"催报内容不超过{MESSAGE_MAX}字。")])
+        DataRequired("请填写催报内容。"), CleanText(multiline=True), Length(max=MESSAGE_MAX, message=f"催报内容不超过{MESSAGE_MAX}字。")])
 
     def validate_target(self, field):
         if field.data not in ("selected", "missing"):
@@ -37,7 +38,7 @@ class ReopenForm(FlaskForm):
     due_date = StringField("新的截止日期", validators=[DataRequired("请选择新的截止日期。")])
     due_time = StringField("时间", default="23:59")
     reason = TextAreaField("补报原因", filters=[_normalised], validators=[
-        DataRequired("请填写补报原因。"), Length(max=REASON_MAX, message=f"补报原因不超过{REASON_MAX}字。")])
+        DataRequired("请填写补报原因。"), CleanText(multiline=True), Length(max=REASON_MAX, message=f"补报原因不超过{REASON_MAX}字。")])
 
     def validate_due_date(self, field):
         try:

@@ -16,10 +16,15 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import ActivityKind, Campaign, Department, Slogan, Task, TaskGroup, Unit
+from ..textnorm import control_character_problem
 
 FIGURE_TYPES = {"int", "text", "choice", "multi", "slogans"}
 CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 UNIT_CODE_PATTERN = re.compile(r"^[a-z]+-(zj|cg|sw|yl|jt)$")
+# Where each table's texts are stored: a text longer than its column is refused here,
+# as PostgreSQL would refuse it (SQLite would keep it whole).
+TABLE_MODELS = {"campaign": Campaign, "groups": TaskGroup, "tasks": Task, "slogans": Slogan,
+                "kinds": ActivityKind, "units": Unit}
 
 
 class CampaignFileError(ValueError):
@@ -87,11 +92,24 @@ class _Checker:
             self.fail(f"{key} 应为日期，例如 2024-09-01", header, index, key)
         if kind is str and (not isinstance(value, str) or not value.strip()):
             self.fail(f"{key} 应为非空文本", header, index, key)
+        if kind is str:
+            self.text(value, key, header, index)
         if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
             self.fail(f"{key} 应为整数", header, index, key)
         if kind is list and not isinstance(value, list):
             self.fail(f"{key} 应为列表", header, index, key)
         return value
+
+    def text(self, value: str, key: str, header: str, index: int = 0, column_name: str | None = None) -> None:
+        """No control characters, and no longer than the column that will hold it."""
+        problem = control_character_problem(value, multiline=True)
+        if problem:
+            self.fail(f"{key}：{problem}", header, index, key)
+        model = TABLE_MODELS.get(header)
+        column = model.__table__.columns.get(column_name or key) if model else None
+        limit = getattr(column.type, "length", None) if column is not None else None
+        if limit and len(value) > limit:
+            self.fail(f"{key} 不能超过 {limit} 个字", header, index, key)
 
 
 def read_campaign_file(path: str | Path) -> dict:
@@ -127,6 +145,16 @@ def _check(data: dict, check: _Checker) -> None:
     for key in ("starts_on", "ends_on", "issued_on"):
         check.field(campaign, key, date, "campaign")
     check.field(campaign, "report_due_at", datetime, "campaign")
+    contact = campaign.get("contact", {})
+    for key in ("phone", "email"):
+        value = contact.get(key, "")
+        if not isinstance(value, str):
+            check.fail(f"contact.{key} 应为文本", "campaign.contact", 0, key)
+        check.text(value, key, "campaign", column_name=f"contact_{key}")
+    for person in contact.get("people", []):
+        if not isinstance(person, str):
+            check.fail("contact.people 应为文本列表", "campaign.contact", 0, "people")
+        check.text(person, "people", "campaign.contact")
     if campaign["ends_on"] < campaign["starts_on"]:
         check.fail("ends_on 早于 starts_on", "campaign", 0, "ends_on")
     if campaign["report_due_at"].date() < campaign["ends_on"]:
@@ -183,6 +211,10 @@ def _check(data: dict, check: _Checker) -> None:
                 choices = check.field(figure, "choices", list, header, figure_index)
                 if not choices or not all(isinstance(c, str) and c.strip() for c in choices):
                     check.fail("choices 应为非空文本列表", header, figure_index, "choices")
+                for choice in choices:
+                    check.text(choice, "choices", header, figure_index)
+            if isinstance(figure.get("unit"), str):
+                check.text(figure["unit"], "unit", header, figure_index)
             figure_index += 1
 
     unit_codes: set[str] = set()

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from ..audit import record
 from ..extensions import db
 from ..models import Bulletin, Campaign, ReportState, Unit, UnitReport, User
+from ..textnorm import control_character_problem
 from ..timeutil import to_local, utcnow
 from .data import compute_figures, counted_activities, opening_paragraph, submission_status
 
@@ -105,11 +106,13 @@ def clean_value(report: UnitReport, field: str, raw) -> object:
     """Turn submitted form values into the column value, or refuse with a Chinese message."""
     if field in SECTION_FIELDS:
         text = (raw or "").replace("\r\n", "\n").replace("\r", "\n")
+        _refuse_control_characters(text, multiline=True)
         if len(text) > SECTION_MAX:
             raise ReportError(f"内容过长：每部分不超过{SECTION_MAX}字。")
         return text
     if field == "signature":
         text = " ".join((raw or "").split())
+        _refuse_control_characters(text)
         if len(text) > SIGNATURE_MAX:
             raise ReportError(f"落款不超过{SIGNATURE_MAX}字。")
         return text
@@ -134,6 +137,12 @@ def clean_value(report: UnitReport, field: str, raw) -> object:
                 chosen.append(number)
         return chosen
     raise ReportError("未知的报告内容。")
+
+
+def _refuse_control_characters(text: str, *, multiline: bool = False) -> None:
+    problem = control_character_problem(text, multiline=multiline)
+    if problem:
+        raise ReportError(problem)
 
 
 def _column(field: str) -> str:
@@ -194,6 +203,7 @@ def reopen_report(report: UnitReport, *, by: User, reason: str) -> None:
     reason = (reason or "").strip()
     if not reason:
         raise ReportError("退回修改时请填写原因。")
+    _refuse_control_characters(reason, multiline=True)
     if report.state is not ReportState.SUBMITTED:
         raise ReportError("只有已报送的报告可以退回修改。")
     report.state = ReportState.DRAFT
@@ -256,6 +266,8 @@ def update_bulletin(bulletin: Bulletin, *, title: str, lead: str, issued_on: dat
     require_province(by)
     title = " ".join((title or "").split())
     lead = (lead or "").replace("\r\n", "\n").strip()
+    _refuse_control_characters(title)
+    _refuse_control_characters(lead, multiline=True)
     if len(title) > BULLETIN_TITLE_MAX:
         raise ReportError(f"标题不超过{BULLETIN_TITLE_MAX}字。")
     if len(lead) > BULLETIN_LEAD_MAX:

@@ -10,6 +10,7 @@ from ..extensions import db
 from ..htmx import is_htmx, render
 from ..main.services import active_campaign
 from ..models import Activity, ActivityState, Unit
+from ..textnorm import control_character_problem
 from ..activities.services import (
     WorkflowError,
     accept_activity,
@@ -104,6 +105,9 @@ def return_(activity_id: int):
     reason = (request.form.get("reason") or "").strip()
     if len(reason) > 500:
         return _respond(activity, error="退回原因不能超过 500 个字。")
+    problem = control_character_problem(reason, multiline=True)
+    if problem:
+        return _respond(activity, error=problem)
     try:
         return_activity(activity, by=current_user, reason=reason)
         db.session.commit()
