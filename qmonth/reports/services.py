@@ -81,10 +81,10 @@ def get_or_create_report(campaign: Campaign, unit: Unit) -> UnitReport:
     return report
 
 
-def report_for(user: User, campaign: Campaign, unit: Unit) -> UnitReport:
-    """The report to show: the unit admin's first visit creates it; others (the province, a
-    reporter) see an unsaved draft, so looking does not turn "not started" into "draft"."""
-    if user.is_unit_admin and user.unit_id == unit.id:
+def report_for(user: User, campaign: Campaign, unit: Unit, *, for_writing: bool) -> UnitReport:
+    """The report to act on. Only a write by the unit admin creates the row: a page view
+    shows an unsaved draft, so looking (a GET) never turns "not started" into "draft"."""
+    if for_writing and user.is_unit_admin and user.unit_id == unit.id:
         return get_or_create_report(campaign, unit)
     return find_report(campaign, unit) or new_report(campaign, unit)
 

@@ -49,8 +49,9 @@ def _campaign():
 def _unit_report(code: str):
     campaign = _campaign()
     unit = unit_for_report_or_404(current_user, code)
-    report = report_for(current_user, campaign, unit)
-    db.session.commit()
+    report = report_for(current_user, campaign, unit, for_writing=request.method == "POST")
+    if request.method == "POST":
+        db.session.commit()
     return campaign, unit, report
 
 
