@@ -19,7 +19,9 @@ class AccountError(ValueError):
 
 def manageable_users(actor: User) -> Select:
     """The users an admin may see and manage: all for the province, own unit otherwise."""
-    query = select(User).outerjoin(Unit, User.unit_id == Unit.id).order_by(Unit.position, User.role, User.username)
+    # The province's accounts (no unit) first on every database: SQLite sorts NULL first, PostgreSQL last.
+    query = (select(User).outerjoin(Unit, User.unit_id == Unit.id)
+             .order_by(Unit.position.asc().nulls_first(), User.role, User.username))
     if actor.is_province:
         return query
     if actor.is_unit_admin:
