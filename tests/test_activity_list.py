@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta, timezone
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import delete, select
@@ -131,6 +132,124 @@ def test_search_terms_all_have_to_match_and_wildcards_are_literal(app, client, l
     assert titles_of(get_list(client, "?q=钢筋 历城").get_data(as_text=True)) == ["钢筋验收观摩"]
     assert titles_of(get_list(client, "?q=%25").get_data(as_text=True)) == ["100% 覆盖的宣传"]
     assert titles_of(get_list(client, "?q=_").get_data(as_text=True)) == []
+
+
+SEARCHED_FIELDS = ["title", "description", "county", "address"]
+
+
+@pytest.mark.parametrize("field", SEARCHED_FIELDS)
+@pytest.mark.parametrize("term", ["鲸", "鲸鱼", "观看", "蓝鲸鱼", "观看蓝鲸鱼"])
+def test_search_finds_a_term_of_any_length_anywhere_in_each_field(app, client, login_as, field, term):
+    """One, two and more characters; at the start, inside and at the very end of the field.
+    (The province's search looks terms up in SQLite's trigram index; a bureau's reads its rows.)"""
+    texts = {"title": "其他活动", "description": "无关", "county": "槐荫区", "address": "无"}
+    make_activity("jinan-zj", **{**texts, field: "观看蓝鲸鱼"})
+    make_activity("qingdao-zj", "对照活动", description="蓝色海洋", county="历下区", address="鱼市街")
+    login_as("province")
+    html = get_list(client, f"?q={term}").get_data(as_text=True)
+    assert titles_of(html) == ["观看蓝鲸鱼" if field == "title" else "其他活动"]
+
+
+def test_search_does_not_match_across_two_fields(app, client, login_as):
+    make_activity("jinan-zj", "参观蓝", description="鲸鱼馆", county="历下区", address="海洋路")
+    login_as("province")
+    for term in ("蓝鲸", "观蓝鲸", "蓝鲸鱼"):
+        assert titles_of(get_list(client, f"?q={term}").get_data(as_text=True)) == [], term
+    assert titles_of(get_list(client, "?q=鲸鱼").get_data(as_text=True)) == ["参观蓝"]
+
+
+@pytest.mark.parametrize("term", ["bim", "BIM", "Bi", "bim技术", "BIM技", "a+", "A+b", "b 级"])
+def test_search_ignores_the_case_of_latin_letters(app, client, login_as, term):
+    make_activity("jinan-zj", "BIM技术交流", description="工程质量A+B 级评定")
+    make_activity("jinan-zj", "质量讲堂")
+    login_as("province")
+    html = get_list(client, f"?q={quote(term)}").get_data(as_text=True)
+    assert titles_of(html) == ["BIM技术交流"]
+
+
+def test_search_finds_the_new_text_after_an_edit_and_forgets_deleted_entries(app, client, login_as):
+    activity = make_activity("jinan-zj", "防水工程观摩", description="屋面防水", county="历下区", address="经十路")
+    make_activity("jinan-zj", "质量讲堂")
+    login_as("province")
+    assert titles_of(get_list(client, "?q=防水").get_data(as_text=True)) == ["防水工程观摩"]
+
+    activity.title = "隔音降噪观摩"
+    activity.description = "楼板隔声"
+    activity.address = "工业南路"
+    db.session.commit()
+    for term in ("隔音降噪", "隔声", "工业南", "降噪"):
+        assert titles_of(get_list(client, f"?q={term}").get_data(as_text=True)) == ["隔音降噪观摩"], term
+    for term in ("防水", "防水工程", "经十路"):
+        assert titles_of(get_list(client, f"?q={term}").get_data(as_text=True)) == [], term
+
+    db.session.execute(delete(activity_task).where(activity_task.c.activity_id == activity.id))
+    db.session.delete(activity)
+    db.session.commit()
+    assert titles_of(get_list(client, "?q=隔音降噪").get_data(as_text=True)) == []
+
+
+@pytest.mark.sqlite_only("the trigram index is SQLite's")
+def test_search_index_follows_the_activity_table(app):
+    """Migrations leave the triggers in place, and the index drops what is deleted."""
+    triggers = set(db.session.scalars(db.text("SELECT name FROM sqlite_master WHERE type = 'trigger'")))
+    assert {"activity_search_insert", "activity_search_update", "activity_search_delete"} <= triggers
+    activity = make_activity("jinan-zj", "独一无二的标题")
+    in_index = db.text("SELECT count(*) FROM activity_search WHERE body MATCH :term")
+    assert db.session.scalar(in_index, {"term": '"独一无二"'}) == 1
+    db.session.execute(delete(activity_task).where(activity_task.c.activity_id == activity.id))
+    db.session.delete(activity)
+    db.session.commit()
+    assert db.session.scalar(in_index, {"term": '"独一无二"'}) == 0
+    db.session.execute(db.text("INSERT INTO activity_search (activity_search, rank) VALUES ('integrity-check', 0)"))
+
+
+TRICKY_TEXTS = [
+    ("Quality 100%_done", "引号\"里\"", "back\\slash", "ÉTÉ été"),
+    ("末尾", "a\"b", "x_y", "z%"),
+    ("BIM", "bim技术", "第1期第2期", "一二三四五"),
+]
+
+
+@pytest.mark.sqlite_only("compares SQLite's trigram index with LIKE")
+@pytest.mark.parametrize("term", [
+    "x", "X", "%", "_", "\\", '"', "ab", "AB", "bi", "Bi", "a\"", '"b', "_y", "z%", "尾", "末尾", "1期", "期第",
+    "quality", "QUALITY", "100%", "%_", "0%_d", "back\\", "\\sl", "été", "ÉTÉ", "Été", "bim技", "二三四", "五",
+])
+def test_index_finds_exactly_what_like_finds(app, term):
+    """The index and LIKE on each row (what a bureau's search and a page of many matches use) agree."""
+    from qmonth.activities.listing import ListFilters, _narrowed
+
+    for title, description, county, address in TRICKY_TEXTS:
+        make_activity("jinan-zj", title, description=description, county=county, address=address)
+    province = db.session.scalar(select(User).where(User.username == "province"))
+    filters = ListFilters.from_args({"q": term}, province)
+
+    def found(read_rows: bool) -> set[int]:
+        query = _narrowed(province, filters, read_rows=read_rows).with_only_columns(Activity.id)
+        return set(db.session.scalars(query))
+
+    assert found(read_rows=False) == found(read_rows=True)
+
+
+def test_a_page_of_many_matches_is_the_same_read_either_way(app, client, login_as, monkeypatch):
+    """Many matches: the page is found by reading the newest rows and testing each. Same pages."""
+    from qmonth.activities import listing
+
+    for number in range(23):
+        make_activity("jinan-zj", f"培训班第{number}期", updated_at=BASE_TIME + timedelta(hours=number))
+        if number % 4 == 0:
+            make_activity("jinan-zj", f"观摩会第{number}期", updated_at=BASE_TIME + timedelta(hours=number, minutes=1))
+    login_as("province")
+
+    def pages() -> list[list[str]]:
+        return [titles_of(get_list(client, f"?q=培训&page={page}").get_data(as_text=True)) for page in (1, 2)]
+
+    monkeypatch.setattr(listing, "SEARCH_READS_ROWS_FROM", 10**9)  # never: look the matches up
+    looked_up = pages()
+    monkeypatch.setattr(listing, "SEARCH_READS_ROWS_FROM", 0)  # always: read rows in order
+    read = pages()
+    newest_first = [f"培训班第{number}期" for number in range(22, -1, -1)]
+    assert looked_up == read == [newest_first[:20], newest_first[20:]]
 
 
 def test_filters_by_kind_task_and_state(app, client, login_as):

@@ -5,11 +5,12 @@ and exports can only ever hold its own entries.
 """
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass, field, replace
 from datetime import date
 from math import ceil
 
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Integer, Select, Text, case, column, func, or_, select, table
 from sqlalchemy.orm import contains_eager, joinedload, load_only
 
 from ..extensions import db
@@ -19,6 +20,7 @@ from ..textnorm import search_text
 from .services import visible_activities
 
 PAGE_SIZE = 20
+SEARCH_READS_ROWS_FROM = 25  # when a search's page reads rows instead of its matches: see paginate
 QUERY_MAX = 100
 DEFAULT_SORT = "-updated"
 
@@ -171,24 +173,69 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+# Short columns first: when LIKE scans, OR stops at the first column that matches.
 SEARCHED_COLUMNS = (Activity.title, Activity.county, Activity.address, Activity.description)
 
+# SQLite's trigram index of the searched columns, one text per activity, and its
+# vocabulary: virtual tables that migration 58dc9899ac75 creates with the triggers
+# that keep them current. Not models, since PostgreSQL has neither.
+SEARCH_INDEX = table("activity_search", column("rowid", Integer), column("body", Text))
+SEARCH_INDEX_TERMS = table("activity_search_terms", column("term", Text))
+# The index holds lower(text), which folds ASCII letters only, exactly as LIKE compares.
+ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+LAST_CHARACTER = chr(0x10FFFF)
 
-def _mentions(term: str):
-    """Title, place or description contains the term (short columns first: OR stops early)."""
+
+def _quoted(text: str) -> str:
+    """An FTS5 string: the text taken literally, whatever characters it holds."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _indexed_mentions(term: str):
+    """Activities whose title, place or description contain the term, found in the trigram index."""
+    folded = term.translate(ASCII_LOWER)
+    if len(folded) >= 3:
+        match = _quoted(folded)
+    else:
+        # Too short to be a trigram: look for any trigram that begins with it. The index
+        # pads every field, so a term at the end of a field begins a trigram too.
+        term_column = SEARCH_INDEX_TERMS.c.term
+        quoted = '"' + func.replace(term_column, '"', '""', type_=Text) + '"'
+        match = (
+            select(func.coalesce(func.group_concat(quoted, " OR "), '""'))
+            .where(term_column >= folded, term_column <= folded + LAST_CHARACTER * 2)
+            .scalar_subquery()
+        )
+    return Activity.id.in_(select(SEARCH_INDEX.c.rowid).where(SEARCH_INDEX.c.body.match(match)))
+
+
+def _mentions(term: str, *, read_rows: bool = False):
+    """Title, place or description contains the term, ignoring the case of letters.
+
+    SQLite looks the term up in the trigram index, unless `read_rows` asks for each row
+    read to be tested instead, or the term is a single character (it begins too many
+    trigrams to look up, and most rows hold it) or has a control character (the index
+    pads its fields with one). PostgreSQL always tests the rows.
+    """
     pattern = f"%{_escape_like(term)}%"
+    if db.session.get_bind().dialect.name != "sqlite":
+        return or_(*(searched.ilike(pattern, escape="\\") for searched in SEARCHED_COLUMNS))
+    if not read_rows and len(term) >= 2 and term.isprintable():
+        return _indexed_mentions(term)
     # SQLite's LIKE already ignores ASCII case; ilike() there wraps both sides in lower(),
-    # which copies every description and makes a search's table scan about 40% slower.
-    case_blind = db.session.get_bind().dialect.name == "sqlite"
-    return or_(*(column.like(pattern, escape="\\") if case_blind else column.ilike(pattern, escape="\\")
-                 for column in SEARCHED_COLUMNS))
+    # which copies every description and makes the scan about 40% slower.
+    return or_(*(searched.like(pattern, escape="\\") for searched in SEARCHED_COLUMNS))
 
 
-def _narrowed(user: User, filters: ListFilters, *, with_state: bool = True) -> Select:
+def _narrowed(user: User, filters: ListFilters, *, with_state: bool = True,
+              read_rows: bool = False) -> Select:
     """The scoped activities matching the filters (optionally ignoring the state)."""
     query = visible_activities(user).where(Activity.campaign_id == filters.campaign_id)
+    # One unit's entries are few: testing each of them costs less than looking the
+    # term up among the whole province's.
+    read_rows = read_rows or not user.is_province or filters.unit is not None
     for term in filters.q.split():
-        query = query.where(_mentions(term))
+        query = query.where(_mentions(term, read_rows=read_rows))
     if filters.kind is not None:
         query = query.where(Activity.kind_id == filters.kind.id)
     if filters.task is not None:
@@ -281,10 +328,15 @@ def paginate(user: User, filters: ListFilters, total: int, size: int = PAGE_SIZE
     number = min(filters.page, max(ceil(total / size), 1))
     if not total:
         return Page(items=[], number=1, total=0, size=size)
+    # A search that matches many entries finds its page sooner by reading the newest rows
+    # in index order and testing each than by looking every match up and sorting them all:
+    # when the matches are SEARCH_READS_ROWS_FROM times the rows up to this page's end, at
+    # most one row in SEARCH_READS_ROWS_FROM is read. Only the default order has an index.
+    read_rows = filters.sort == DEFAULT_SORT and total >= SEARCH_READS_ROWS_FROM * number * size
     # Pick the page's ids first, sorting only narrow columns, then load those rows:
     # without a matching index SQLite would otherwise sort every full row to keep twenty.
     page_ids = (
-        _ordered(_narrowed(user, filters).with_only_columns(Activity.id), filters.sort)
+        _ordered(_narrowed(user, filters, read_rows=read_rows).with_only_columns(Activity.id), filters.sort)
         .limit(size).offset((number - 1) * size)
     )
     rows = (
