@@ -31,7 +31,9 @@ def text_field(label: str, maximum: int, *, multiline: bool = False, **kwargs):
     return field_class(
         label,
         filters=[_filter(multiline)],
-        validators=[CleanText(multiline), _length(maximum, label)],
+        # Line breaks pass the check even in a one-line field: its filter turns them into
+        # spaces first (a title pasted from a document), so they never reach the database.
+        validators=[CleanText(multiline=True), _length(maximum, label)],
         **kwargs,
     )
 
