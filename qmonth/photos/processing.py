@@ -19,6 +19,7 @@ import functools
 import hashlib
 import io
 import logging
+import os
 import struct
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -27,6 +28,15 @@ import pillow_heif
 from PIL import Image, ImageCms
 
 pillow_heif.register_heif_opener()
+
+# By default Pillow frees each image buffer as soon as the image goes and the
+# C allocator gives the memory back to the kernel, so every 12-MP photo
+# faulted ~35 MB of fresh zeroed pages back in: 20 ms of kernel time, an
+# eighth of the whole. With two freed blocks kept for reuse the next photo
+# finds its memory mapped; in return a worker process keeps ~40 MB more
+# resident. An operator's PILLOW_BLOCKS_MAX wins.
+if "PILLOW_BLOCKS_MAX" not in os.environ:
+    Image.core.set_blocks_max(2)
 
 logger = logging.getLogger(__name__)
 
@@ -174,9 +184,7 @@ def process_photo(
     # triangle filter is as good as bicubic for a third less time.
     screen_copy = _resize(print_copy, _fit(width, height, SCREEN_LONG_SIDE), Image.Resampling.BILINEAR)
     thumb_copy = _resize(screen_copy, _fit(width, height, THUMB_LONG_SIDE), Image.Resampling.BILINEAR)
-    # The print copy only goes into PDFs, which never draw progressively;
-    # baseline (still Huffman-optimised) encodes in half the time.
-    print_bytes = _encode_jpeg(print_copy, PRINT_QUALITY, progressive=False)
+    print_bytes = _encode_jpeg(print_copy, PRINT_QUALITY)
     return ProcessedPhoto(
         screen=_encode_jpeg(screen_copy, SCREEN_QUALITY),
         print=print_bytes,
@@ -260,10 +268,12 @@ def _has_end_marker(data: bytes, img: Image.Image) -> bool:
     if img.format in ("JPEG", "MPO"):
         # 0xFFD9 cannot occur inside entropy-coded data (0xFF is stuffed),
         # so the first one after the scan header ends the (first) image.
+        # Whether there is one is all we ask, and searching from the end
+        # answers at once for a whole file instead of reading 3 MB.
         scan_start = img.tile[0][2] if img.tile else 0
-        return data.find(b"\xff\xd9", scan_start) != -1
+        return data.rfind(b"\xff\xd9", scan_start) != -1
     if img.format == "PNG":
-        return data.find(b"\x00\x00\x00\x00IEND", 8) != -1
+        return data.rfind(b"\x00\x00\x00\x00IEND", 8) != -1
     return True
 
 
@@ -371,14 +381,17 @@ def _resize(
     return img.resize(size, resample, reducing_gap=3.0)
 
 
-def _encode_jpeg(img: Image.Image, quality: int, *, progressive: bool = True) -> bytes:
+def _encode_jpeg(img: Image.Image, quality: int) -> bytes:
+    # Baseline with optimised Huffman tables for all three copies. Progressive
+    # made the screen copy 1.5 % smaller but took 2.5 times as long to encode
+    # (15 ms against 6 ms for a 12-MP photo); a blurred first scan of a ~75 KB
+    # picture is not worth that.
     out = io.BytesIO()
     img.save(
         out,
         "JPEG",
         quality=quality,
         optimize=True,
-        progressive=progressive,
         subsampling="4:2:0",
         exif=b"",
         comment=b"",
