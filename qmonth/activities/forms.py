@@ -7,6 +7,7 @@ from datetime import date
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, Field, HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -113,8 +114,8 @@ class ActivityForm(FlaskForm):
     def __init__(self, campaign: Campaign, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.campaign = campaign
-        self.kind.choices = [("", "请选择活动类型")] + [(k.code, k.name) for k in campaign.kinds]
-        self.tasks.choices = [(str(t.number), f"{t.number}.{t.title}") for t in campaign.tasks]
+        self.kind.choices = [SelectChoice("", "请选择活动类型")] + [SelectChoice(k.code, k.name) for k in campaign.kinds]
+        self.tasks.choices = [SelectChoice(str(t.number), f"{t.number}.{t.title}") for t in campaign.tasks]
         self.figure_values: dict = {}
         self.figure_errors: dict[str, str] = {}
         # Only keys this form made: a crafted one must not reach the 64-character column,

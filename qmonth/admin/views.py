@@ -1,6 +1,7 @@
 """Account management for province and unit admins."""
 from flask import Blueprint, abort, flash, redirect, url_for
 from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
 
 from ..extensions import db
 from ..htmx import render
@@ -39,8 +40,9 @@ def new_user():
     form = UserCreateForm()
     roles = assignable_roles(current_user)
     units = assignable_units(current_user)
-    form.role.choices = [(role.value, role.label) for role in roles]
-    form.unit.choices = [("", "（省厅，无单位）")] * current_user.is_province + [(u.code, u.name) for u in units]
+    form.role.choices = [SelectChoice(role.value, role.label) for role in roles]
+    form.unit.choices = ([SelectChoice("", "（省厅，无单位）")] * current_user.is_province
+                         + [SelectChoice(u.code, u.name) for u in units])
     if form.validate_on_submit():
         unit = next((u for u in units if u.code == form.unit.data), None)
         try:

@@ -6,6 +6,7 @@ from datetime import date, datetime, time
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import RadioField, SelectMultipleField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from ..textnorm import CleanText
@@ -19,7 +20,7 @@ def _normalised(text: str | None) -> str | None:
 
 
 class ReminderForm(FlaskForm):
-    target = RadioField("催报对象", choices=[("selected", "所选单位"), ("missing", "全部未报送总结报告的单位")],
+    target = RadioField("催报对象", choices=[SelectChoice("selected", "所选单位"), SelectChoice("missing", "全部未报送总结报告的单位")],
                         default="selected")
     units = SelectMultipleField("单位", choices=[], validate_choice=False)
     message = TextAreaField("催报内容", filters=[_normalised], validators=[
