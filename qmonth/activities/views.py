@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from ..auth.services import LoginRefused, checked_login
 from ..extensions import csrf, db, login_manager
+from ..securitylog import security_event
 from ..htmx import render
 from ..main.services import active_campaign
 from ..models import AuditEvent
@@ -139,6 +140,7 @@ def _handle_post(campaign, activity_id: int | None, template: str = "activities/
             return redirect(url_for(".detail", activity_id=activity.id))
 
     if form.csrf_token.errors:
+        security_event("csrf.failure", reason="; ".join(form.csrf_token.errors))
         form.csrf_token.errors = []
         _keep_uploaded_files(form, activity)
         return _form_page(form, activity, status=422, notice=EXPIRED_FORM, template=template)
