@@ -34,10 +34,12 @@ def find_user(username: str) -> User | None:
 def authenticate(username: str, password: str) -> User | None:
     """The user if the password is right and the account enabled; None otherwise."""
     user = find_user(username)
-    if user is None:
-        verify_password(_DUMMY_HASH, password)
-        return None
-    if not verify_password(user.password_hash, password) or not user.is_enabled:
+    password_hash = user.password_hash if user is not None else _DUMMY_HASH
+    # Nothing is written yet: end the transaction so that this POST, which began
+    # IMMEDIATE (see create_app), does not hold the database's write lock while
+    # argon2 works; otherwise every login and every save would queue behind it.
+    db.session.commit()
+    if not verify_password(password_hash, password) or user is None or not user.is_enabled:
         return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
