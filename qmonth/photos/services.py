@@ -101,17 +101,19 @@ def add_photo(*, stream, filename: str, by: User, activity: Activity | None = No
     """Verify and normalise one upload, store its three copies, add the row (caller commits).
 
     Files are in place before the row is committed, so a row never points at
-    nothing; a crash in between leaves orphan files for the sweeper.
+    nothing; a crash in between leaves orphan files for the sweeper. The image
+    work comes before the first query, so a caller that has ended its transaction
+    does not hold the database's write lock while it runs (see photos.views).
     """
     if activity is None and not staging_key:
         raise ValueError("a photo belongs to an activity or to a staged form")
-    position = _photo_count(activity, staging_key)
-    if position >= MAX_PHOTOS_PER_ACTIVITY:
-        raise refused(filename, f"每项活动最多上传 {MAX_PHOTOS_PER_ACTIVITY} 张照片。")
     try:
         processed = process_photo(stream, max_bytes=MAX_PHOTO_BYTES)
     except PhotoRejected as error:
         raise refused(filename, error.message) from None
+    position = _photo_count(activity, staging_key)
+    if position >= MAX_PHOTOS_PER_ACTIVITY:
+        raise refused(filename, f"每项活动最多上传 {MAX_PHOTOS_PER_ACTIVITY} 张照片。")
     key = new_storage_key()
     for variant in PHOTO_VARIANTS:
         write_atomically(photo_path(key, variant), getattr(processed, variant))

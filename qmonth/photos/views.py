@@ -83,9 +83,16 @@ def _store_upload(field: str, *, activity, staging_key, back):
     upload_file = request.files.get(field)
     if upload_file is None or not upload_file.filename:
         return _upload_response(error=missing, back=back, template=template)
+    # This POST began IMMEDIATE (see create_app): it has held the write lock since its first
+    # query. Nothing is written yet, so end that transaction while the file is checked and
+    # re-encoded (a second for a phone photo on a busy server), or every save would queue behind it.
+    db.session.commit()
     try:
         item = add(stream=upload_file.stream, filename=upload_file.filename, by=current_user,
                    activity=activity, staging_key=staging_key)
+        if activity is not None and not activity.is_editable:  # submitted meanwhile, in another tab
+            db.session.rollback()  # the files written are left to the sweeper
+            abort(409)
         db.session.commit()
     except UploadRefused as error:
         db.session.rollback()
