@@ -175,6 +175,9 @@ def test_htmx_gets_the_table_alone_and_it_refreshes_itself(client, login_as):
     tbody = re.search(r'<tbody id="board-rows"[^>]*>', html).group(0)
     assert 'hx-trigger="every 60s, board-changed from:body"' in tbody
     assert 'hx-get="/board/?sort=-total"' in tbody and 'hx-select="#board-rows"' in tbody
+    # The counts above the table come back with the rows, from the same request.
+    assert 'hx-select-oob="#board-summary"' in tbody and '<div id="board-summary" class="board-summary">' in html
+    assert html.count('hx-trigger="every 60s') == 1
     full = client.get("/board/?sort=-total").get_data(as_text=True)
     assert "<html" in full and 'id="countdown"' in full and 'id="reminder-form"' in full
 

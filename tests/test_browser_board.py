@@ -24,11 +24,14 @@ def test_the_province_reminds_a_bureau_and_the_bureau_reads_it(live_server, page
     expect(page.locator("#board-rows tr").last).to_have_id("unit-jinan-zj")
     assert page.evaluate("window.__sameDocument === true")
 
-    # The rows refresh themselves without losing what the user ticked.
+    # The rows refresh themselves without losing what the user ticked; the counts above
+    # the table come back in the same response (hx-select-oob).
     page.check("input[name=units][value=qingdao-zj]")
+    page.evaluate("document.getElementById('board-summary').dataset.before = 'refresh'")
     with page.expect_response(re.compile(r"/board/\?sort=-days")):
         page.evaluate("document.body.dispatchEvent(new Event('board-changed'))")
     expect(page.locator("input[name=units][value=qingdao-zj]")).to_be_checked()
+    expect(page.locator("#board-summary")).not_to_have_attribute("data-before", "refresh")
     page.uncheck("input[name=units][value=qingdao-zj]")
 
     page.check("input[name=units][value=heze-sw]")

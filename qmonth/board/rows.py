@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import Integer, bindparam, func, select
+from sqlalchemy import Integer, bindparam, func, or_, select
 from sqlalchemy.orm import aliased
 
 from .. import timeutil
@@ -24,6 +24,8 @@ from .deadlines import (
 
 # The entries a unit has reported, as the province roll-up counts them.
 COUNTED_STATES = (ActivityState.SUBMITTED, ActivityState.ACCEPTED)
+# Each state's count, by the name of its column in the board's SELECT.
+STATE_COLUMNS = [(state, f"n_{state.value}") for state in ActivityState]
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,32 @@ class BoardRow:
         return self.reopened_due_at is not None
 
     @property
+    def days_note(self) -> str:
+        """The 截止 column: days late, days left to the due time in force, or 按时."""
+        if self.status is ReportStatus.LATE:
+            return f"逾期 {self.days_late} 天报送" if self.days_late > 0 else "截止当天逾期报送"
+        if self.status is ReportStatus.MISSING:
+            return f"已逾期 {self.days_late} 天" if self.days_late > 0 else "今日已截止"
+        if self.days_left is not None:
+            return f"剩 {self.days_left} 天" if self.days_left > 0 else "今日截止"
+        return "按时"
+
+    @property
+    def days_tone(self) -> str:
+        """The CSS class that colours days_note."""
+        if self.days_late is not None:
+            return "days-late"
+        if self.days_left is not None:
+            return "days-soon" if self.days_left <= 3 else ""
+        return "days-done"
+
+    @property
+    def due_note(self) -> str:
+        """The due time in force, as the board shows it: 补报至 10-15 23:59, or 10-10 23:59 截止."""
+        when = timeutil.format_local(self.due_at, "%m-%d %H:%M")
+        return f"补报至 {when}" if self.is_reopened else f"{when} 截止"
+
+    @property
     def overdue_days(self) -> int | None:
         """One number to sort by "days late": late ones positive, days left negative, on time none."""
         if self.days_late is not None:
@@ -111,7 +139,6 @@ def _local_date(moment: datetime) -> date:
 def _board_statement(one_unit: bool):
     """The board's SELECT, with the campaign (and unit) as bound parameters."""
     campaign_id, year = bindparam("campaign_id", type_=Integer), bindparam("year", type_=Integer)
-    states = list(ActivityState)
     previous_id = (select(Campaign.id).where(Campaign.year < year)
                    .order_by(Campaign.year.desc(), Campaign.id.desc()).limit(1).scalar_subquery())
     previous_year = (select(Campaign.year).where(Campaign.year < year)
@@ -131,12 +158,13 @@ def _board_statement(one_unit: bool):
     )
     this_year = by_state.c.campaign_id == campaign_id
     last_year = by_state.c.campaign_id != campaign_id
-    counted = by_state.c.state.in_(COUNTED_STATES)
+    # Equalities, not IN: an IN of values is re-expanded into the SQL text at every execution.
+    counted = or_(*(by_state.c.state == state for state in COUNTED_STATES))
     entries = (
         select(
             by_state.c.unit_id,
-            *(func.sum(by_state.c.entries).filter(this_year, by_state.c.state == state).label(f"n_{state.value}")
-              for state in states),
+            *(func.sum(by_state.c.entries).filter(this_year, by_state.c.state == state).label(column)
+              for state, column in STATE_COLUMNS),
             func.sum(by_state.c.entries).filter(this_year, counted).label("counted"),
             func.sum(by_state.c.people).filter(this_year, counted).label("participants"),
             func.max(by_state.c.last_id).filter(this_year).label("last_entry_id"),
@@ -158,7 +186,7 @@ def _board_statement(one_unit: bool):
     query = (
         select(
             Unit.id, Unit.code, Unit.name, Unit.city, Unit.position,
-            *(entries.c[f"n_{state.value}"] for state in states),
+            *(entries.c[column] for _state, column in STATE_COLUMNS),
             entries.c.counted, entries.c.participants, last_entry.created_at.label("last_entry_at"),
             reminded.c.last_at.label("last_reminded_at"), reminded.c.count.label("reminder_count"),
             entries.c.previous_counted, entries.c.previous_participants,
@@ -195,13 +223,14 @@ def build_board(campaign: Campaign, now: datetime | None = None, *, unit_id: int
     params = {"campaign_id": campaign.id, "year": campaign.year, "unit_id": unit_id}
     # Core rows, not ORM entities: the board only reads, and 44 plain rows are cheaper.
     for record in db.session.connection().execute(_STATEMENTS[unit_id is not None], params):
+        columns = record._mapping
         unit = UnitRef(record.id, record.code, record.name, record.city, record.position)
         previous_year = record.previous_year
         due_at = due_at_with(campaign, record.reopened_due_at)
         standing = standing_of(record, campaign, now)
         row = BoardRow(
             unit=unit,
-            counts={state: _number(record._mapping[f"n_{state.value}"]) for state in ActivityState},
+            counts={state: _number(columns[column]) for state, column in STATE_COLUMNS},
             counted=_number(record.counted),
             participants=_number(record.participants),
             last_entry_at=record.last_entry_at,
