@@ -173,6 +173,8 @@ def main() -> int:
             ("province: list, first page (full)", province, "/activities/", None, True),
             ("province: search 培训 (htmx fragment)", province, "/activities/?q=培训", htmx, True),
             ("province: search 第4321期 (one match)", province, "/activities/?q=第4321期", htmx, False),
+            ("province: search 质量 (matches nearly all)", province, "/activities/?q=质量", htmx, False),
+            ("province: search 质 (one character)", province, "/activities/?q=质", htmx, False),
             (f"bureau ({bureau_rows} rows): list (full)", bureau, "/activities/", None, True),
             ("bureau: search 培训 (htmx fragment)", bureau, "/activities/?q=培训", htmx, True),
         ]
