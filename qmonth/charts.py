@@ -45,6 +45,22 @@ class Chart:
         return str(self.svg)
 
 
+def svg_opening(chart_id: str, title: str, rows, *, unit: str, description: str, width: int, height: int,
+                font_size: int) -> list[str]:
+    """The <svg> element with its title and description (read by screen readers), shared by
+    every chart; the description defaults to the numbers themselves."""
+    title_id, desc_id = f"{chart_id}-title", f"{chart_id}-desc"
+    description = description or "；".join(f"{label}{value}{unit}" for label, value in rows) or "暂无数据"
+    return [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{escape(chart_id)}" role="img" '
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f'aria-labelledby="{escape(title_id)} {escape(desc_id)}" font-family="{escape(FONT_FAMILY)}" '
+        f'font-size="{font_size}">',
+        f'<title id="{escape(title_id)}">{escape(title)}</title>',
+        f'<desc id="{escape(desc_id)}">{escape(description)}</desc>',
+    ]
+
+
 def _nice_maximum(value: int) -> int:
     """The axis end: four equal whole-number steps (1, 2, 5, 10, 20, 25, 50, 100, …)."""
     scale = 1
@@ -73,16 +89,8 @@ def bar_chart(title: str, rows: Iterable[tuple[str, int]], *, unit: str = "项",
     maximum = _nice_maximum(max((value for _, value in rows), default=0))
     height = TOP + max(len(rows), 1) * ROW_HEIGHT + 22
 
-    title_id, desc_id = f"{chart_id}-title", f"{chart_id}-desc"
-    description = description or "；".join(f"{label}{value}{unit}" for label, value in rows) or "暂无数据"
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{escape(chart_id)}" role="img" '
-        f'viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" '
-        f'aria-labelledby="{escape(title_id)} {escape(desc_id)}" font-family="{escape(FONT_FAMILY)}" '
-        f'font-size="{FONT_SIZE}">',
-        f'<title id="{escape(title_id)}">{escape(title)}</title>',
-        f'<desc id="{escape(desc_id)}">{escape(description)}</desc>',
-    ]
+    parts = svg_opening(chart_id, title, rows, unit=unit, description=description, width=WIDTH, height=height,
+                        font_size=FONT_SIZE)
     axis_y = TOP + max(len(rows), 1) * ROW_HEIGHT
     for tick in range(5):
         x = plot_left + plot_width * tick / 4

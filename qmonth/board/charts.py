@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 from ..charts import (
-    BAR_COLOUR, FONT_FAMILY, GRID_COLOUR, INK, Chart, _nice_maximum, activities_per_city, activities_per_kind,
-    activities_per_task, bar_chart,
+    BAR_COLOUR, GRID_COLOUR, INK, Chart, _nice_maximum, activities_per_city, activities_per_kind,
+    activities_per_task, bar_chart, svg_opening,
 )
 from .stats import StatRow, Stats
 
@@ -31,16 +31,8 @@ def column_chart(title: str, rows: Iterable[tuple[str, int]], *, unit: str = "�
     slot = plot_width / max(len(rows), 1)
     bar_width = max(slot * 0.7, 1)
     axis_y = TOP + plot_height
-    title_id, desc_id = f"{chart_id}-title", f"{chart_id}-desc"
-    description = description or "；".join(f"{label}{value}{unit}" for label, value in rows) or "暂无数据"
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{escape(chart_id)}" role="img" '
-        f'viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" '
-        f'aria-labelledby="{escape(title_id)} {escape(desc_id)}" font-family="{escape(FONT_FAMILY)}" '
-        f'font-size="{FONT_SIZE}">',
-        f'<title id="{escape(title_id)}">{escape(title)}</title>',
-        f'<desc id="{escape(desc_id)}">{escape(description)}</desc>',
-    ]
+    parts = svg_opening(chart_id, title, rows, unit=unit, description=description, width=WIDTH, height=HEIGHT,
+                        font_size=FONT_SIZE)
     for tick in range(5):
         y = axis_y - plot_height * tick / 4
         value = maximum * tick / 4
