@@ -24,8 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert, select  # noqa: E402
 
-from common import login, p95, pad  # noqa: E402
-from qmonth import create_app  # noqa: E402
+from common import login, migrated_app, p95, pad  # noqa: E402
 from qmonth.extensions import db  # noqa: E402
 from qmonth.models import Activity, ActivityKind, ActivityState, Campaign, Unit, User, activity_task  # noqa: E402
 
@@ -47,18 +46,10 @@ STATES = [ActivityState.DRAFT] * 2 + [ActivityState.SUBMITTED] * 3 + [ActivitySt
 
 
 def build_instance(instance: Path, count: int, with_indexes: bool = False):
-    app = create_app({
-        "INSTANCE_PATH": instance,
-        "SECRET_KEY": "bench",
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'qmonth.db'}",
-        "UPLOAD_DIR": str(instance / "uploads"),
-    })
+    app = migrated_app(instance)
     with app.app_context():
-        from flask_migrate import upgrade
-
         from qmonth.campaigns.loader import load_campaign_file
 
-        upgrade()
         load_campaign_file(CAMPAIGN_FILE)
     result = app.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output

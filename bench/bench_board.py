@@ -28,8 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import event, select, text  # noqa: E402
 
-from common import login, p95, pad  # noqa: E402
-from qmonth import create_app  # noqa: E402
+from common import login, migrated_app, p95, pad  # noqa: E402
 from qmonth.extensions import db  # noqa: E402
 from qmonth.models import (  # noqa: E402
     Campaign, Reminder, ReminderRecipient, ReportState, Unit, UnitReopening, UnitReport, User,
@@ -45,16 +44,7 @@ BOARD_INDEX = "ix_activity_campaign_unit_state"
 
 
 def build_instance(instance: Path, count: int, without_index: bool = False):
-    app = create_app({
-        "INSTANCE_PATH": instance,
-        "SECRET_KEY": "bench",
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'qmonth.db'}",
-        "UPLOAD_DIR": str(instance / "uploads"),
-    })
-    with app.app_context():
-        from flask_migrate import upgrade
-
-        upgrade()
+    app = migrated_app(instance)
     runner = app.test_cli_runner()
     for args in (["campaign", "load", str(CAMPAIGN_FILE)], ["seed-demo", "--activities", str(count)]):
         result = runner.invoke(args=args)

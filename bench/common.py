@@ -1,4 +1,4 @@
-"""Helpers the in-process benchmarks share: logging in and printing figures."""
+"""Helpers the in-process benchmarks share: a migrated instance, logging in and printing figures."""
 from __future__ import annotations
 
 import re
@@ -6,6 +6,24 @@ import statistics
 import unicodedata
 
 PASSWORD = "qmonth-demo"
+
+
+def migrated_app(instance, **settings):
+    """An app on a throwaway SQLite instance, migrated to the current schema."""
+    from flask_migrate import upgrade
+
+    from qmonth import create_app
+
+    app = create_app({
+        "INSTANCE_PATH": instance,
+        "SECRET_KEY": "bench",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'qmonth.db'}",
+        "UPLOAD_DIR": str(instance / "uploads"),
+        **settings,
+    })
+    with app.app_context():
+        upgrade()
+    return app
 
 
 def login(client, username: str) -> None:

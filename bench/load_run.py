@@ -375,7 +375,6 @@ def main() -> int:
     records = [r for r in ledger.records if r.kind != "setup"]
     print()
     print(f"{'kind':<8} {'count':>6} {'not ok':>6} {'5xx':>4} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'max ms':>7}")
-    verdicts = []
     figures = {}
     for kind in ("view", "form", "submit", "upload", "foreign"):
         mine = [r for r in records if r.kind == kind]
