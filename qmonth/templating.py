@@ -1,5 +1,4 @@
 """Jinja filters and globals shared by every template."""
-from datetime import datetime
 
 from .timeutil import format_date_cn, format_local, to_local, utcnow
 

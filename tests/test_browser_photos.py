@@ -3,7 +3,7 @@ import re
 
 from sqlalchemy import select
 
-from qmonth.models import Activity, Photo
+from qmonth.models import Activity
 
 from . import photo_samples as samples
 from .conftest import browser_login

@@ -4,7 +4,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from qmonth.campaigns.loader import CampaignFileError, load_campaign_file, parse_campaign_text
 from qmonth.extensions import db

@@ -6,7 +6,7 @@ import uuid
 from datetime import date
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, Field, HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget

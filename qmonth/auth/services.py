@@ -5,9 +5,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 
+from ..audit import record
 from ..extensions import db
 from ..models import User
+from ..securitylog import security_event
 from ..timeutil import utcnow
+from .throttle import login_blocked_for, minutes_to_wait, note_attempt
 
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so both paths take the same time.
@@ -62,10 +65,6 @@ class LoginRefused(Exception):
 def checked_login(username: str, password: str, address: str) -> User:
     """Every sign-in goes through here (login page and the form's re-login): throttle first,
     then the password; failures are committed at once, a success is left for the caller's commit."""
-    from ..audit import record
-    from ..securitylog import security_event
-    from .throttle import login_blocked_for, minutes_to_wait, note_attempt
-
     wait = login_blocked_for(username, address)
     if wait is not None:
         # Checked before the password, so a guesser learns nothing while blocked.

@@ -1,6 +1,6 @@
 """Home page, the campaign catalogue and the health check."""
 from flask import Blueprint, jsonify
-from flask_login import current_user, login_required
+from flask_login import login_required
 from sqlalchemy import select, text
 
 from ..extensions import db
