@@ -488,3 +488,14 @@ def test_videos_and_documents_are_named_in_the_attachment_list_but_not_printed(c
     assert response.status_code == 200
     text = squash(pdf_text(response.get_data()))
     assert "另报送视频、文件1个" in text and "活动方案.pdf" in text
+
+
+def test_the_editor_says_not_started_until_the_first_save(client, login_as, jinan):
+    login_as("jinan-zj-admin")
+    html, revision = open_editor(client)
+    badge = re.search(r'id="report-state">\s*([^<]+?)\s*</span>', html).group(1)
+    assert badge == "未开始" and report_of("jinan-zj") is None
+    assert save(client, "problems", "下一步加强培训。", revision).status_code == 200
+    html, _ = open_editor(client)
+    assert re.search(r'id="report-state">\s*([^<]+?)\s*</span>', html).group(1) == "草稿"
+    assert report_of("jinan-zj").problems == "下一步加强培训。"
