@@ -5,6 +5,7 @@ from flask import Flask
 
 from .config import default_settings, load_or_create_secret_key, settings_from_env
 from .extensions import csrf, db, login_manager, migrate
+from .parsing import IdConverter
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -19,6 +20,8 @@ def create_app(overrides: dict | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
+    # Before any blueprint adds its routes: every <int:…> in a path is then a bounded id.
+    app.url_map.converters["int"] = IdConverter
     instance_path.mkdir(parents=True, exist_ok=True)
     app.config.update(default_settings(instance_path))
     app.config.from_pyfile(str(instance_path / "config.py"), silent=True)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import contains_eager, joinedload, load_only
 from ..extensions import db
 from ..main.services import active_campaign
 from ..models import Activity, ActivityKind, ActivityState, Campaign, Task, Unit, User
+from ..parsing import day_or_none, positive_int, year_window
 from ..textnorm import search_text
 from .services import visible_activities
 
@@ -77,20 +78,6 @@ class FilterChoices:
         return cls(kinds=list(campaign.kinds), tasks=list(campaign.tasks), units_by_city=units_by_city)
 
 
-def _parse_date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat((value or "").strip())
-    except ValueError:
-        return None
-
-
-def _parse_int(value: str | None) -> int | None:
-    value = (value or "").strip()
-    if not value.isascii() or not value.isdigit() or len(value) > 9:
-        return None
-    return int(value)
-
-
 @dataclass(frozen=True)
 class ListFilters:
     """The list's filters, as they appear in the URL. Unknown values are dropped, never errors."""
@@ -117,9 +104,10 @@ class ListFilters:
         task_numbers = {task.number for task in choices.tasks}
         units = {unit.code: unit for unit in choices.units}
 
-        task = _parse_int(args.get("task"))
+        task = positive_int(args.get("task"))
         state = next((s for s in ActivityState if s.value == args.get("state")), None)
-        date_from, date_to = _parse_date(args.get("date_from")), _parse_date(args.get("date_to"))
+        earliest, latest = year_window(campaign.year)
+        date_from, date_to = (day_or_none(args.get(name), earliest, latest) for name in ("date_from", "date_to"))
         if date_from and date_to and date_from > date_to:
             date_from, date_to = date_to, date_from
         sort = args.get("sort", DEFAULT_SORT)
@@ -135,7 +123,7 @@ class ListFilters:
             date_from=date_from,
             date_to=date_to,
             sort=sort if sort in SORT_LABELS else DEFAULT_SORT,
-            page=max(_parse_int(args.get("page")) or 1, 1),
+            page=positive_int(args.get("page")) or 1,
         )
 
     def to_args(self, **changes) -> dict:

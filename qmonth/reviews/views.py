@@ -10,6 +10,7 @@ from ..extensions import db
 from ..htmx import is_htmx, render
 from ..main.services import active_campaign
 from ..models import Activity, ActivityState, Unit
+from ..parsing import positive_int, positive_ints
 from ..textnorm import control_character_problem
 from ..activities.services import (
     WorkflowError,
@@ -24,6 +25,7 @@ from ..activities.services import (
 bp = Blueprint("reviews", __name__, url_prefix="/reviews")
 
 PAGE_SIZE = 50
+BULK_MAX = 500  # ten pages of ticks; a longer list is crafted, and would pass SQLite's bound-variable limit
 TABS = {
     "submitted": ActivityState.SUBMITTED,
     "accepted": ActivityState.ACCEPTED,
@@ -46,7 +48,7 @@ def queue():
     state = TABS.get(tab, ActivityState.SUBMITTED)
     unit_code = request.args.get("unit", "")
     kind_code = request.args.get("kind", "")
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = positive_int(request.args.get("page")) or 1
 
     base = visible_activities(current_user).where(Activity.campaign_id == campaign.id)
     query = base.where(Activity.state == state)
@@ -56,6 +58,8 @@ def queue():
         kind = next((k for k in campaign.kinds if k.code == kind_code), None)
         query = query.where(Activity.kind_id == (kind.id if kind else -1))
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(page, pages)
     rows = list(db.session.scalars(
         query.options(selectinload(Activity.unit), selectinload(Activity.kind), selectinload(Activity.tasks))
         .order_by(Activity.submitted_at.asc().nulls_last(), Activity.id)
@@ -66,7 +70,7 @@ def queue():
     ).all())
     units = list(db.session.scalars(select(Unit).order_by(Unit.position)))
     return render("reviews/queue.html", "reviews/_queue_rows.html", rows=rows, tab=tab, state=state,
-                  counts=counts, total=total, page=page, pages=max(1, -(-total // PAGE_SIZE)),
+                  counts=counts, total=total, page=page, pages=pages,
                   units=units, unit_code=unit_code, kind_code=kind_code, campaign=campaign)
 
 
@@ -135,7 +139,11 @@ def highlight(activity_id: int):
 @bp.post("/bulk-accept")
 def bulk():
     """Accept every ticked submitted entry at once."""
-    ids = [int(v) for v in request.form.getlist("ids") if v.isdigit()]
+    raw_ids = request.form.getlist("ids")
+    if len(raw_ids) > BULK_MAX:
+        flash(f"一次最多采纳 {BULK_MAX} 项活动，请分批勾选。", "error")
+        return redirect(url_for(".queue"))
+    ids = positive_ints(raw_ids)
     if not ids:
         flash("请先勾选要采纳的活动。", "warning")
         return redirect(url_for(".queue"))
