@@ -15,6 +15,7 @@ from ..models import (
     ADDRESS_MAX, CO_ORGANISERS_MAX, CONTACT_NAME_MAX, CONTACT_PHONE_MAX, COUNTY_MAX, DESCRIPTION_MAX,
     FIGURE_TEXT_MAX, ORGANISER_MAX, PARTICIPANTS_MAX, RESULTS_MAX, TITLE_MAX, ActivityKind, Campaign,
 )
+from ..parsing import NumberError, iso_day, positive_ints, typed_count
 from ..textnorm import CleanText, control_character_problem, normalise_text
 from .services import ActivityData
 
@@ -48,18 +49,11 @@ class CountField(StringField):
         self.count: int | None = None
 
     def pre_validate(self, form):
-        raw = (self.data or "").strip().replace(",", "").replace("，", "")
         self.count = None
-        if not raw:
-            return
-        if not raw.isascii() or not raw.lstrip("-").isdigit():
-            raise ValidationError(f"{self.label.text}应为整数。")
-        number = int(raw)
-        if number < 0:
-            raise ValidationError(f"{self.label.text}不能小于 0。")
-        if number > self.maximum:
-            raise ValidationError(f"{self.label.text}不能超过 {self.maximum}。")
-        self.count = number
+        try:
+            self.count = typed_count(self.data, self.label.text, self.maximum)
+        except NumberError as error:
+            raise ValidationError(str(error)) from None
 
 
 class ChineseDateField(StringField):
@@ -76,7 +70,7 @@ class ChineseDateField(StringField):
         if not raw:
             return
         try:
-            self.date = date.fromisoformat(raw)
+            self.date = iso_day(raw)  # the campaign window is checked by validate_<field>
         except ValueError:
             raise ValidationError(f"{self.label.text}格式不正确，应为“年-月-日”，如 2024-09-15。") from None
 
@@ -199,17 +193,13 @@ def parse_figures(kind: ActivityKind | None, campaign: Campaign, formdata) -> tu
         label = figure["label"]
         kind_of = figure["type"]
         if kind_of == "int":
-            raw = (formdata.get(name) or "").strip().replace(",", "")
-            if not raw:
-                continue
-            if not raw.isascii() or not raw.lstrip("-").isdigit():
-                errors[figure["code"]] = f"{label}应为整数。"
-            elif int(raw) < 0:
-                errors[figure["code"]] = f"{label}不能小于 0。"
-            elif int(raw) > PARTICIPANTS_MAX:
-                errors[figure["code"]] = f"{label}不能超过 {PARTICIPANTS_MAX}。"
+            try:
+                number = typed_count(formdata.get(name), label, PARTICIPANTS_MAX)
+            except NumberError as error:
+                errors[figure["code"]] = str(error)
             else:
-                values[figure["code"]] = int(raw)
+                if number is not None:
+                    values[figure["code"]] = number
         elif kind_of == "text":
             raw = formdata.get(name) or ""
             problem = control_character_problem(raw)
@@ -232,7 +222,7 @@ def parse_figures(kind: ActivityKind | None, campaign: Campaign, formdata) -> tu
                 values[figure["code"]] = chosen
         elif kind_of == "slogans":
             numbers = {s.number for s in campaign.slogans}
-            chosen = sorted({int(v) for v in formdata.getlist(name) if v.isdigit() and int(v) in numbers})
+            chosen = sorted(set(positive_ints(formdata.getlist(name))) & numbers)
             if chosen:
                 values[figure["code"]] = chosen
     return values, errors
