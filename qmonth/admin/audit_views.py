@@ -4,7 +4,7 @@ Routes live on the admin blueprint (imported at the bottom of admin/views.py).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from flask import abort, request
@@ -17,8 +17,9 @@ from ..activities.services import FIELD_LABELS
 from ..extensions import db
 from ..htmx import render
 from ..models import STATE_LABELS, AuditEvent, ReportState, Unit, User
+from ..parsing import DateError, positive_int, typed_day
 from ..textnorm import search_text
-from ..timeutil import LOCAL_TZ
+from ..timeutil import LOCAL_TZ, to_local, utcnow
 from .views import bp
 
 PAGE_SIZE = 50
@@ -103,16 +104,21 @@ def _text(value) -> str:
     return text if len(text) <= 120 else text[:119] + "…"
 
 
-def _parse_date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat((value or "").strip())
-    except ValueError:
-        return None
+DATE_LABELS = {"date_from": "起始日期", "date_to": "截止日期"}
+
+
+def audit_window() -> tuple[date, date]:
+    """Dates the viewer accepts: the app's own years, from 2000 to the end of next year (Beijing time).
+
+    A date past either end can match nothing, and 0001-01-01 or 9999-12-31 would overflow
+    when turned into a moment with a time zone.
+    """
+    return date(2000, 1, 1), date(to_local(utcnow()).year + 1, 12, 31)
 
 
 @dataclass(frozen=True)
 class AuditFilters:
-    """Filters from the URL; unknown values are dropped, never errors."""
+    """Filters from the URL; unknown values are dropped, a bad date is a field error (the filter is not applied)."""
 
     unit: Unit | None = None
     username: str = ""
@@ -121,6 +127,8 @@ class AuditFilters:
     date_from: date | None = None
     date_to: date | None = None
     page: int = 1
+    typed: dict[str, str] = field(default_factory=dict)  # the dates as typed, shown back with their errors
+    errors: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_args(cls, args) -> AuditFilters:
@@ -129,13 +137,19 @@ class AuditFilters:
         user = (db.session.scalar(select(User).where(func.lower(User.username) == username.lower()))
                 if username else None)
         action = args.get("action", "")
-        date_from, date_to = _parse_date(args.get("date_from")), _parse_date(args.get("date_to"))
+        days, typed, errors = {}, {}, {}
+        for name, label in DATE_LABELS.items():
+            typed[name] = search_text(args.get(name), 40)
+            try:
+                days[name] = typed_day(typed[name], label, *audit_window())
+            except DateError as error:
+                days[name], errors[name] = None, str(error)
+        date_from, date_to = days["date_from"], days["date_to"]
         if date_from and date_to and date_from > date_to:
             date_from, date_to = date_to, date_from
-        page = args.get("page", "1")
         return cls(unit=unit, username=username, user=user, action=action if action in ACTION_LABELS else "",
-                   date_from=date_from, date_to=date_to,
-                   page=max(int(page), 1) if page.isascii() and page.isdigit() and len(page) < 7 else 1)
+                   date_from=date_from, date_to=date_to, page=positive_int(args.get("page")) or 1,
+                   typed=typed, errors=errors)
 
     def to_args(self, **changes) -> dict:
         values = {
@@ -186,4 +200,5 @@ def audit():
         "admin/audit.html", filters=filters, page=Page(items=events, number=number, total=total, size=PAGE_SIZE),
         units=units, units_by_id={unit.id: unit for unit in units}, action_labels=ACTION_LABELS,
         action_label=action_label, state_label=state_label, change_lines=change_lines, object_labels=OBJECT_LABELS,
+        status=422 if filters.errors else 200,
     )

@@ -1,6 +1,7 @@
 """Forms of the board: reminders, reopening a unit, loading a campaign file."""
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time
 
 from flask_wtf import FlaskForm
@@ -9,9 +10,19 @@ from wtforms import RadioField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from ..models import Campaign
+from ..parsing import DateError, iso_day, typed_day, year_window
 from ..textnorm import CleanText
 from ..timeutil import LOCAL_TZ
 from .services import MESSAGE_MAX, REASON_MAX
+
+
+HOUR_MINUTE = re.compile(r"[0-9]{2}:[0-9]{2}(:[0-9]{2})?")  # as <input type=time> sends it
+
+
+def reopening_window(campaign: Campaign) -> tuple[date, date]:
+    """Days a reopening may run to: from the campaign's year to the end of the next one."""
+    return year_window(campaign.year, before=0)
 
 
 def _normalised(text: str | None) -> str | None:
@@ -41,21 +52,29 @@ class ReopenForm(FlaskForm):
     reason = TextAreaField("补报原因", filters=[_normalised], validators=[
         DataRequired("请填写补报原因。"), CleanText(multiline=True), Length(max=REASON_MAX, message=f"补报原因不超过{REASON_MAX}字。")])
 
+    def __init__(self, campaign: Campaign, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.campaign = campaign
+
     def validate_due_date(self, field):
+        # A reopening belongs to its campaign: by the end of the following year at the latest
+        # (9999-12-31 once broke the unit's page, which adds a week to the due date).
         try:
-            date.fromisoformat((field.data or "").strip())
-        except ValueError:
-            raise ValidationError("日期格式不正确，例如 2024-10-20。") from None
+            typed_day(field.data, "新的截止日期", *reopening_window(self.campaign))
+        except DateError as error:
+            raise ValidationError(str(error)) from None
 
     def validate_due_time(self, field):
         try:
+            if not HOUR_MINUTE.fullmatch((field.data or "23:59").strip()):
+                raise ValueError
             time.fromisoformat((field.data or "23:59").strip())
         except ValueError:
             raise ValidationError("时间格式不正确，例如 18:00。") from None
 
     def due_at(self) -> datetime:
         """The chosen moment, Beijing time, as an aware datetime."""
-        day = date.fromisoformat(self.due_date.data.strip())
+        day = iso_day(self.due_date.data.strip())
         moment = time.fromisoformat((self.due_time.data or "23:59").strip())
         if moment.second == 0 and moment.minute == 59 and moment.hour == 23:
             moment = time(23, 59, 59)  # "end of the day", as the campaign file writes it

@@ -21,7 +21,7 @@ from .campaigns import (
 )
 from .charts import stats_charts
 from .deadlines import ReportStatus
-from .forms import CampaignUploadForm, ReminderForm, ReopenForm
+from .forms import CampaignUploadForm, ReminderForm, ReopenForm, reopening_window
 from .highlights import cover_photo, highlighted_activities, write_highlights_zip
 from .rows import SORT_CHOICES, BoardFilters, build_board
 from .services import (
@@ -167,8 +167,12 @@ def unit(code: str):
     campaign = _campaign_or_404()
     unit = _unit_or_404(code)
     board = build_board(campaign, unit_id=unit.id)
-    default_day = timeutil.to_local(max(board.now, board.rows[0].due_at) + timedelta(days=7)).date()
-    form = ReopenForm(formdata=None, data={"due_date": default_day.isoformat(), "due_time": "23:59"})
+    # A week past the unit's due date, but inside the window the form accepts (and never past
+    # the last day a date can hold, should an old reopening be stored at 9999-12-31).
+    latest = reopening_window(campaign)[1]
+    due_day = timeutil.to_local(max(board.now, board.rows[0].due_at)).date()
+    default_day = min(due_day, latest - timedelta(days=7)) + timedelta(days=7)
+    form = ReopenForm(campaign, formdata=None, data={"due_date": default_day.isoformat(), "due_time": "23:59"})
     return _unit_page(campaign, unit, board, form)
 
 
@@ -184,7 +188,7 @@ def reopen(code: str):
     _require_province()
     campaign = _campaign_or_404()
     unit = _unit_or_404(code)
-    form = ReopenForm()
+    form = ReopenForm(campaign)
     if form.validate_on_submit():
         try:
             reopening = reopen_unit(campaign, unit, due_at=form.due_at(), reason=form.reason.data,

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from ..audit import record
 from ..extensions import db
 from ..models import Bulletin, Campaign, ReportState, Unit, UnitReport, User
+from ..parsing import DateError, positive_int, typed_day, year_window
 from ..textnorm import control_character_problem
 from ..timeutil import to_local, utcnow
 from .data import compute_figures, counted_activities, opening_paragraph, submission_status
@@ -117,20 +118,17 @@ def clean_value(report: UnitReport, field: str, raw) -> object:
             raise ReportError(f"落款不超过{SIGNATURE_MAX}字。")
         return text
     if field == "signed_on":
-        if not raw:
-            return None
         try:
-            return date.fromisoformat(raw)
-        except ValueError:
-            raise ReportError("成文日期格式不正确。") from None
+            return typed_day(raw, "成文日期", *year_window(report.campaign.year))
+        except DateError as error:
+            raise ReportError(str(error)) from None
     if field == "highlights":
         allowed = {a.id for a in counted_activities(report.campaign, unit=report.unit)}
         chosen = []
         for value in raw or []:
-            try:
-                number = int(value)
-            except (TypeError, ValueError):
-                raise ReportError("特色亮点的选择无效，请刷新后重试。") from None
+            number = positive_int(value)
+            if number is None:
+                raise ReportError("特色亮点的选择无效，请刷新后重试。")
             if number not in allowed:
                 raise ReportError("只能选择本单位已报送或已采纳的活动。")
             if number not in chosen:

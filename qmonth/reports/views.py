@@ -1,8 +1,6 @@
 """Summary reports (总结报告), the province roll-up and bulletins."""
 from __future__ import annotations
 
-from datetime import date
-
 from flask import (
     Blueprint, Response, abort, current_app, flash, make_response, redirect, render_template, request, send_file,
     url_for,
@@ -13,6 +11,7 @@ from ..extensions import db, login_manager
 from ..htmx import render
 from ..main.services import active_campaign
 from ..models import ReportState
+from ..parsing import DateError, positive_int, typed_day, year_window
 from ..timeutil import format_local, utcnow
 from . import printing
 from .data import build_bulletin, build_province, build_unit_report, highlight_candidates, report_standing
@@ -127,10 +126,11 @@ def save_section(code: str, field: str):
 
 
 def _posted_revision() -> int:
-    try:
-        return int(request.form.get("revision", ""))
-    except ValueError:
-        raise ReportError("页面已过期，请刷新后重试。") from None
+    raw = request.form.get("revision", "")
+    revision = 0 if raw == "0" else positive_int(raw)  # a new report is at revision 0
+    if revision is None:
+        raise ReportError("页面已过期，请刷新后重试。")
+    return revision
 
 
 def fnv1a(text: str) -> str:
@@ -284,9 +284,9 @@ def edit_bulletin(number: int):
     if request.method == "POST":
         chosen = _ordered_choice(candidates)
         try:
-            issued_on = date.fromisoformat(request.form["issued_on"]) if request.form.get("issued_on") else None
-        except ValueError:
-            issued_on, error = bulletin.issued_on, "日期格式不正确。"
+            issued_on = typed_day(request.form.get("issued_on"), "日期", *year_window(campaign.year))
+        except DateError as exc:
+            issued_on, error = bulletin.issued_on, str(exc)
         if not error:
             try:
                 update_bulletin(bulletin, title=request.form.get("title", ""), lead=request.form.get("lead", ""),
@@ -303,16 +303,16 @@ def edit_bulletin(number: int):
     missing = [i for i in bulletin.activity_ids or [] if i not in candidates]
     others = [a for a in candidates.values() if a.id not in set(bulletin.activity_ids or [])]
     return render("reports/bulletins/edit.html", status=422 if error else 200, bulletin=bulletin, items=items,
-                  others=others, missing=missing, error=error, campaign=campaign)
+                  others=others, missing=missing, error=error, campaign=campaign,
+                  typed=request.form if error else {})
 
 
 def _ordered_choice(candidates: dict) -> list[int]:
     """The chosen items in the order of their position numbers, then the up/down/add/remove button."""
     positions = []
     for index, raw in enumerate(request.form.getlist("item")):
-        try:
-            activity_id = int(raw)
-        except ValueError:
+        activity_id = positive_int(raw)
+        if activity_id is None:
             continue
         try:
             position = float(request.form.get(f"position-{activity_id}", index + 1))
@@ -321,7 +321,7 @@ def _ordered_choice(candidates: dict) -> list[int]:
         positions.append((position, index, activity_id))
     chosen = [activity_id for _, _, activity_id in sorted(positions) if activity_id in candidates]
     op, _, target = request.form.get("op", "save").partition(":")
-    target_id = int(target) if target.isdigit() else None
+    target_id = positive_int(target)
     if op == "add" and target_id in candidates and target_id not in chosen:
         chosen.append(target_id)
     elif op == "remove" and target_id in chosen:
