@@ -320,3 +320,55 @@ def test_report_autosave_with_an_impossible_revision_asks_for_a_reload(client, l
                            data={"signature": "济南市住房和城乡建设局", "revision": revision})
     assert response.status_code in (409, 422)
     assert "未保存" in response.get_data(as_text=True)
+
+
+# Campaign files ------------------------------------------------------------------------------
+
+def campaign_text(**replacements) -> str:
+    from .conftest import CAMPAIGN_FILE
+
+    text = CAMPAIGN_FILE.read_text(encoding="utf-8").replace('slug = "2024-shandong"', 'slug = "hostile"')
+    for old, new in replacements.items():
+        assert old in text
+        text = text.replace(old, new, 1)
+    return text
+
+
+def upload_campaign(client, text: str):
+    import io
+
+    token = csrf_token_from(client.get("/board/campaigns").get_data(as_text=True))
+    return client.post("/board/campaigns/upload", data={
+        "csrf_token": token, "file": (io.BytesIO(text.encode("utf-8")), "campaign.toml")},
+        content_type="multipart/form-data")
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("year = 2024", "year = 9223372036854775807", "year 应为 0 至 2147483647 之间的整数"),
+    ("year = 2024", "year = 9999", "year 应在 2000 至 2100 之间"),
+    ("ends_on = 2024-09-30", "ends_on = 9999-12-31", "ends_on 应在 2023-01-01 至 2025-12-31 之间"),
+    ("starts_on = 2024-09-01", "starts_on = 0001-01-01", "starts_on 应在 2023-01-01 至 2025-12-31 之间"),
+    ("report_due_at = 2024-10-10T23:59:59+08:00", "report_due_at = 9999-12-31T23:59:59+08:00", "report_due_at 应在"),
+    ("number = 1", "number = 2147483648", "number 应为 0 至 2147483647 之间的整数"),
+])
+def test_campaign_file_with_hostile_numbers_or_dates_is_refused(client, login_as, old, new, message):
+    login_as("province")
+    response = upload_campaign(client, campaign_text(**{old: new}))
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    assert db.session.scalar(select(Campaign).where(Campaign.slug == "hostile")) is None
+
+
+def test_a_campaign_of_the_last_year_is_not_cloned_past_it(client, login_as):
+    login_as("province")
+    text = campaign_text(**{"year = 2024": "year = 2100", "starts_on = 2024-09-01": "starts_on = 2100-09-01",
+                            "ends_on = 2024-09-30": "ends_on = 2100-09-30",
+                            "report_due_at = 2024-10-10": "report_due_at = 2100-10-10",
+                            "issued_on = 2024-08-29": "issued_on = 2100-08-29"})
+    assert upload_campaign(client, text).status_code == 302
+    campaign = db.session.scalar(select(Campaign).where(Campaign.slug == "hostile"))
+    token = csrf_token_from(client.get("/board/campaigns").get_data(as_text=True))
+    response = client.post(f"/board/campaigns/{campaign.id}/clone", data={"csrf_token": token}, follow_redirects=True)
+    assert response.status_code == 200
+    assert "活动年度不能晚于2100年。" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Campaign.id)).where(Campaign.year == 2101)) == 0

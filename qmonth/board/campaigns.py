@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select, update
 
 from ..audit import record
-from ..campaigns.loader import CampaignFileError, load_campaign, parse_campaign_text
+from ..campaigns.loader import YEAR_MAX, CampaignFileError, load_campaign, parse_campaign_text
 from ..extensions import db
 from ..models import Activity, ActivityKind, Campaign, Slogan, Task, TaskGroup, User
 from ..timeutil import LOCAL_TZ
@@ -70,6 +70,8 @@ def _next_year_instant(moment: datetime) -> datetime:
 def clone_campaign(source: Campaign, *, by: User) -> Campaign:
     """Next year's campaign from this one: dates a year later, the same catalogue, no entries."""
     year = source.year + 1
+    if year > YEAR_MAX:
+        raise CampaignError(f"活动年度不能晚于{YEAR_MAX}年。")
     old, new = str(source.year), str(year)
     slug = source.slug.replace(old, new) if old in source.slug else f"{source.slug}-{new}"
     if db.session.scalar(select(Campaign.id).where((Campaign.slug == slug) | (Campaign.year == year))):

@@ -16,11 +16,13 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import ActivityKind, Campaign, Department, Slogan, Task, TaskGroup, Unit
+from ..parsing import INT_MAX, year_window
 from ..textnorm import control_character_problem
 
 FIGURE_TYPES = {"int", "text", "choice", "multi", "slogans"}
 CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 UNIT_CODE_PATTERN = re.compile(r"^[a-z]+-(zj|cg|sw|yl|jt)$")
+YEAR_MIN, YEAR_MAX = 2000, 2100
 # Where each table's texts are stored: a text longer than its column is refused here,
 # as PostgreSQL would refuse it (SQLite would keep it whole).
 TABLE_MODELS = {"campaign": Campaign, "groups": TaskGroup, "tasks": Task, "slogans": Slogan,
@@ -96,6 +98,8 @@ class _Checker:
             self.text(value, key, header, index)
         if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
             self.fail(f"{key} 应为整数", header, index, key)
+        if kind is int and not 0 <= value <= INT_MAX:  # every number lands in a PostgreSQL integer
+            self.fail(f"{key} 应为 0 至 {INT_MAX} 之间的整数", header, index, key)
         if kind is list and not isinstance(value, list):
             self.fail(f"{key} 应为列表", header, index, key)
         return value
@@ -145,6 +149,16 @@ def _check(data: dict, check: _Checker) -> None:
     for key in ("starts_on", "ends_on", "issued_on"):
         check.field(campaign, key, date, "campaign")
     check.field(campaign, "report_due_at", datetime, "campaign")
+    year = campaign["year"]
+    if not YEAR_MIN <= year <= YEAR_MAX:
+        check.fail(f"year 应在 {YEAR_MIN} 至 {YEAR_MAX} 之间", "campaign", 0, "year")
+    # Every date of a campaign lies near its year (cloning adds a year to each of them).
+    earliest, latest = year_window(year)
+    for key in ("starts_on", "ends_on", "issued_on", "report_due_at"):
+        day = campaign[key].date() if isinstance(campaign[key], datetime) else campaign[key]
+        if not earliest <= day <= latest:
+            check.fail(f"{key} 应在 {earliest:%Y-%m-%d} 至 {latest:%Y-%m-%d} 之间（活动年度前后一年）",
+                       "campaign", 0, key)
     contact = campaign.get("contact", {})
     for key in ("phone", "email"):
         value = contact.get(key, "")
