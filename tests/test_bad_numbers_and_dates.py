@@ -372,3 +372,24 @@ def test_a_campaign_of_the_last_year_is_not_cloned_past_it(client, login_as):
     assert response.status_code == 200
     assert "活动年度不能晚于2100年。" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count(Campaign.id)).where(Campaign.year == 2101)) == 0
+
+
+HOSTILE_BODY = {"participants": "--5", "fig_trainees": "9" * 5000, "fig_slogans": "²", "kind": "training",
+                "ids": ["²", "1" * 30], "page": "9" * 30, "due_date": "9999-12-31", "revision": "²",
+                "op": "add:²", "item": "٣", "issued_on": "0001-01-01", "signed_on": "²０２４-01-01"}
+
+
+def test_anonymous_posts_with_hostile_numbers_get_the_anonymous_answer(app, client):
+    answers = {}
+    for rule in app.url_map.iter_rules():
+        if "POST" not in rule.methods:
+            continue
+        path = path_with(rule.rule, "1")
+        response = client.post(path, data=HOSTILE_BODY)
+        html = response.get_data(as_text=True)
+        assert "Traceback" not in html
+        answers[rule.rule] = response.status_code
+        if response.status_code == 302:
+            assert "/login" in response.headers["Location"], rule.rule
+    assert len(answers) > 25
+    assert all(status in (302, 400, 401, 403, 404, 422) for status in answers.values()), answers
