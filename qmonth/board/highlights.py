@@ -12,6 +12,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
+from ..activities.export import inert
 from ..extensions import db
 from ..models import Activity, ActivityState, Campaign, Photo, Unit
 from ..photos.storage import photo_path
@@ -82,7 +83,9 @@ def write_highlights_zip(activities: list[Activity], target: IO[bytes]) -> int:
                 current_app.logger.warning("highlight photo %s has no print copy at %s", entry.photo.id, source)
                 continue
             archive.write(source, entry.path)
-            writer.writerow([entry.path, entry.activity.unit.name, entry.activity.title, entry.photo.caption])
+            # Formulas made inert as in the activity export: the file is opened in Excel.
+            writer.writerow([inert(value) for value in
+                             (entry.path, entry.activity.unit.name, entry.activity.title, entry.photo.caption)])
             written += 1
         # The BOM makes Excel on Windows read the Chinese text as UTF-8.
         archive.writestr("captions.csv", "\ufeff" + captions.getvalue(), compress_type=zipfile.ZIP_DEFLATED)
