@@ -6,6 +6,8 @@ in test_text_in_files.py.
 """
 from __future__ import annotations
 
+import re
+from datetime import datetime, timezone
 from urllib.parse import urlencode
 
 import pytest
@@ -16,11 +18,13 @@ from wtforms import Form, StringField
 from qmonth.activities.export import inert
 from qmonth.admin.services import AccountError, create_user
 from qmonth.extensions import db
-from qmonth.models import Activity, Role, Unit
+from qmonth.models import Activity, Bulletin, ReportState, Role, Unit, UnitReport
 from qmonth.photos.services import display_name
 from qmonth.textnorm import CleanText, control_character_problem, file_text, search_text
 
+from .conftest import DEMO_PASSWORD
 from .test_activity_form import form_page, valid_fields
+from .test_board_support import make_report, token
 
 INVALID = [0xD800, 0xDBFF, 0xDC00, 0xDFFF, 0xFDD0, 0xFDEF, 0xFFFE, 0xFFFF,
            *(plane << 16 | last for plane in (1, 2, 14, 15, 16) for last in (0xFFFE, 0xFFFF))]
@@ -81,3 +85,41 @@ def test_surrogate_bytes_in_a_form_never_reach_the_database(client, login_as, bo
     assert response.status_code in (302, 422)
     titles = list(db.session.scalars(select(Activity.title)))
     assert not any(0xD800 <= ord(char) <= 0xDFFF for title in titles for char in title)
+
+
+def test_a_bulletin_refuses_them_in_its_title_and_lead_and_keeps_the_input(client, login_as):
+    login_as("province")
+    response = client.post("/reports/bulletins/new", data={"csrf_token": token(client, "/reports/bulletins/")})
+    edit = response.headers["Location"]
+    for field in ("title", "lead"):
+        form = {"csrf_token": token(client, edit), "title": "各地质量月活动亮点", "lead": "现将各地经验编发如下。",
+                field: "质量\uffff月", "op": "save"}
+        response = client.post(edit, data=form)
+        page = response.get_data(as_text=True)
+        assert response.status_code == 422 and "内容包含无效字符（U+FFFF）" in page, field
+        bulletin = db.session.scalar(select(Bulletin).order_by(Bulletin.id.desc()))
+        db.session.refresh(bulletin)
+        assert "\uffff" not in (bulletin.title or "") + (bulletin.lead or ""), field
+
+
+def test_the_province_cannot_send_a_report_back_with_them_in_the_reason(client, login_as):
+    make_report("jinan-zj", submitted_at=datetime(2024, 9, 19, tzinfo=timezone.utc))
+    login_as("province")
+    response = client.post("/reports/jinan-zj/reopen", data={"csrf_token": token(client, "/reports/jinan-zj"),
+                                                              "reason": "请补充\ufdd0问题分析。"}, follow_redirects=True)
+    assert "内容包含无效字符（U+FDD0）" in response.get_data(as_text=True)
+    assert db.session.scalar(select(UnitReport.state).where(UnitReport.unit.has(code="jinan-zj"))) \
+        is ReportState.SUBMITTED
+
+
+def test_login_refuses_them_in_the_username(client):
+    response = client.post("/login", data={"username": "jinan-zj\ufffe", "password": DEMO_PASSWORD,
+                                           "csrf_token": token(client, "/login")})
+    assert response.status_code == 422 and "内容包含无效字符（U+FFFE）" in response.get_data(as_text=True)
+    assert 'value="jinan-zj\ufffe"' in response.get_data(as_text=True)
+
+
+def test_the_audit_search_drops_them(client, login_as):
+    login_as("province")
+    page = client.get("/admin/audit", query_string={"user": "jinan\U0010ffff-zj"}).get_data(as_text=True)
+    assert re.search(r'<input type="text" name="user" value="jinan-zj"', page)
