@@ -88,3 +88,15 @@ def test_an_empty_zip_still_has_its_captions_file(client, login_as):
     archive = zipfile.ZipFile(io.BytesIO(client.get("/board/highlights.zip").data))
     assert archive.namelist() == ["captions.csv"]
     db.session.rollback()
+
+
+def test_captions_csv_makes_formulas_inert_like_the_other_exports(client, login_as, make_activity):
+    without_activities()
+    activity = make_activity("jinan-zj", title="-1+1 观摩", state=ActivityState.ACCEPTED, is_highlight=True)
+    make_photo(activity, caption='=HYPERLINK("http://example.invalid","点击")')
+    make_photo(activity, caption="@SUM(A1:A9)", position=1)
+    login_as("province")
+    archive = zipfile.ZipFile(io.BytesIO(client.get("/board/highlights.zip").data))
+    rows = list(csv.reader(io.StringIO(archive.read("captions.csv").decode("utf-8-sig"))))
+    assert [row[2:] for row in rows[1:]] == [["'-1+1 观摩", "'=HYPERLINK(\"http://example.invalid\",\"点击\")"],
+                                            ["'-1+1 观摩", "'@SUM(A1:A9)"]]

@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import Activity, Campaign, User
+from ..textnorm import file_text
 from ..timeutil import to_local, utcnow
 from .listing import ListFilters, filtered_activities
 
@@ -113,7 +114,7 @@ def export_table(user: User, filters: ListFilters, campaign: Campaign) -> tuple[
     columns = [Column("序号", lambda a: None, "int"), *BASE_COLUMNS, *figure_columns(campaign)]
     rows = []
     for number, activity in enumerate(db.session.scalars(query).unique(), start=1):
-        rows.append([number, *(inert(column.value(activity)) for column in columns[1:])])
+        rows.append([number, *(inert(file_text(column.value(activity))) for column in columns[1:])])
     return columns, rows
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import Select, select
 from ..extensions import db
 from ..models import Role, Unit, User
 from ..auth.services import end_all_sessions, hash_password
+from ..textnorm import control_character_problem
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,59}$")
 
@@ -61,6 +62,10 @@ def create_user(
         raise AccountError("用户名须为 3–60 位小写字母、数字、点、下划线或连字符，并以字母或数字开头。")
     if db.session.scalar(select(User.id).where(User.username == username)) is not None:
         raise AccountError(f"用户名 {username} 已存在。")
+    # The form checks this too; the command line passes undecodable bytes on as surrogates.
+    problem = control_character_problem(display_name)
+    if problem:
+        raise AccountError(f"姓名：{problem}")
     if role is Role.PROVINCE_ADMIN:
         unit = None
     elif unit is None:

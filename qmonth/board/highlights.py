@@ -12,9 +12,11 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
+from ..activities.export import inert
 from ..extensions import db
 from ..models import Activity, ActivityState, Campaign, Photo, Unit
 from ..photos.storage import photo_path
+from ..textnorm import file_text
 
 TITLE_IN_NAME_MAX = 40
 # Characters Windows refuses in file names, and control characters.
@@ -41,7 +43,7 @@ def cover_photo(activity: Activity) -> Photo | None:
 
 def safe_name(text: str, limit: int = TITLE_IN_NAME_MAX) -> str:
     """A file or folder name Windows accepts: no reserved characters, no trailing dot or space."""
-    name = UNSAFE.sub("_", " ".join(text.split()))[:limit].rstrip(". ")
+    name = file_text(UNSAFE.sub("_", " ".join(text.split())))[:limit].rstrip(". ")
     if not name or name.upper().split(".")[0] in WINDOWS_RESERVED:
         name = f"_{name}"
     return name
@@ -82,7 +84,9 @@ def write_highlights_zip(activities: list[Activity], target: IO[bytes]) -> int:
                 current_app.logger.warning("highlight photo %s has no print copy at %s", entry.photo.id, source)
                 continue
             archive.write(source, entry.path)
-            writer.writerow([entry.path, entry.activity.unit.name, entry.activity.title, entry.photo.caption])
+            # Formulas made inert as in the activity export: the file is opened in Excel.
+            writer.writerow([inert(file_text(value)) for value in
+                             (entry.path, entry.activity.unit.name, entry.activity.title, entry.photo.caption)])
             written += 1
         # The BOM makes Excel on Windows read the Chinese text as UTF-8.
         archive.writestr("captions.csv", "\ufeff" + captions.getvalue(), compress_type=zipfile.ZIP_DEFLATED)

@@ -17,7 +17,7 @@ from ..audit import record
 from ..extensions import db
 from ..securitylog import security_event
 from ..models import CAPTION_MAX, ORIGINAL_NAME_MAX, Activity, Attachment, AttachmentKind, Photo, User
-from ..textnorm import control_character_problem, normalise_text
+from ..textnorm import control_character_problem, is_invalid_code_point, normalise_text
 from ..timeutil import utcnow
 from .processing import PhotoRejected, process_photo
 from .storage import (
@@ -37,10 +37,12 @@ class UploadRefused(ValueError):
 
 
 def display_name(filename: str | None) -> str:
-    """The name the user gave, made safe to show: no paths, no control or bidi characters."""
+    """The name the user gave, made safe to show: no paths, no control or bidi characters,
+    no non-characters or surrogates."""
     name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(c for c in unicodedata.normalize("NFC", name)
-                   if unicodedata.category(c) not in ("Cc", "Cf") and c not in "\u2028\u2029")
+                   if unicodedata.category(c) not in ("Cc", "Cf") and c not in "\u2028\u2029"
+                   and not is_invalid_code_point(c))
     name = name.strip() or "未命名文件"
     if len(name) > 80:
         stem, dot, ext = name.rpartition(".")

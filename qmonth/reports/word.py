@@ -4,6 +4,9 @@ Office PCs have the official fonts, so the document names them (仿宋_GB2312,
 黑体, 楷体_GB2312, 方正小标宋简体) for East Asian text. Margins mirror on
 facing pages like the PDF, and page numbers sit outside: right on odd pages,
 left on even ones.
+
+Every text from the database passes through `file_text` on its way in: XML refuses
+some characters an older row may still hold, and one such row must not break the file.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
 
 from ..photos.storage import photo_path
+from ..textnorm import file_text
 from ..timeutil import format_date_cn
 from .data import HIGHLIGHT_PHOTOS, UnitReportData, figures_paragraph
 from .documents import cn_numeral, paragraphs
@@ -117,7 +121,7 @@ def _page_number(paragraph, align) -> None:
 
 
 def _run(paragraph, text: str, font: str | None = None, size: Pt | None = None):
-    run = paragraph.add_run(text)
+    run = paragraph.add_run(file_text(text))
     if font:
         _fonts(run, font, size)
     return run
@@ -125,7 +129,7 @@ def _run(paragraph, text: str, font: str | None = None, size: Pt | None = None):
 
 def _text(document, text: str | None) -> None:
     for para in paragraphs(text):
-        document.add_paragraph(para)
+        document.add_paragraph(file_text(para))
 
 
 def _table(document, header: list[str], rows: list[list[str]], widths: list[float]) -> None:
@@ -189,20 +193,19 @@ def unit_docx(data: UnitReportData) -> io.BytesIO:
     _page_setup(document)
     report, figures, unit = data.report, data.figures, data.unit
     properties = document.core_properties
-    properties.title = data.title
-    properties.author = unit.name
-    properties.last_modified_by = unit.name
+    properties.title = file_text(data.title)
+    properties.author = properties.last_modified_by = file_text(unit.name)
     moment = data.updated_at.astimezone(timezone.utc).replace(tzinfo=None)
     properties.created = properties.modified = moment
     properties.revision = 1
 
-    document.add_paragraph(data.title, style="Title")
-    addressee = document.add_paragraph(f"{data.campaign.report_addressee or data.campaign.issuer}：")
+    document.add_paragraph(file_text(data.title), style="Title")
+    addressee = document.add_paragraph(file_text(f"{data.campaign.report_addressee or data.campaign.issuer}："))
     addressee.paragraph_format.first_line_indent = Pt(0)
 
     document.add_heading("一、基本情况", level=1)
     _text(document, report.overview)
-    document.add_paragraph(figures_paragraph(figures))
+    document.add_paragraph(file_text(figures_paragraph(figures)))
     if figures.kinds_with_entries:
         rows = [[k.kind.name, str(k.count), str(k.participants), _kind_figures(k)] for k in figures.kinds_with_entries]
         rows.append(["合计", str(figures.count), str(figures.participants), ""])
@@ -211,20 +214,20 @@ def unit_docx(data: UnitReportData) -> io.BytesIO:
     document.add_heading("二、主要做法和成效", level=1)
     _text(document, report.practices)
     for index, section in enumerate(data.groups, start=1):
-        document.add_heading(f"（{cn_numeral(index)}）{section.group.title}", level=2)
+        document.add_heading(file_text(f"（{cn_numeral(index)}）{section.group.title}"), level=2)
         for task_section in section.tasks:
             paragraph = document.add_paragraph()
             _run(paragraph, f"{task_section.task.number}.{task_section.task.title}。", HEADING2_FONT)
             paragraph.add_run(f"共开展活动{len(task_section.activities)}项。")
             for number, activity in enumerate(task_section.activities, start=1):
-                document.add_paragraph(f"（{number}）{_when_where(activity)}“{activity.title}”"
-                                       f"{f'，参与{activity.participants}人次' if activity.participants else ''}。"
-                                       f"{activity.description}{activity.results}")
+                participants = f"，参与{activity.participants}人次" if activity.participants else ""
+                document.add_paragraph(file_text(f"（{number}）{_when_where(activity)}“{activity.title}”"
+                                                 f"{participants}。{activity.description}{activity.results}"))
 
     document.add_heading("三、特色亮点", level=1)
     _text(document, report.highlights_text)
     for index, activity in enumerate(data.highlights, start=1):
-        document.add_heading(f"（{cn_numeral(index)}）{activity.title}", level=2)
+        document.add_heading(file_text(f"（{cn_numeral(index)}）{activity.title}"), level=2)
         _text(document, activity.description)
         _text(document, activity.results)
         _photos(document, [(photo, activity.title) for photo in activity.photos[:HIGHLIGHT_PHOTOS]])
@@ -233,15 +236,15 @@ def unit_docx(data: UnitReportData) -> io.BytesIO:
     _text(document, report.problems)
 
     document.add_paragraph()
-    document.add_paragraph(f"附件：1.{unit.name}“质量月”活动情况一览表")
+    document.add_paragraph(file_text(f"附件：1.{unit.name}“质量月”活动情况一览表"))
     if data.photos:
-        more = document.add_paragraph(f"2.{unit.name}“质量月”活动照片")
+        more = document.add_paragraph(file_text(f"2.{unit.name}“质量月”活动照片"))
         more.paragraph_format.first_line_indent = Pt(0)
         more.paragraph_format.left_indent = Pt(80)
     document.add_paragraph()
     document.add_paragraph()
     for text in (data.signature, format_date_cn(data.signed_on)):
-        line = document.add_paragraph(text)
+        line = document.add_paragraph(file_text(text))
         line.alignment = WD_ALIGN_PARAGRAPH.RIGHT
         line.paragraph_format.first_line_indent = Pt(0)
         line.paragraph_format.right_indent = Pt(64)
@@ -268,7 +271,7 @@ def _attachment_heading(document, label: str, title: str) -> None:
     paragraph = document.add_paragraph()
     paragraph.paragraph_format.first_line_indent = Pt(0)
     _run(paragraph, label, HEADING1_FONT)
-    document.add_paragraph(title, style="Title")
+    document.add_paragraph(file_text(title), style="Title")
 
 
 def _when_where(activity) -> str:
