@@ -110,11 +110,7 @@ def edit(activity_id: int):
 
 def _handle_post(campaign, activity_id: int | None, template: str = "activities/form.html"):
     """One path for create and edit: session, token, validation, then the service."""
-    form = ActivityForm(campaign)
-    if template == QUICK_TEMPLATE:
-        _fill_quick_defaults(form)
-    form.read_figures(request.form)
-    valid = form.validate()
+    form, valid = _read_form(campaign, template)
     activity = None
 
     if not current_user.is_authenticated:
@@ -139,6 +135,10 @@ def _handle_post(campaign, activity_id: int | None, template: str = "activities/
         if not activity.is_editable:
             flash(f"该活动{activity.state.label}，不能修改。", "warning")
             return redirect(url_for(".detail", activity_id=activity.id))
+        if activity.campaign_id != campaign.id:
+            # An entry of an earlier campaign is checked against its own window, kinds and tasks.
+            # (Read again only now: who may see the entry was not known before the login check.)
+            form, valid = _read_form(activity.campaign, template)
 
     if form.csrf_token.errors:
         security_event("csrf.failure", reason="; ".join(form.csrf_token.errors))
@@ -191,6 +191,15 @@ def _handle_post(campaign, activity_id: int | None, template: str = "activities/
     for problem in upload_problems:
         flash(problem, "error")
     return redirect(url_for(".detail", activity_id=activity.id))
+
+
+def _read_form(campaign, template: str):
+    """The posted form, validated against `campaign`: returns (form, valid)."""
+    form = ActivityForm(campaign)
+    if template == QUICK_TEMPLATE:
+        _fill_quick_defaults(form)
+    form.read_figures(request.form)
+    return form, form.validate()
 
 
 def _fill_quick_defaults(form) -> None:
