@@ -93,6 +93,7 @@ def _init_proxy_and_cookies(app: Flask) -> None:
 
 
 def _init_login(app: Flask) -> None:
+    from .auth import sessions
     from .auth.services import load_user_from_session_id
 
     login_manager.init_app(app)
@@ -101,6 +102,8 @@ def _init_login(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
     login_manager.user_loader(load_user_from_session_id)
+    # Before every other hook that looks at the user: an expired session is signed out first.
+    sessions.register(app)
 
 
 def _init_database_guards(app: Flask) -> None:

@@ -18,6 +18,9 @@ def default_settings(instance_path: Path) -> dict:
         # How many reverse proxies sit in front (their X-Forwarded-For/Proto are then trusted).
         "PROXY_FIX": 0,
         "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+        # A sign-in ends after this long without a request, or this long after it began (auth/sessions.py).
+        "SESSION_IDLE_MINUTES": 120,
+        "SESSION_MAX_HOURS": 12,
         "MAX_CONTENT_LENGTH": 120 * 1024 * 1024,
         "CAMPAIGN_DIR": str(Path(__file__).parent / "campaigns"),
     }

@@ -451,6 +451,8 @@ class Bulletin(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # One-time key of the rendered "new issue" button: a double click finds the first issue.
+    form_key: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
 
     campaign: Mapped[Campaign] = relationship()
 
@@ -463,6 +465,8 @@ class Reminder(db.Model):
     message: Mapped[str] = mapped_column(Text)
     sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # One-time key of the rendered form: a double click finds the reminder the first click sent.
+    form_key: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
 
     sent_by: Mapped[User | None] = relationship()
     recipients: Mapped[list[ReminderRecipient]] = relationship(back_populates="reminder", cascade="all, delete-orphan")

@@ -52,6 +52,26 @@ def test_refused_requests_are_recorded_but_missing_files_are_not(client, login_a
     assert db.session.scalar(select(func.count(AuditEvent.id))) == before
 
 
+def test_a_burst_of_refused_requests_is_one_audit_row_but_every_one_is_in_the_security_log(app, client, login_as):
+    from datetime import timedelta
+    from pathlib import Path
+
+    login_as("heze-sw")
+    for number in range(50):
+        response = client.get(f"/board/?sort=name&page={number}")
+        assert response.status_code == 403 and "您没有权限访问此页面" in response.get_data(as_text=True)
+    [board] = events("access.denied")
+    assert board.changes["path"] == "/board/?sort=name&page=0"
+    security_log = (Path(app.instance_path) / "security.log").read_text(encoding="utf-8")
+    assert security_log.count("event=access.denied") == 50
+
+    assert client.get("/admin/audit").status_code == 403  # another page is another row
+    assert [event.changes["path"] for event in events("access.denied")] == ["/board/?sort=name&page=0", "/admin/audit"]
+    app.config["CLOCK_OFFSET"] += timedelta(hours=1, minutes=1)  # and an hour later, the same page again
+    assert client.get("/board/").status_code == 403
+    assert len(events("access.denied")) == 3
+
+
 def test_the_log_shows_each_action_in_chinese_with_beijing_time(app, client, login_as):
     login_as("heze-sw")
     client.get("/board/")  # refused

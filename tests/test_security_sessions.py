@@ -183,3 +183,34 @@ def test_an_expired_activity_form_token_is_in_the_security_log(app, client, logi
     assert response.status_code == 422 and "质量月启动仪式" in response.get_data(as_text=True)
     assert any("event=csrf.failure" in line and "path=/activities/new" in line and "user=jinan-zj" in line
                for line in security_log(app))
+
+
+def test_guessing_the_current_password_is_throttled_like_a_login(app, client, login_as, user_named):
+    from qmonth.auth.services import verify_password
+
+    login_as("jinan-zj")
+
+    def change_password(current):
+        token = csrf_token_from(client.get("/account/password").get_data(as_text=True))
+        return client.post("/account/password", data={
+            "current_password": current, "new_password": "Quality-2024-ok", "confirm_password": "Quality-2024-ok",
+            "csrf_token": token})
+
+    for number in range(MAX_FAILURES_PER_ACCOUNT):
+        wrong = change_password(f"guess-{number}-password")
+        assert wrong.status_code == 422 and "当前密码不正确。" in wrong.get_data(as_text=True)
+    blocked = change_password(DEMO_PASSWORD)  # even the right password, while blocked
+    assert blocked.status_code == 429
+    assert "当前密码输错次数过多，请 15 分钟后再试。" in blocked.get_data(as_text=True)
+    db.session.expire_all()
+    assert verify_password(user_named("jinan-zj").password_hash, DEMO_PASSWORD)
+    # The same counters as the login form: the account is locked there too.
+    assert post_login(app.test_client(), "jinan-zj", DEMO_PASSWORD).status_code == 429
+    lines = security_log(app)
+    assert sum("event=password.change_failed" in line for line in lines) == MAX_FAILURES_PER_ACCOUNT
+    assert any("event=password.throttled" in line and "user=jinan-zj" in line for line in lines)
+
+    app.config["CLOCK_OFFSET"] += timedelta(minutes=15, seconds=5)
+    assert change_password(DEMO_PASSWORD).status_code == 302
+    db.session.expire_all()
+    assert verify_password(user_named("jinan-zj").password_hash, "Quality-2024-ok")

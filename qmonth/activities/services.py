@@ -19,6 +19,13 @@ class WorkflowError(ValueError):
     """A refused transition; the message is shown to the user (Chinese)."""
 
 
+class ActivityGone(WorkflowError):
+    """The activity was deleted by another request after this one had read it."""
+
+
+CHANGED_MEANWHILE = "该活动已被他人处理，请刷新后重试。"
+
+
 def visible_activities(user: User) -> Select:
     """The one scoping rule: the province sees every activity, a bureau only its own."""
     query = select(Activity)
@@ -37,6 +44,32 @@ def get_activity_or_404(user: User, activity_id: int) -> Activity:
             security_event("access.not_visible", object="activity", id=activity_id)
         abort(404)
     return activity
+
+
+def lock_activity(activity: Activity, *, done: ActivityState | None = None) -> bool:
+    """Every service that changes an activity starts here: lock its row until commit, and reload it.
+
+    The request read the row without a lock (to find it, and in the view's checks), and another
+    request may have changed it since. On PostgreSQL, FOR UPDATE makes a concurrent change wait
+    here until this one commits, and the reload shows what that one did; SQLite renders no
+    FOR UPDATE and needs none, as writing requests begin IMMEDIATE (see create_app) and so
+    run one at a time.
+
+    Returns False when the row is already in the state `done` (a repeated click: nothing to do).
+    Raises WorkflowError when its state is no longer the one this request read, ActivityGone
+    when the row was deleted.
+    """
+    read_state = activity.state
+    current = db.session.scalar(
+        select(Activity).where(Activity.id == activity.id).with_for_update()
+        .execution_options(populate_existing=True))
+    if current is None:
+        raise ActivityGone("该活动已被删除。")
+    if done is not None and current.state is done:
+        return False
+    if current.state is not read_state:
+        raise WorkflowError(CHANGED_MEANWHILE)
+    return True
 
 
 # Fields a user edits through the activity form. Nothing else is ever assigned from a request.
@@ -128,6 +161,7 @@ def create_activity(
 
 def update_activity(activity: Activity, data: ActivityData, *, by: User) -> dict:
     """Edit a draft or a returned entry; the audit record lists the changed fields."""
+    lock_activity(activity)
     if not activity.is_editable:
         raise WorkflowError(f"该活动{activity.state.label}，不能修改。")
     changes = _apply(activity, data)
@@ -169,7 +203,7 @@ def _transition(activity: Activity, to: ActivityState, *, by: User, action: str,
 
 def submit_activity(activity: Activity, *, by: User) -> None:
     """Draft or returned → submitted, once everything required is there."""
-    if activity.state is ActivityState.SUBMITTED:
+    if not lock_activity(activity, done=ActivityState.SUBMITTED):
         return  # a repeated click: already done
     if not activity.is_editable:
         raise WorkflowError(f"该活动{activity.state.label}，不能报送。")
@@ -189,7 +223,7 @@ def _require_province(user: User) -> None:
 def accept_activity(activity: Activity, *, by: User) -> None:
     """Submitted → accepted (province only)."""
     _require_province(by)
-    if activity.state is ActivityState.ACCEPTED:
+    if not lock_activity(activity, done=ActivityState.ACCEPTED):
         return
     if activity.state is not ActivityState.SUBMITTED:
         raise WorkflowError(f"只能采纳已报送的活动，该活动{activity.state.label}。")
@@ -205,6 +239,7 @@ def return_activity(activity: Activity, *, by: User, reason: str) -> None:
     reason = (reason or "").strip()
     if not reason:
         raise WorkflowError("退回时请填写退回原因。")
+    lock_activity(activity)
     if activity.state not in (ActivityState.SUBMITTED, ActivityState.ACCEPTED):
         raise WorkflowError(f"只能退回已报送或已采纳的活动，该活动{activity.state.label}。")
     activity.reviewed_at = utcnow()
@@ -217,6 +252,7 @@ def return_activity(activity: Activity, *, by: User, reason: str) -> None:
 def set_highlight(activity: Activity, *, by: User, on: bool) -> None:
     """Mark or unmark an accepted activity for publicity (宣传推广)."""
     _require_province(by)
+    lock_activity(activity)
     if on and activity.state is not ActivityState.ACCEPTED:
         raise WorkflowError("只有已采纳的活动可以设为宣传推广。")
     if activity.is_highlight == on:
@@ -232,7 +268,11 @@ def bulk_accept(activities: list[Activity], *, by: User) -> tuple[int, list[str]
     accepted, skipped = 0, []
     for activity in activities:
         if activity.state is ActivityState.SUBMITTED:
-            accept_activity(activity, by=by)
+            try:
+                accept_activity(activity, by=by)
+            except WorkflowError:  # returned by a colleague since the list was read
+                skipped.append(activity.title)
+                continue
             accepted += 1
         else:
             skipped.append(activity.title)
@@ -241,6 +281,7 @@ def bulk_accept(activities: list[Activity], *, by: User) -> tuple[int, list[str]
 
 def delete_activity(activity: Activity, *, by: User) -> None:
     """Only drafts can be deleted; the audit record keeps the title."""
+    lock_activity(activity)
     if activity.state is not ActivityState.DRAFT:
         raise WorkflowError("只能删除草稿。")
     record("activity.delete", actor=by, obj=activity, from_state=activity.state.value,

@@ -21,6 +21,7 @@ from ..photos.views import FORM_KEY
 from .forms import ActivityForm, form_from_activity, parse_figures
 from .services import (
     FIELD_LABELS,
+    ActivityGone,
     WorkflowError,
     create_activity,
     delete_activity,
@@ -109,11 +110,7 @@ def edit(activity_id: int):
 
 def _handle_post(campaign, activity_id: int | None, template: str = "activities/form.html"):
     """One path for create and edit: session, token, validation, then the service."""
-    form = ActivityForm(campaign)
-    if template == QUICK_TEMPLATE:
-        _fill_quick_defaults(form)
-    form.read_figures(request.form)
-    valid = form.validate()
+    form, valid = _read_form(campaign, template)
     activity = None
 
     if not current_user.is_authenticated:
@@ -138,6 +135,10 @@ def _handle_post(campaign, activity_id: int | None, template: str = "activities/
         if not activity.is_editable:
             flash(f"该活动{activity.state.label}，不能修改。", "warning")
             return redirect(url_for(".detail", activity_id=activity.id))
+        if activity.campaign_id != campaign.id:
+            # An entry of an earlier campaign is checked against its own window, kinds and tasks.
+            # (Read again only now: who may see the entry was not known before the login check.)
+            form, valid = _read_form(activity.campaign, template)
 
     if form.csrf_token.errors:
         security_event("csrf.failure", reason="; ".join(form.csrf_token.errors))
@@ -166,7 +167,15 @@ def _handle_post(campaign, activity_id: int | None, template: str = "activities/
             return redirect(url_for(".detail", activity_id=activity.id))
         attach_staged(activity, staging_key=form.form_key.data, by=current_user)
     else:
-        update_activity(activity, data, by=current_user)
+        try:
+            update_activity(activity, data, by=current_user)
+        except ActivityGone as error:
+            db.session.rollback()
+            flash(str(error), "warning")
+            return redirect(url_for(".index"))
+        except WorkflowError as error:  # submitted or reviewed since this request read it
+            db.session.rollback()
+            return _form_page(form, activity, status=409, notice=str(error), template=template)
     upload_problems = _store_uploaded_files(activity=activity, staging_key=None)
     if wants_submit:
         try:
@@ -182,6 +191,15 @@ def _handle_post(campaign, activity_id: int | None, template: str = "activities/
     for problem in upload_problems:
         flash(problem, "error")
     return redirect(url_for(".detail", activity_id=activity.id))
+
+
+def _read_form(campaign, template: str):
+    """The posted form, validated against `campaign`: returns (form, valid)."""
+    form = ActivityForm(campaign)
+    if template == QUICK_TEMPLATE:
+        _fill_quick_defaults(form)
+    form.read_figures(request.form)
+    return form, form.validate()
 
 
 def _fill_quick_defaults(form) -> None:
@@ -307,7 +325,7 @@ def submit(activity_id: int):
         flash(str(error), "error")
     else:
         flash("活动已报送，等待省厅审核。", "success")
-    return redirect(url_for(".detail", activity_id=activity.id))
+    return redirect(url_for(".detail", activity_id=activity_id))
 
 
 @bp.route("/<int:activity_id>/delete", methods=["GET", "POST"])
@@ -324,10 +342,14 @@ def delete(activity_id: int):
     try:
         delete_activity(activity, by=current_user)
         db.session.commit()
+    except ActivityGone as error:  # a second click, or a colleague was quicker
+        db.session.rollback()
+        flash(str(error), "info")
+        return redirect(url_for(".index"))
     except WorkflowError as error:
         db.session.rollback()
         flash(str(error), "error")
-        return redirect(url_for(".detail", activity_id=activity.id))
+        return redirect(url_for(".detail", activity_id=activity_id))
     flash("草稿已删除。", "success")
     return redirect(url_for(".index"))
 

@@ -97,6 +97,29 @@ def load_user_from_session_id(session_id: str) -> User | None:
     return user
 
 
+PASSWORD_THROTTLED = "当前密码输错次数过多，请 {minutes} 分钟后再试。如忘记密码，请联系单位管理员重置。"
+WRONG_CURRENT_PASSWORD = "当前密码不正确。"
+
+
+def checked_password_change(user: User, current_password: str, new_password: str, address: str) -> None:
+    """Change one's own password once the current one is right, throttled like a login and on the
+    same counters: a session left open on a shared PC must not become a way to guess the password.
+    A wrong password is committed at once; the change is left for the caller's commit."""
+    wait = login_blocked_for(user.username, address)
+    if wait is not None:
+        security_event("password.throttled")
+        raise LoginRefused(PASSWORD_THROTTLED.format(minutes=minutes_to_wait(wait)), 429)
+    password_hash = user.password_hash
+    db.session.commit()  # as in authenticate(): no write lock held while argon2 works
+    if not verify_password(password_hash, current_password):
+        note_attempt(user.username, address, succeeded=False)
+        db.session.commit()
+        security_event("password.change_failed")
+        raise LoginRefused(WRONG_CURRENT_PASSWORD, 422)
+    note_attempt(user.username, address, succeeded=True)
+    change_password(user, new_password)
+
+
 def change_password(user: User, new_password: str) -> None:
     """Set a new password and end every other session of the user."""
     user.password_hash = hash_password(new_password)

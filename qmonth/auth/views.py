@@ -8,7 +8,7 @@ from ..extensions import db
 from ..htmx import render
 from ..securitylog import security_event
 from .forms import LoginForm, PasswordChangeForm
-from .services import LoginRefused, change_password, checked_login, end_all_sessions, verify_password
+from .services import LoginRefused, checked_login, checked_password_change, end_all_sessions
 
 bp = Blueprint("auth", __name__)
 
@@ -55,16 +55,18 @@ def password():
     """Change one's own password; other sessions of the user end."""
     form = PasswordChangeForm()
     if form.validate_on_submit():
-        if not verify_password(current_user.password_hash, form.current_password.data):
-            form.current_password.errors.append("当前密码不正确。")
-        else:
-            user = current_user._get_current_object()
-            change_password(user, form.new_password.data)
-            db.session.commit()
-            security_event("password.change")
-            login_user(user)  # keep this session, with the new version
-            flash("密码已修改，其他设备上的登录已失效。", "success")
-            return redirect(url_for("main.home"))
+        user = current_user._get_current_object()
+        try:
+            checked_password_change(user, form.current_password.data, form.new_password.data,
+                                    request.remote_addr or "-")
+        except LoginRefused as refusal:
+            form.current_password.errors.append(str(refusal))
+            return render("auth/password.html", form=form, status=refusal.status)
+        db.session.commit()
+        security_event("password.change")
+        login_user(user)  # keep this session, with the new version
+        flash("密码已修改，其他设备上的登录已失效。", "success")
+        return redirect(url_for("main.home"))
     status = 422 if form.errors else 200
     return render("auth/password.html", form=form, status=status)
 

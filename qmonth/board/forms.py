@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import date, datetime, time
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import RadioField, SelectMultipleField, StringField, TextAreaField
+from wtforms import HiddenField, RadioField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 
@@ -31,11 +32,18 @@ def _normalised(text: str | None) -> str | None:
 
 
 class ReminderForm(FlaskForm):
+    form_key = HiddenField()
     target = RadioField("催报对象", choices=[SelectChoice("selected", "所选单位"), SelectChoice("missing", "全部未报送总结报告的单位")],
                         default="selected")
     units = SelectMultipleField("单位", choices=[], validate_choice=False)
     message = TextAreaField("催报内容", filters=[_normalised], validators=[
         DataRequired("请填写催报内容。"), CleanText(multiline=True), Length(max=MESSAGE_MAX, message=f"催报内容不超过{MESSAGE_MAX}字。")])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A new key each time the form is rendered fresh; only keys this form made are kept.
+        if not re.fullmatch(r"[0-9a-f]{32}", self.form_key.data or ""):
+            self.form_key.data = uuid.uuid4().hex
 
     def validate_target(self, field):
         if field.data not in ("selected", "missing"):

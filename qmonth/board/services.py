@@ -6,6 +6,7 @@ from datetime import datetime
 
 from flask import abort
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from .. import timeutil
@@ -24,8 +25,11 @@ class BoardError(ValueError):
 
 # Reminders ------------------------------------------------------------------------------
 
-def send_reminder(campaign: Campaign, *, units: list[Unit], message: str, by: User) -> Reminder:
-    """One reminder to the chosen units; each unit's trail records it."""
+def send_reminder(campaign: Campaign, *, units: list[Unit], message: str, by: User,
+                  form_key: str | None = None) -> Reminder:
+    """One reminder to the chosen units, once per form key; each unit's trail records it.
+
+    A repeated POST of the same form (a double click) gets the reminder the first one sent."""
     message = (message or "").strip()
     if not message:
         raise BoardError("请填写催报内容。")
@@ -33,13 +37,31 @@ def send_reminder(campaign: Campaign, *, units: list[Unit], message: str, by: Us
         raise BoardError(f"催报内容不超过{MESSAGE_MAX}字。")
     if not units:
         raise BoardError("请至少选择一个单位。")
-    reminder = Reminder(campaign_id=campaign.id, message=message, sent_by_id=by.id, sent_at=timeutil.utcnow())
+    sent = _reminder_with_key(form_key)
+    if sent is not None:
+        return sent
+    reminder = Reminder(campaign_id=campaign.id, message=message, sent_by_id=by.id, sent_at=timeutil.utcnow(),
+                        form_key=form_key)
     reminder.recipients = [ReminderRecipient(unit_id=unit.id, read_by=[]) for unit in units]
-    db.session.add(reminder)
-    db.session.flush()
+    try:
+        # A savepoint: a concurrent twin with the same key waits on the unique index, then loses here.
+        with db.session.begin_nested():
+            db.session.add(reminder)
+            db.session.flush()
+    except IntegrityError:
+        sent = _reminder_with_key(form_key)
+        if sent is None:
+            raise
+        return sent
     for unit in units:
         record("reminder.send", actor=by, obj=reminder, unit_id=unit.id, reason=message)
     return reminder
+
+
+def _reminder_with_key(form_key: str | None) -> Reminder | None:
+    if not form_key:
+        return None
+    return db.session.scalar(select(Reminder).where(Reminder.form_key == form_key))
 
 
 @dataclass

@@ -92,13 +92,15 @@ def send():
         try:
             if form.target.data == "missing" and not units:
                 raise BoardError("所有单位均已报送总结报告，无需催报。")
-            send_reminder(campaign, units=units, message=form.message.data, by=current_user)
+            reminder = send_reminder(campaign, units=units, message=form.message.data, by=current_user,
+                                     form_key=form.form_key.data)
             db.session.commit()
         except BoardError as error:
             db.session.rollback()
             form.units.errors.append(str(error))
         else:
-            flash(f"已向 {len(units)} 个单位发送催报。", "success")
+            # A double click gets the same answer as the first click: the reminder it sent.
+            flash(f"已向 {len(reminder.recipients)} 个单位发送催报。", "success")
             if not is_htmx():
                 return redirect(request.referrer if _is_board_url(request.referrer) else url_for(".index"))
             response = render("board/_reminder_form.html", "board/_reminder_form.html",

@@ -240,23 +240,35 @@ def get_bulletin_or_404(campaign: Campaign, number: int) -> Bulletin:
     return bulletin
 
 
-def create_bulletin(campaign: Campaign, *, by: User) -> Bulletin:
-    """The next issue (第N期), numbered without gaps."""
+def create_bulletin(campaign: Campaign, *, by: User, form_key: str | None = None) -> Bulletin:
+    """The next issue (第N期), numbered without gaps, once per form key: a repeated POST of the
+    same button (a double click) gets the issue the first one started."""
     require_province(by)
     for _ in range(5):
+        started = _bulletin_with_key(form_key)
+        if started is not None:
+            return started
         number = (db.session.scalar(select(func.max(Bulletin.number))
                                     .where(Bulletin.campaign_id == campaign.id)) or 0) + 1
         bulletin = Bulletin(campaign=campaign, number=number, title="", lead="", activity_ids=[],
-                            issued_on=to_local(utcnow()).date(), created_by_id=by.id)
-        db.session.add(bulletin)
+                            issued_on=to_local(utcnow()).date(), created_by_id=by.id, form_key=form_key)
         try:
+            # A concurrent twin waits on the unique number (or key), then loses here and looks again;
+            # added inside the savepoint, the losing row leaves the session with it.
             with db.session.begin_nested():
+                db.session.add(bulletin)
                 db.session.flush()
         except IntegrityError:
             continue
         record("bulletin.create", actor=by, obj=bulletin)
         return bulletin
     raise ReportError("简报编号冲突，请重试。")
+
+
+def _bulletin_with_key(form_key: str | None) -> Bulletin | None:
+    if not form_key:
+        return None
+    return db.session.scalar(select(Bulletin).where(Bulletin.form_key == form_key))
 
 
 def update_bulletin(bulletin: Bulletin, *, title: str, lead: str, issued_on: date | None,

@@ -1,6 +1,8 @@
 """Summary reports (总结报告), the province roll-up and bulletins."""
 from __future__ import annotations
 
+import uuid
+
 from flask import (
     Blueprint, Response, abort, current_app, flash, make_response, redirect, render_template, request, send_file,
     url_for,
@@ -12,6 +14,7 @@ from ..htmx import render
 from ..main.services import active_campaign
 from ..models import ReportState
 from ..parsing import DateError, positive_int, typed_day, year_window
+from ..photos.views import FORM_KEY
 from ..timeutil import format_local, utcnow
 from . import printing
 from .data import build_bulletin, build_province, build_unit_report, highlight_candidates, report_standing
@@ -261,14 +264,16 @@ def bulletins():
     """The issues compiled so far (province only)."""
     require_province(current_user)
     campaign = _campaign()
-    return render("reports/bulletins/list.html", bulletins=list_bulletins(campaign), campaign=campaign)
+    return render("reports/bulletins/list.html", bulletins=list_bulletins(campaign), campaign=campaign,
+                  form_key=uuid.uuid4().hex)
 
 
 @bp.post("/bulletins/new")
 def new_bulletin():
-    """Start the next issue and open it for editing."""
+    """Start the next issue and open it for editing; a double click opens the same issue."""
     require_province(current_user)
-    bulletin = create_bulletin(_campaign(), by=current_user)
+    form_key = request.form.get("form_key", "")
+    bulletin = create_bulletin(_campaign(), by=current_user, form_key=form_key if FORM_KEY.fullmatch(form_key) else None)
     db.session.commit()
     return redirect(url_for("reports.edit_bulletin", number=bulletin.number))
 

@@ -44,6 +44,8 @@ def require_province():
 def queue():
     """Entries by review state, oldest submission first, with unit and kind filters."""
     campaign = active_campaign()
+    if campaign is None:  # no campaign loaded yet: nothing to review, and a page that says so
+        return render("reviews/no_campaign.html")
     tab = request.args.get("state", "submitted")
     state = TABS.get(tab, ActivityState.SUBMITTED)
     unit_code = request.args.get("unit", "")
