@@ -34,6 +34,7 @@ bp = Blueprint("activities", __name__, url_prefix="/activities")
 
 EXPIRED_FORM = "页面已过期，已为您保留填写的内容，请核对后再次提交。"
 EXPIRED_SESSION = "登录已超时。填写的内容已保留，请输入用户名和密码后继续保存。"
+FILES_NOT_KEPT = "所选的照片和文件未上传，请重新选择。"
 
 
 def _campaign_or_404():
@@ -142,8 +143,10 @@ def _handle_post(campaign, activity_id: int | None, template: str = "activities/
     if form.csrf_token.errors:
         security_event("csrf.failure", reason="; ".join(form.csrf_token.errors))
         form.csrf_token.errors = []
-        _keep_uploaded_files(form, activity)
-        return _form_page(form, activity, status=422, notice=EXPIRED_FORM, template=template)
+        # Files are kept only from a request that proves it came from our form: a forged
+        # or stale POST must not be able to store and attach anything.
+        notice = f"{EXPIRED_FORM}{FILES_NOT_KEPT}" if _has_chosen_files() else EXPIRED_FORM
+        return _form_page(form, activity, status=422, notice=notice, template=template)
     if not valid:
         _keep_uploaded_files(form, activity)
         return _form_page(form, activity, status=422, notice="请根据提示修改后再保存。", template=template)
@@ -226,6 +229,12 @@ def _store_uploaded_files(*, activity, staging_key) -> list[str]:
             except UploadRefused as error:
                 problems.append(str(error))
     return problems
+
+
+def _has_chosen_files() -> bool:
+    """Whether the form carried any chosen photo or file (a browser without JavaScript)."""
+    return any(upload_file and upload_file.filename
+               for field in ("photos", "files") for upload_file in request.files.getlist(field))
 
 
 def _keep_uploaded_files(form, activity) -> None:
