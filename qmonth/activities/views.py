@@ -5,7 +5,7 @@ import uuid
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..auth.services import LoginRefused, checked_login
 from ..extensions import csrf, db, login_manager
@@ -295,9 +295,18 @@ def history(activity_id: int):
 
 
 def _history(activity):
+    """The audit events of this activity, from its creation on.
+
+    A database from before ids were never reused may hold under this id the trail of an
+    earlier, deleted activity (of any bureau): that trail ends before this activity's
+    create event, so the history starts at the newest create event for the id.
+    """
+    of_this_id = (AuditEvent.object_type == "activity", AuditEvent.object_id == activity.id)
+    created = (select(func.max(AuditEvent.id))
+               .where(*of_this_id, AuditEvent.action == "activity.create").scalar_subquery())
     return list(db.session.scalars(
         select(AuditEvent)
-        .where(AuditEvent.object_type == "activity", AuditEvent.object_id == activity.id)
+        .where(*of_this_id, AuditEvent.id >= func.coalesce(created, 0))
         .order_by(AuditEvent.at, AuditEvent.id)
     ))
 
