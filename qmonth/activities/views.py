@@ -12,10 +12,10 @@ from ..extensions import csrf, db, login_manager
 from ..securitylog import security_event
 from ..htmx import render
 from ..main.services import active_campaign
-from ..models import AuditEvent
+from ..models import Attachment, AuditEvent, Photo
 from ..timeutil import LOCAL_TZ, utcnow
 from ..photos.services import (
-    UploadRefused, add_attachment, add_photo, attach_staged, staged_attachments, staged_photos,
+    UploadRefused, add_attachment, add_photo, attach_staged, refuse_when_full, staged_attachments, staged_photos,
 )
 from ..photos.views import FORM_KEY
 from .forms import ActivityForm, form_from_activity, parse_figures
@@ -218,11 +218,14 @@ def _media(activity, form) -> dict:
 def _store_uploaded_files(*, activity, staging_key) -> list[str]:
     """Photos and files sent with the form itself (browsers without JavaScript)."""
     problems = []
-    for field, add in (("photos", add_photo), ("files", add_attachment)):
+    for field, add, model in (("photos", add_photo, Photo), ("files", add_attachment, Attachment)):
         for upload_file in request.files.getlist(field):
             if not upload_file or not upload_file.filename:
                 continue
             try:
+                # A full activity refuses the file before it is decoded or copied.
+                refuse_when_full(model, upload_file.filename, by=current_user, activity=activity,
+                                 staging_key=staging_key)
                 with db.session.begin_nested():
                     add(stream=upload_file.stream, filename=upload_file.filename, by=current_user,
                         activity=activity, staging_key=staging_key)
