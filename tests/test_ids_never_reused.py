@@ -101,7 +101,7 @@ def test_an_existing_database_upgrades_and_never_gives_a_deleted_id_again(
     from flask_migrate import upgrade
 
     from qmonth.activities.services import delete_activity
-    from qmonth.models import Photo, User
+    from qmonth.models import Photo, Role, User
 
     from .conftest import CAMPAIGN_FILE, _make_app
 
@@ -116,6 +116,12 @@ def test_an_existing_database_upgrades_and_never_gives_a_deleted_id_again(
         kept = make_activity_in("qingdao-zj", title="青岛保留的活动")
         db.session.add(Photo(activity=kept, unit_id=kept.unit_id, uploaded_by_id=kept.author_id,
                              storage_key="ab" * 16, width=10, height=10, sha256="0" * 64))
+        # A reminder read by an account since deleted: its id lives on only in a JSON list.
+        from qmonth.models import Campaign, Reminder, ReminderRecipient
+
+        gone_user_id = db.session.scalar(select(func.max(User.id))) + 7
+        db.session.add(Reminder(campaign_id=db.session.scalar(select(Campaign.id)), message="请按时报送。", recipients=[
+            ReminderRecipient(unit_id=kept.unit_id, read_by=[gone_user_id])]))
         top = make_activity_in("jinan-zj", title="济南拟删除的草稿")
         deleted_id = top.id
         delete_activity(top, by=db.session.scalar(select(User).where(User.username == "jinan-zj")))
@@ -137,13 +143,19 @@ def test_an_existing_database_upgrades_and_never_gives_a_deleted_id_again(
         assert db.session.scalar(select(Photo.storage_key).where(Photo.activity_id == kept.id)) == "ab" * 16
         new = make_activity_in("qingdao-zj", title="青岛新登记的草稿")
         assert new.id > deleted_id
+        account = User(username="new-account", display_name="新账号", role=Role.REPORTER, password_hash="x")
+        db.session.add(account)
+        db.session.commit()
+        assert account.id > gone_user_id
         if database == "sqlite":
             for table in REBUILT:
                 sql = db.session.scalar(text("SELECT sql FROM sqlite_master WHERE name = :t"), {"t": table})
                 assert "AUTOINCREMENT" in sql, table
             # The activity search index follows the rebuilt table through its triggers.
-            found = db.session.scalars(text("SELECT rowid FROM activity_search WHERE activity_search MATCH '新登记'"))
-            assert list(found) == [new.id]
+            def found(term: str) -> list[int]:
+                return list(db.session.scalars(
+                    text("SELECT rowid FROM activity_search WHERE activity_search MATCH :term"), {"term": term}))
+            assert found("新登记") == [new.id] and found("青岛保留") == [kept.id]
             # And a deleted top row's id is not given again after the upgrade either.
             delete_activity(new, by=db.session.scalar(select(User).where(User.username == "qingdao-zj")))
             db.session.commit()
