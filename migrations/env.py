@@ -1,4 +1,5 @@
 import logging
+from contextlib import contextmanager
 from logging.config import fileConfig
 
 from flask import current_app
@@ -104,7 +105,7 @@ def run_migrations_online():
 
     connectable = get_engine()
 
-    with connectable.connect() as connection:
+    with connectable.connect() as connection, foreign_keys_off_on_sqlite(connection):
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
@@ -115,6 +116,28 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+
+
+@contextmanager
+def foreign_keys_off_on_sqlite(connection):
+    """SQLite's procedure for rebuilding a table (https://www.sqlite.org/lang_altertable.html):
+    foreign keys off while migrations run (a migration that rebuilds tables runs
+    PRAGMA foreign_key_check before it commits).
+
+    A batch migration copies a table and drops the old one; with foreign keys on, dropping
+    a parent (activity) deletes its children (photos, task links) through ON DELETE CASCADE.
+    The pragma is a no-op inside a transaction, so it is set on the driver's connection
+    before the migration's transaction begins.
+    """
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    driver = connection.connection.driver_connection
+    driver.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        driver.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

@@ -50,11 +50,20 @@ DEPARTMENT_LABELS = {
 }
 
 
+# Tables whose ids reach URLs, audit rows, JSON lists or caches: SQLite's AUTOINCREMENT
+# keeps a deleted row's id from being handed to the next row (plain rowids restart at
+# max(id) + 1), so a new object never inherits a deleted one's links or history.
+# PostgreSQL's sequences never go back anyway.
+NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
+
+
 def _enum_values(enum_class):
     return [member.value for member in enum_class]
 
 
 class Campaign(db.Model):
+    __table_args__ = NEVER_REUSE_IDS
+
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(60), unique=True)
     year: Mapped[int] = mapped_column(Integer)
@@ -157,6 +166,8 @@ class Slogan(db.Model):
 class Unit(db.Model):
     """A reporting unit (a city bureau). Units outlive campaigns."""
 
+    __table_args__ = NEVER_REUSE_IDS
+
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(120))
@@ -173,6 +184,8 @@ class Unit(db.Model):
 
 
 class User(UserMixin, db.Model):
+    __table_args__ = NEVER_REUSE_IDS
+
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(60), unique=True)
     display_name: Mapped[str] = mapped_column(String(60))
@@ -260,6 +273,7 @@ class Activity(db.Model):
         db.Index("ix_activity_campaign_state", "campaign_id", "state"),  # counts per state
         # The board's counts per unit and state: covering, so they never read the rows themselves.
         db.Index("ix_activity_campaign_unit_state", "campaign_id", "unit_id", "state", "participants"),
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -343,6 +357,8 @@ class Photo(db.Model):
     form's one-time key (activity_id NULL) and attached when the form is saved.
     """
 
+    __table_args__ = NEVER_REUSE_IDS
+
     id: Mapped[int] = mapped_column(primary_key=True)
     activity_id: Mapped[int | None] = mapped_column(ForeignKey("activity.id", ondelete="CASCADE"), index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
@@ -370,6 +386,8 @@ class AttachmentKind(enum.Enum):
 
 class Attachment(db.Model):
     """A short video or a document of an activity; never printed into the PDF."""
+
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     activity_id: Mapped[int | None] = mapped_column(ForeignKey("activity.id", ondelete="CASCADE"), index=True)
@@ -408,7 +426,7 @@ class ReportState(enum.Enum):
 class UnitReport(db.Model):
     """A unit's summary report (总结报告) for a campaign: the narrative the bureau writes."""
 
-    __table_args__ = (UniqueConstraint("campaign_id", "unit_id"),)
+    __table_args__ = (UniqueConstraint("campaign_id", "unit_id"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
@@ -438,7 +456,7 @@ class UnitReport(db.Model):
 class Bulletin(db.Model):
     """A numbered publicity bulletin (活动简报 第N期) compiled by the province."""
 
-    __table_args__ = (UniqueConstraint("campaign_id", "number"),)
+    __table_args__ = (UniqueConstraint("campaign_id", "number"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
@@ -459,6 +477,8 @@ class Bulletin(db.Model):
 
 class Reminder(db.Model):
     """A reminder (催报) the province sends to chosen units; each user reads it in qmonth."""
+
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
@@ -488,6 +508,8 @@ class ReminderRecipient(db.Model):
 
 class UnitReopening(db.Model):
     """The province reopened a unit after the deadline (补报): a new due time and why."""
+
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))

@@ -58,7 +58,7 @@ def build_world(make_activity) -> dict[str, dict]:
         author = db.session.scalar(select(User).where(User.username == code))
         activity = make_activity(code, title=f"{code} 的活动")
         photo = add_photo(stream=io.BytesIO(small_jpeg()), filename="现场.jpg", by=author, activity=activity)
-        attachment = add_attachment(stream=io.BytesIO(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n"),
+        attachment = add_attachment(stream=io.BytesIO(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n%%EOF\n"),
                                     filename="方案.pdf", by=author, activity=activity)
         user = User(username=f"{code}-extra-{activity.id}", display_name="临时填报员", unit=unit,
                     role=Role.REPORTER, password_hash=_password_hash)

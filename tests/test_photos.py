@@ -265,7 +265,7 @@ MOV = b"\x00\x00\x00\x14ftypqt  \x00\x00\x00\x00qt  " + b"\x00" * 2000
 
 
 @pytest.mark.parametrize("data, name, extension", [
-    (MP4, "现场视频.mp4", "mp4"), (MOV, "clip.MOV", "mov"), (b"%PDF-1.7\n%....\n", "活动方案.pdf", "pdf"),
+    (MP4, "现场视频.mp4", "mp4"), (MOV, "clip.MOV", "mov"), (b"%PDF-1.7\n%....\n%%EOF\n", "活动方案.pdf", "pdf"),
     (_docx_bytes(), "方案.docx", "docx"), (_xlsx_bytes(), "签到表.xlsx", "xlsx"),
 ])
 def test_videos_and_documents_are_checked_by_content(client, login_as, make_activity, token, data, name, extension):

@@ -5,17 +5,17 @@ import uuid
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..auth.services import LoginRefused, checked_login
 from ..extensions import csrf, db, login_manager
 from ..securitylog import security_event
 from ..htmx import render
 from ..main.services import active_campaign
-from ..models import AuditEvent
+from ..models import Attachment, AuditEvent, Photo
 from ..timeutil import LOCAL_TZ, utcnow
 from ..photos.services import (
-    UploadRefused, add_attachment, add_photo, attach_staged, staged_attachments, staged_photos,
+    UploadRefused, add_attachment, add_photo, attach_staged, refuse_when_full, staged_attachments, staged_photos,
 )
 from ..photos.views import FORM_KEY
 from .forms import ActivityForm, form_from_activity, parse_figures
@@ -35,6 +35,7 @@ bp = Blueprint("activities", __name__, url_prefix="/activities")
 
 EXPIRED_FORM = "页面已过期，已为您保留填写的内容，请核对后再次提交。"
 EXPIRED_SESSION = "登录已超时。填写的内容已保留，请输入用户名和密码后继续保存。"
+FILES_NOT_KEPT = "所选的照片和文件未上传，请重新选择。"
 
 
 def _campaign_or_404():
@@ -143,8 +144,10 @@ def _handle_post(campaign, activity_id: int | None, template: str = "activities/
     if form.csrf_token.errors:
         security_event("csrf.failure", reason="; ".join(form.csrf_token.errors))
         form.csrf_token.errors = []
-        _keep_uploaded_files(form, activity)
-        return _form_page(form, activity, status=422, notice=EXPIRED_FORM, template=template)
+        # Files are kept only from a request that proves it came from our form: a forged
+        # or stale POST must not be able to store and attach anything.
+        notice = f"{EXPIRED_FORM}{FILES_NOT_KEPT}" if _has_chosen_files() else EXPIRED_FORM
+        return _form_page(form, activity, status=422, notice=notice, template=template)
     if not valid:
         _keep_uploaded_files(form, activity)
         return _form_page(form, activity, status=422, notice="请根据提示修改后再保存。", template=template)
@@ -233,17 +236,26 @@ def _media(activity, form) -> dict:
 def _store_uploaded_files(*, activity, staging_key) -> list[str]:
     """Photos and files sent with the form itself (browsers without JavaScript)."""
     problems = []
-    for field, add in (("photos", add_photo), ("files", add_attachment)):
+    for field, add, model in (("photos", add_photo, Photo), ("files", add_attachment, Attachment)):
         for upload_file in request.files.getlist(field):
             if not upload_file or not upload_file.filename:
                 continue
             try:
+                # A full activity refuses the file before it is decoded or copied.
+                refuse_when_full(model, upload_file.filename, by=current_user, activity=activity,
+                                 staging_key=staging_key)
                 with db.session.begin_nested():
                     add(stream=upload_file.stream, filename=upload_file.filename, by=current_user,
                         activity=activity, staging_key=staging_key)
             except UploadRefused as error:
                 problems.append(str(error))
     return problems
+
+
+def _has_chosen_files() -> bool:
+    """Whether the form carried any chosen photo or file (a browser without JavaScript)."""
+    return any(upload_file and upload_file.filename
+               for field in ("photos", "files") for upload_file in request.files.getlist(field))
 
 
 def _keep_uploaded_files(form, activity) -> None:
@@ -304,9 +316,18 @@ def history(activity_id: int):
 
 
 def _history(activity):
+    """The audit events of this activity, from its creation on.
+
+    A database from before ids were never reused may hold under this id the trail of an
+    earlier, deleted activity (of any bureau): that trail ends before this activity's
+    create event, so the history starts at the newest create event for the id.
+    """
+    of_this_id = (AuditEvent.object_type == "activity", AuditEvent.object_id == activity.id)
+    created = (select(func.max(AuditEvent.id))
+               .where(*of_this_id, AuditEvent.action == "activity.create").scalar_subquery())
     return list(db.session.scalars(
         select(AuditEvent)
-        .where(AuditEvent.object_type == "activity", AuditEvent.object_id == activity.id)
+        .where(*of_this_id, AuditEvent.id >= func.coalesce(created, 0))
         .order_by(AuditEvent.at, AuditEvent.id)
     ))
 

@@ -26,6 +26,11 @@ from .storage import (
 )
 
 MAX_PHOTOS_PER_ACTIVITY = 30
+MAX_FILES_PER_ACTIVITY = 10
+# Forms not yet saved that hold staged photos or files, per user: a phone that keeps a few
+# entries waiting offline fits; a script cannot fill the disk through endless form keys
+# (each form holds at most the limits above, and staged uploads expire after two days).
+MAX_STAGED_FORMS_PER_USER = 10
 MAX_PHOTO_BYTES = 20 * 1024 * 1024
 MAX_VIDEO_BYTES = 100 * 1024 * 1024
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
@@ -91,11 +96,41 @@ def staged_attachments(user: User, staging_key: str) -> list[Attachment]:
 
 # Photos --------------------------------------------------------------------------
 
-def _photo_count(activity: Activity | None, staging_key: str | None) -> int:
+def _count(model, activity: Activity | None, staging_key: str | None) -> int:
     if activity is not None:
-        return db.session.scalar(select(func.count(Photo.id)).where(Photo.activity_id == activity.id))
-    return db.session.scalar(select(func.count(Photo.id)).where(
-        Photo.staging_key == staging_key, Photo.activity_id.is_(None)))
+        return db.session.scalar(select(func.count(model.id)).where(model.activity_id == activity.id))
+    return db.session.scalar(select(func.count(model.id)).where(
+        model.staging_key == staging_key, model.activity_id.is_(None)))
+
+
+def _staged_form_keys(user: User) -> set[str]:
+    """The form keys under which this user has staged photos or files."""
+    keys = set()
+    for model in (Photo, Attachment):
+        keys.update(db.session.scalars(select(model.staging_key).distinct().where(
+            model.activity_id.is_(None), model.uploaded_by_id == user.id)))
+    return keys
+
+
+def refuse_when_full(model, filename: str, *, by: User, activity: Activity | None = None,
+                     staging_key: str | None = None) -> int:
+    """Raise UploadRefused when the activity or the staged form has no room for one more
+    photo (model Photo) or file (model Attachment); else return how many it holds.
+
+    The upload views call it before the file is read, so a refused upload costs no
+    decoding or streaming; the services call it again just before the row is added,
+    because another upload may have taken the last place meanwhile.
+    """
+    limit, noun = ((MAX_PHOTOS_PER_ACTIVITY, "张照片") if model is Photo else (MAX_FILES_PER_ACTIVITY, "个视频或文件"))
+    count = _count(model, activity, staging_key)
+    if count >= limit:
+        raise refused(filename, f"每项活动最多上传 {limit} {noun}。")
+    if activity is None:
+        keys = _staged_form_keys(by)
+        if staging_key not in keys and len(keys) >= MAX_STAGED_FORMS_PER_USER:
+            raise refused(filename, f"已有 {MAX_STAGED_FORMS_PER_USER} 份未保存的登记表上传了照片或文件，"
+                                    "请先保存这些登记表再上传（未保存的上传两天后自动清除）。")
+    return count
 
 
 def add_photo(*, stream, filename: str, by: User, activity: Activity | None = None,
@@ -113,9 +148,7 @@ def add_photo(*, stream, filename: str, by: User, activity: Activity | None = No
         processed = process_photo(stream, max_bytes=MAX_PHOTO_BYTES)
     except PhotoRejected as error:
         raise refused(filename, error.message) from None
-    position = _photo_count(activity, staging_key)
-    if position >= MAX_PHOTOS_PER_ACTIVITY:
-        raise refused(filename, f"每项活动最多上传 {MAX_PHOTOS_PER_ACTIVITY} 张照片。")
+    position = refuse_when_full(Photo, filename, by=by, activity=activity, staging_key=staging_key)
     key = new_storage_key()
     for variant in PHOTO_VARIANTS:
         write_atomically(photo_path(key, variant), getattr(processed, variant))
@@ -220,32 +253,77 @@ def _remove_photo_files(key: str) -> None:
 # Attachments (videos and documents) ---------------------------------------------
 
 VIDEO_BRANDS = {b"isom", b"iso2", b"mp41", b"mp42", b"avc1", b"M4V ", b"qt  ", b"3gp4", b"3gp5", b"dash", b"MSNV"}
+# An ftyp box: size, "ftyp", major brand, minor version, then compatible brands (4 bytes each).
+FTYP_MIN_SIZE = 16
+FTYP_MAX_SIZE = 1024
+OFFICE_MAIN_PARTS = {
+    # Only these main parts: macro-enabled documents (docm, xlsm) declare other content types.
+    "docx": ("word/document.xml", "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
+             "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    "xlsx": ("xl/workbook.xml", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+}
+CONTENT_TYPES_MAX_BYTES = 256 * 1024
+PDF_HEADER = re.compile(rb"%PDF-[12]\.[0-9]")
+PDF_EOF_WINDOW = 1024  # readers look for %%EOF this far from the end, as the PDF standard allows
 
 
 def sniff_attachment(head: bytes, path: Path) -> tuple[AttachmentKind, str, str] | None:
-    """(kind, extension, content type) by the file's content, or None."""
-    if len(head) >= 12 and head[4:8] == b"ftyp":
-        brand = head[8:12]
-        if brand in VIDEO_BRANDS:
-            return (AttachmentKind.VIDEO, "mov", "video/quicktime") if brand == b"qt  " else \
-                (AttachmentKind.VIDEO, "mp4", "video/mp4")
-        return None
-    if len(head) >= 8 and head[4:8] in (b"moov", b"mdat", b"wide", b"free"):
-        return AttachmentKind.VIDEO, "mov", "video/quicktime"
-    if head.startswith(b"%PDF-"):
+    """(kind, extension, content type) by the file's content, or None.
+
+    Strict by structure, not only by magic bytes, so that a page or a script that merely
+    begins like a video or a document is refused: MP4/MOV need a whole ftyp box with a
+    video brand; PDF needs its header and %%EOF; DOCX/XLSX need the package's content
+    types to name a Word document or an Excel workbook (not a macro-enabled one).
+    """
+    if len(head) >= 8 and head[4:8] == b"ftyp":
+        return _sniff_video(head, path)
+    if _is_pdf(head, path):
         return AttachmentKind.DOCUMENT, "pdf", "application/pdf"
     if head.startswith(b"PK\x03\x04"):
-        try:
-            with zipfile.ZipFile(path) as archive:
-                names = set(archive.namelist())
-        except (zipfile.BadZipFile, OSError):
-            return None
-        if "word/document.xml" in names:
-            return (AttachmentKind.DOCUMENT, "docx",
-                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
-        if "xl/workbook.xml" in names:
-            return (AttachmentKind.DOCUMENT, "xlsx",
-                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        extension = _office_document_type(path)
+        if extension is not None:
+            return AttachmentKind.DOCUMENT, extension, OFFICE_MAIN_PARTS[extension][2]
+    return None
+
+
+def _sniff_video(head: bytes, path: Path) -> tuple[AttachmentKind, str, str] | None:
+    """MP4 or MOV when the file opens with a whole ftyp box whose major brand is a video's."""
+    box_size = int.from_bytes(head[:4], "big")
+    if not FTYP_MIN_SIZE <= box_size <= FTYP_MAX_SIZE or box_size % 4 or box_size > path.stat().st_size:
+        return None
+    brand = head[8:12]
+    if brand not in VIDEO_BRANDS:
+        return None
+    if brand == b"qt  ":
+        return AttachmentKind.VIDEO, "mov", "video/quicktime"
+    return AttachmentKind.VIDEO, "mp4", "video/mp4"
+
+
+def _is_pdf(head: bytes, path: Path) -> bool:
+    """A PDF header with its version (%PDF-1.x or %PDF-2.x) and %%EOF near the end."""
+    if not PDF_HEADER.match(head):
+        return False
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        handle.seek(max(0, size - PDF_EOF_WINDOW))
+        return b"%%EOF" in handle.read()
+
+
+def _office_document_type(path: Path) -> str | None:
+    """"docx" or "xlsx" when the package declares that main part and holds it, else None."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            info = archive.getinfo("[Content_Types].xml") if "[Content_Types].xml" in names else None
+            if info is None or info.file_size > CONTENT_TYPES_MAX_BYTES:
+                return None
+            declared = archive.read(info).decode("utf-8", "replace")
+    except (zipfile.BadZipFile, OSError, ValueError, RuntimeError, NotImplementedError, EOFError):
+        return None
+    for extension, (part, main_type, _content_type) in OFFICE_MAIN_PARTS.items():
+        if part in names and f'ContentType="{main_type}"' in declared:
+            return extension
     return None
 
 
@@ -274,6 +352,7 @@ def add_attachment(*, stream, filename: str, by: User, activity: Activity | None
         kind, extension, content_type = sniffed
         if kind is AttachmentKind.DOCUMENT and size > MAX_DOCUMENT_BYTES:
             raise refused(filename, "文件不能超过 20 MB。")
+        refuse_when_full(Attachment, filename, by=by, activity=activity, staging_key=staging_key)
         move_into_place(scratch, attachment_path(key, extension))
     finally:
         scratch.unlink(missing_ok=True)

@@ -11,10 +11,10 @@ from ..activities.services import get_activity_or_404
 from ..extensions import db
 from ..securitylog import security_event
 from ..htmx import is_htmx, render
-from ..models import Activity, Photo
+from ..models import Activity, Attachment, Photo
 from .services import (
     UploadRefused, add_attachment, add_photo, delete_attachment, delete_photo, get_attachment_or_404,
-    get_photo_or_404, make_cover, move_photo, set_caption,
+    get_photo_or_404, make_cover, move_photo, refuse_when_full, set_caption,
 )
 from .storage import PHOTO_VARIANTS, attachment_path, photo_path
 
@@ -70,19 +70,24 @@ def upload_staged(form_key: str):
                          back=url_for("activities.new"))
 
 
-# What each upload route takes: form field, the service that stores it, the card it returns.
+# What each upload route takes: form field, the service that stores it, its table, the card it returns.
 UPLOADS = {
-    "photo": (add_photo, "photos/_photo.html", "请选择要上传的照片。"),
-    "file": (add_attachment, "photos/_attachment.html", "请选择要上传的文件。"),
+    "photo": (add_photo, Photo, "photos/_photo.html", "请选择要上传的照片。"),
+    "file": (add_attachment, Attachment, "photos/_attachment.html", "请选择要上传的文件。"),
 }
 
 
 def _store_upload(field: str, *, activity, staging_key, back):
     """One path for photos and files: check the field, call the service, answer JSON or redirect."""
-    add, template, missing = UPLOADS[field]
+    add, model, template, missing = UPLOADS[field]
     upload_file = request.files.get(field)
     if upload_file is None or not upload_file.filename:
         return _upload_response(error=missing, back=back, template=template)
+    try:  # a full activity refuses the file before it is read or decoded
+        refuse_when_full(model, upload_file.filename, by=current_user, activity=activity, staging_key=staging_key)
+    except UploadRefused as error:
+        db.session.rollback()
+        return _upload_response(error=str(error), back=back, template=template)
     # This POST began IMMEDIATE (see create_app): it has held the write lock since its first
     # query. Nothing is written yet, so end that transaction while the file is checked and
     # re-encoded (a second for a phone photo on a busy server), or every save would queue behind it.
