@@ -15,7 +15,7 @@ from markupsafe import Markup, escape
 
 # Official 黑体 first (PDF, office PCs), then the vendored face, then screen fonts.
 FONT_FAMILY = ("'黑体', SimHei, qm-hei, 'Noto Sans CJK SC', 'Microsoft YaHei', "
-               "'PingFang SC', qm-fallback, sans-serif")
+               "'PingFang SC', qm-fallback, qm-ext-a, qm-ext-b, qm-ext-g, sans-serif")
 
 BAR_COLOUR = "#9e1b1b"
 GRID_COLOUR = "#d9dde3"

@@ -11,18 +11,29 @@ Sources (Debian 12 "bookworm"):
                              that glyph is composed from Noto's own "＝" (U+FF1D)
                              bars and one dot of "∵" (U+2235) and added to the
                              subset, so a single fallback file covers all of GBK.
+  * fonts-hanazono        -> HanaMinA / HanaMinB, subset to the Han characters
+                             beyond GBK (CJK Ext A-F, compatibility ideographs and
+                             their supplement, radicals, strokes) that the files
+                             above lack (Hanazono Font License or SIL OFL 1.1).
+  * fonts-babelstone-han  -> BabelStone Han, subset to the Han characters none of
+                             the above has (mostly CJK Ext G) (Arphic Public
+                             License + CC BY-SA).
 
 Usage (on Debian 12 with fonts-noto-cjk installed):
 
     .venv/bin/python scripts/build_fonts.py                 # runs `apt-get download`
-    .venv/bin/python scripts/build_fonts.py --deb /tmp/texlive-lang-chinese_*.deb
+    .venv/bin/python scripts/build_fonts.py --deb /tmp/texlive-lang-chinese_*.deb \
+        --deb /tmp/fonts-hanazono_*.deb --deb /tmp/fonts-babelstone-han_*.deb
 
-The whole run takes ~70-110 s and ~320 MB RAM; the output is byte-for-byte
+The .debs are only unpacked into a temporary folder, never installed (an
+installed Hanazono would let fontconfig hide gaps of the bundled set).
+The whole run takes ~3-4 min and ~1.5 GB RAM; the output is byte-for-byte
 reproducible (SHA-256 sums in static/fonts/README.md).
 """
 from __future__ import annotations
 
 import argparse
+import bisect
 import glob
 import gzip
 import hashlib
@@ -40,6 +51,9 @@ from fontTools.pens.recordingPen import RecordingPen
 from fontTools.pens.t2CharStringPen import T2CharStringPen
 from fontTools.pens.transformPen import TransformPen
 from fontTools.ttLib import TTCollection, TTFont
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from qmonth.fontcoverage import HAN_RANGES  # noqa: E402  (one definition of "Han")
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "static" / "fonts"
@@ -62,6 +76,13 @@ NOTO_OUT = "NotoSerifCJKsc-Regular-GBK.otf"
 NOTO_FAMILY = "Noto Serif CJK SC GBK"
 NOTO_PSNAME = "NotoSerifCJKsc-Regular-GBK"
 NOTO_COPYRIGHT = "/usr/share/doc/fonts-noto-cjk/copyright"
+
+# Han beyond GBK: (file, family in the PDF and in fontconfig, PostScript name).
+EXT_FONTS = [
+    ("HanaMinA-QMExt.ttf", "HanaMinA QM Ext", "HanaMinA-QMExt"),
+    ("HanaMinB-QMExt.ttf", "HanaMinB QM Ext", "HanaMinB-QMExt"),
+    ("BabelStoneHan-QMExt.ttf", "BabelStone Han QM Ext", "BabelStoneHan-QMExt"),
+]
 
 
 FONT_EXCEPTION = """\
@@ -237,22 +258,67 @@ def subset_font(font: TTFont, unicodes: list[int], features: list[str]) -> None:
     s.subset(font)
 
 
+def unpack(package: str, debs: list[str], tmp: str) -> tuple[Path, str]:
+    """Unpack the given (or freshly downloaded) .deb of `package`; return its root and version."""
+    deb = next((d for d in debs if Path(d).name.startswith(f"{package}_")), None)
+    if deb is None:
+        sh("apt-get", "download", package, cwd=tmp)
+        deb = glob.glob(os.path.join(tmp, f"{package}_*.deb"))[0]
+    root = Path(tmp) / package
+    sh("dpkg-deb", "-x", deb, str(root))
+    return root, sh("dpkg-deb", "-f", deb, "Version").strip()
+
+
+def han_code_points() -> list[int]:
+    """Every code point of the Han blocks (qmonth/fontcoverage.py HAN_RANGES), assigned or not."""
+    return [cp for lo, hi in HAN_RANGES for cp in range(lo, hi + 1)]
+
+
+def build_extension_font(source: Path, wanted: set[int], spec: tuple[str, str, str], note: str,
+                         out: Path) -> set[int]:
+    """Subset a TrueType Han font to the wanted code points it has, renamed; return those code points."""
+    file_name, family, psname = spec
+    font = TTFont(source, recalcTimestamp=False)
+    have = sorted(wanted & set(font.getBestCmap()))
+    opts = subset.Options()
+    opts.layout_features = []      # single ideographs: no shaping needed
+    opts.hinting = False           # print only; PDF viewers do not run TrueType hints
+    opts.name_IDs = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]
+    opts.name_languages = [0x409, 0]
+    opts.notdef_outline = True
+    opts.recalc_timestamp = False
+    s = subset.Subsetter(opts)
+    s.populate(unicodes=have)
+    s.subset(font)
+    rename(font, family, psname, note)
+    font.save(out / file_name)
+    check = TTFont(out / file_name, lazy=True)
+    assert set(check.getBestCmap()) >= set(have)
+    return set(have)
+
+
+def covered(paths) -> set[int]:
+    """The union of the cmaps of the given font files."""
+    union: set[int] = set()
+    for path in paths:
+        font = TTFont(path, lazy=True)
+        union |= set(font.getBestCmap())
+        font.close()
+    return union
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--deb", help="texlive-lang-chinese .deb (default: apt-get download into a temp dir)")
+    ap.add_argument("--deb", action="append", default=[],
+                    help="a .deb of texlive-lang-chinese, fonts-hanazono or fonts-babelstone-han "
+                         "(repeatable; default: apt-get download into a temp dir)")
     ap.add_argument("--out", default=str(OUT))
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
     with tempfile.TemporaryDirectory() as tmp:
-        deb = args.deb
-        if not deb:
-            sh("apt-get", "download", "texlive-lang-chinese", cwd=tmp)
-            deb = glob.glob(os.path.join(tmp, "texlive-lang-chinese_*.deb"))[0]
-        tl_version = sh("dpkg-deb", "-f", deb, "Version").strip()
-        root = Path(tmp) / "x"
-        sh("dpkg-deb", "-x", deb, str(root))
+        root, tl_version = unpack("texlive-lang-chinese", args.deb, tmp)
 
         # 1. Fandol: verbatim copies.
         for fn in FANDOL_FILES:
@@ -274,25 +340,51 @@ def main() -> int:
             encoding="utf-8",
         )
 
-    gbk = gbk_repertoire()
-    wanted = sorted(set(gbk) | set(range(0x20, 0x7F)) | {0xA0})
+        gbk = gbk_repertoire()
+        wanted = sorted(set(gbk) | set(range(0x20, 0x7F)) | {0xA0})
 
-    # 2. Noto Serif CJK SC, subset to GBK (+ ASCII, NBSP), plus a composed ≒.
-    coll = TTCollection(NOTO_TTC, lazy=True)
-    idx = next(i for i, f in enumerate(coll.fonts) if f["name"].getDebugName(4) == NOTO_FACE)
-    coll.close()
-    noto = TTFont(NOTO_TTC, fontNumber=idx, recalcTimestamp=False)
-    subset_font(noto, wanted, ["vert", "vrt2"])
-    missing = [cp for cp in gbk if cp not in noto.getBestCmap() and not chr(cp).isspace()]
-    print("GBK chars Noto CJK lacks:", " ".join(f"U+{cp:04X}" for cp in missing), file=sys.stderr)
-    assert missing == [0x2252], "unexpected: Noto CJK changed; revisit add_approx_image_of()"
-    add_approx_image_of(noto)
-    rename(noto, NOTO_FAMILY, NOTO_PSNAME,
-           f"GBK subset of fonts-noto-cjk {pkg_version('fonts-noto-cjk')}, U+2252 added")
-    noto.save(out / NOTO_OUT)
-    noto = TTFont(out / NOTO_OUT)  # round-trip check
-    assert all(cp in noto.getBestCmap() for cp in gbk if not chr(cp).isspace())
-    copyright0 = noto["name"].getDebugName(0)
+        # 2. Noto Serif CJK SC, subset to GBK (+ ASCII, NBSP), plus a composed ≒.
+        coll = TTCollection(NOTO_TTC, lazy=True)
+        idx = next(i for i, f in enumerate(coll.fonts) if f["name"].getDebugName(4) == NOTO_FACE)
+        coll.close()
+        noto = TTFont(NOTO_TTC, fontNumber=idx, recalcTimestamp=False)
+        subset_font(noto, wanted, ["vert", "vrt2"])
+        missing = [cp for cp in gbk if cp not in noto.getBestCmap() and not chr(cp).isspace()]
+        print("GBK chars Noto CJK lacks:", " ".join(f"U+{cp:04X}" for cp in missing), file=sys.stderr)
+        assert missing == [0x2252], "unexpected: Noto CJK changed; revisit add_approx_image_of()"
+        add_approx_image_of(noto)
+        rename(noto, NOTO_FAMILY, NOTO_PSNAME,
+               f"GBK subset of fonts-noto-cjk {pkg_version('fonts-noto-cjk')}, U+2252 added")
+        noto.save(out / NOTO_OUT)
+        noto = TTFont(out / NOTO_OUT)  # round-trip check
+        assert all(cp in noto.getBestCmap() for cp in gbk if not chr(cp).isspace())
+        copyright0 = noto["name"].getDebugName(0)
+
+        # 3. Han beyond GBK: Hanazono Mincho A (BMP, compatibility supplement), B (Ext B-F),
+        #    then BabelStone Han for what both lack (mostly Ext G). Disjoint subsets, so the
+        #    order of the families in a stack never matters and each unicode-range is exact.
+        han = set(han_code_points())
+        missing_han = han - covered(out / fn for fn in FANDOL_FILES + [NOTO_OUT])
+        hana, hana_version = unpack("fonts-hanazono", args.deb, tmp)
+        babel, babel_version = unpack("fonts-babelstone-han", args.deb, tmp)
+        hana_dir = hana / "usr/share/fonts/truetype/hanazono"
+        bmp_and_compat = {cp for cp in missing_han if cp < 0x10000 or 0x2F800 <= cp <= 0x2FA1F}
+        ext_b_to_f = {cp for cp in missing_han if 0x20000 <= cp <= 0x2EE5F}
+        got_a = build_extension_font(hana_dir / "HanaMinA.ttf", bmp_and_compat, EXT_FONTS[0],
+                                     f"Han subset of fonts-hanazono {hana_version}", out)
+        got_b = build_extension_font(hana_dir / "HanaMinB.ttf", ext_b_to_f, EXT_FONTS[1],
+                                     f"Ext B-F subset of fonts-hanazono {hana_version}", out)
+        got_g = build_extension_font(babel / "usr/share/fonts/truetype/babelstone/BabelStoneHan.ttf",
+                                     missing_han - got_a - got_b, EXT_FONTS[2],
+                                     f"Han subset of fonts-babelstone-han {babel_version}", out)
+        fonts = FANDOL_FILES + [NOTO_OUT] + [spec[0] for spec in EXT_FONTS]
+        for (file_name, family, _), got in zip(EXT_FONTS, (got_a, got_b, got_g)):
+            others = covered(out / fn for fn in fonts if fn != file_name)
+            print(f"{file_name}: {len(got)} code points; unicode-range: {unicode_range(got, others)}")
+        left = missing_han - got_a - got_b - got_g
+        print(f"Han code points in no bundled font: {len(left)}", file=sys.stderr)
+        shutil.copyfile(hana / "usr/share/doc/fonts-hanazono/copyright", out / "LICENSE-Hanazono.txt")
+        shutil.copyfile(babel / "usr/share/doc/fonts-babelstone-han/copyright", out / "LICENSE-BabelStone.txt")
 
     # 4. Licence texts for the subset fonts.
     (out / "LICENSE-OFL-Noto.txt").write_text(
@@ -312,6 +404,27 @@ def main() -> int:
             print(f"{p.stat().st_size:>10}  {sha256(p)}  {p.name}")
     print(f"font bytes total: {total}")
     return 0
+
+
+def unicode_range(code_points: set[int], others: set[int]) -> str:
+    """A short CSS unicode-range for these code points: runs of them, joined across gaps
+    that hold no code point of `others` (the other bundled fonts) and stay inside one
+    Han block. WeasyPrint takes the range as the face's whole character set, so it must
+    never claim a character another extension face draws; browsers load the face only
+    for a page with a character in it, so it must not reach beyond the Han blocks."""
+    runs: list[list[int]] = []
+    others_sorted = sorted(others)
+    for cp in sorted(code_points):
+        if runs and bisect.bisect_right(others_sorted, runs[-1][1]) == bisect.bisect_left(others_sorted, cp) \
+                and same_han_block(runs[-1][1], cp):
+            runs[-1][1] = cp
+        else:
+            runs.append([cp, cp])
+    return ", ".join(f"U+{lo:X}" if lo == hi else f"U+{lo:X}-{hi:X}" for lo, hi in runs)
+
+
+def same_han_block(first: int, second: int) -> bool:
+    return any(lo <= first and second <= hi for lo, hi in HAN_RANGES)
 
 
 if __name__ == "__main__":
