@@ -3,6 +3,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from .bodysize import BodySizeRequest
 from .config import default_settings, load_or_create_secret_key, settings_from_env
 from .extensions import csrf, db, login_manager, migrate
 from .parsing import IdConverter
@@ -22,6 +23,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     )
     # Before any blueprint adds its routes: every <int:…> in a path is then a bounded id.
     app.url_map.converters["int"] = IdConverter
+    app.request_class = BodySizeRequest
     instance_path.mkdir(parents=True, exist_ok=True)
     app.config.update(default_settings(instance_path))
     app.config.from_pyfile(str(instance_path / "config.py"), silent=True)

@@ -21,7 +21,13 @@ def default_settings(instance_path: Path) -> dict:
         # A sign-in ends after this long without a request, or this long after it began (auth/sessions.py).
         "SESSION_IDLE_MINUTES": 120,
         "SESSION_MAX_HOURS": 12,
-        "MAX_CONTENT_LENGTH": 120 * 1024 * 1024,
+        # Request bodies (see qmonth/bodysize.py): small by default, since a url-encoded body
+        # is parsed whole before login; larger only for multipart uploads of signed-in users
+        # on the routes marked @accepts_uploads (a 100 MB video plus the form around it).
+        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        "MAX_UPLOAD_CONTENT_LENGTH": 120 * 1024 * 1024,
+        "MAX_FORM_MEMORY_SIZE": 1024 * 1024,  # one text field of a multipart form
+        "MAX_FORM_PARTS": 1000,
         "CAMPAIGN_DIR": str(Path(__file__).parent / "campaigns"),
     }
 

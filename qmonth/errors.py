@@ -1,8 +1,9 @@
 """Errors in one place: a Chinese page, or a small alert fragment for htmx."""
 from flask import render_template
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from .bodysize import too_large_message
 from .extensions import db
 from .htmx import is_htmx
 from .securitylog import security_event
@@ -13,7 +14,7 @@ MESSAGES = {
     403: "您没有权限访问此页面。",
     404: "您访问的页面不存在，或您无权查看。",
     405: "不支持此操作。",
-    413: "上传的文件过大。",
+    413: "提交的内容过大，请删减内容或缩小文件后重试。",
     422: "提交的内容有误，请检查后重试。",
     429: "操作过于频繁，请稍后再试。",
     500: "系统出现错误，请稍后重试。如问题持续，请联系省厅管理员。",
@@ -46,6 +47,10 @@ def register(app) -> None:
         if error.code is None or error.code < 400:
             return error
         return render_error(error.code, getattr(error, "qmonth_message", None))
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def handle_too_large(_error: RequestEntityTooLarge):
+        return render_error(413, too_large_message())
 
     @app.errorhandler(NulCharacterRefused)
     def handle_nul_character(error: NulCharacterRefused):

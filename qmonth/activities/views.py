@@ -8,6 +8,7 @@ from flask_login import current_user, login_required, login_user
 from sqlalchemy import func, select
 
 from ..auth.services import LoginRefused, checked_login
+from ..bodysize import accepts_uploads
 from ..extensions import csrf, db, login_manager
 from ..securitylog import security_event
 from ..htmx import render
@@ -53,6 +54,7 @@ def _require_bureau_user():
 
 @bp.route("/new", methods=["GET", "POST"])
 @csrf.exempt  # the form checks its own token, so an expired one keeps the user's input
+@accepts_uploads  # photos and files sent with the form (no JavaScript)
 def new():
     """Register an activity: save a draft or submit at once."""
     campaign = _campaign_or_404()
@@ -68,6 +70,7 @@ def new():
 
 @bp.route("/quick", methods=["GET", "POST"])
 @csrf.exempt  # see new()
+@accepts_uploads  # photos and files sent with the form (no JavaScript)
 def quick():
     """Quick entry on a phone at the site: kind, title, date, place, people, photos; saved as a draft."""
     campaign = _campaign_or_404()
@@ -93,6 +96,7 @@ def _today_in_window(campaign):
 
 @bp.route("/<int:activity_id>/edit", methods=["GET", "POST"])
 @csrf.exempt  # see new()
+@accepts_uploads  # photos and files sent with the form (no JavaScript)
 def edit(activity_id: int):
     """Edit a draft or a returned entry."""
     campaign = _campaign_or_404()

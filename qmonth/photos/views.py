@@ -8,6 +8,7 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_login import current_user, login_required
 
 from ..activities.services import get_activity_or_404
+from ..bodysize import accepts_uploads
 from ..extensions import db
 from ..securitylog import security_event
 from ..htmx import is_htmx, render
@@ -55,6 +56,7 @@ def _upload_response(item=None, *, error: str | None = None, back: str | None = 
 
 @bp.post("/activities/<int:activity_id>/photos")
 @login_required
+@accepts_uploads
 def upload(activity_id: int):
     """One photo (field `photo`) for an activity; the browser sends them one at a time."""
     activity = _editable_activity(activity_id)
@@ -64,6 +66,7 @@ def upload(activity_id: int):
 
 @bp.post("/activities/staged/<form_key>/photos")
 @login_required
+@accepts_uploads
 def upload_staged(form_key: str):
     """A photo chosen before the activity was first saved: kept under the form's key."""
     return _store_upload("photo", activity=None, staging_key=_staging_key(form_key),
@@ -205,6 +208,7 @@ def delete(photo_id: int):
 
 @bp.post("/activities/<int:activity_id>/files")
 @login_required
+@accepts_uploads
 def upload_file(activity_id: int):
     """A short video (MP4/MOV) or a document (PDF/DOCX/XLSX), field `file`."""
     activity = _editable_activity(activity_id)
@@ -214,6 +218,7 @@ def upload_file(activity_id: int):
 
 @bp.post("/activities/staged/<form_key>/files")
 @login_required
+@accepts_uploads
 def upload_file_staged(form_key: str):
     """A video or document chosen before the activity was first saved."""
     return _store_upload("file", activity=None, staging_key=_staging_key(form_key),
