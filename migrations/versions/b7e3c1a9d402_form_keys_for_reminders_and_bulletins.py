@@ -8,7 +8,7 @@ Plain add_column and create_index, not batch_alter_table: SQLite adds a nullable
 and an index in place, without rebuilding the table.
 
 Revision ID: b7e3c1a9d402
-Revises: 6aab730ab595
+Revises: c3f9a41e7b20
 Create Date: 2026-12-04 17:30:00.000000
 
 """
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b7e3c1a9d402'
-down_revision = '6aab730ab595'
+down_revision = 'c3f9a41e7b20'
 branch_labels = None
 depends_on = None
 
