@@ -19,6 +19,8 @@ import unicodedata
 from werkzeug.exceptions import BadRequest
 from wtforms.validators import ValidationError
 
+from .fontcoverage import unprintable_character_problem
+
 # Characters a user may legitimately type in a multi-line field.
 _ALLOWED_CONTROLS_MULTILINE = {"\n", "\r", "\t"}
 
@@ -51,7 +53,8 @@ def control_character_problem(value: str, *, multiline: bool = False) -> str | N
             return "内容包含文字方向控制字符，请删除后重试。"
         if is_invalid_code_point(char):
             return f"内容包含无效字符（U+{ord(char):04X}），请删除后重试。"
-    return None
+    # Everything typed is printed: a character no bundled font has is refused by name.
+    return unprintable_character_problem(value)
 
 
 def is_invalid_code_point(char: str) -> bool:

@@ -29,12 +29,14 @@ from weasyprint import HTML, VERSION as WEASYPRINT_VERSION
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 from werkzeug.security import safe_join
 
+from ..fontcoverage import printable
+
 logger = logging.getLogger(__name__)
 
 # Relative URLs in the print HTML resolve against this origin; .invalid never resolves.
 BASE_URL = "https://qmonth.invalid/"
 # Bump when a template or print.css change must not reuse PDFs cached before it.
-RENDER_VERSION = "1"
+RENDER_VERSION = "2"  # 2: characters no bundled font has print as 〓
 STALE_LOCK_SECONDS = 15 * 60
 MAX_CACHED_FILES = 300
 MAX_CACHED_BYTES = 2 * 1024 ** 3  # photo-heavy PDFs run to tens of MB each
@@ -155,7 +157,9 @@ def render_pdf(document: PrintDocument, target=None, *, fetcher: SafeFetcher | N
     """Render to bytes (target None) or into a file or file object."""
     fetcher = fetcher or document.fetcher()
     with _render_lock:
-        html = HTML(string=document.html, base_url=BASE_URL, url_fetcher=fetcher)
+        # No glyph may be missing: WeasyPrint would then embed that font with a custom
+        # encoding pypdf and pdfminer cannot read (text stored before the input check).
+        html = HTML(string=printable(document.html), base_url=BASE_URL, url_fetcher=fetcher)
         return html.write_pdf(target, uncompressed_pdf=False,
                               pdf_identifier=document.fingerprint[:32].encode("ascii"))
 

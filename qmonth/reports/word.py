@@ -7,11 +7,17 @@ left on even ones.
 
 Every text from the database passes through `file_text` on its way in: XML refuses
 some characters an older row may still hold, and one such row must not break the file.
+Characters beyond those fonts (Han of CJK Ext A-G, for names of people and
+places) get runs of their own naming the font the PDF prints them with
+(HanaMinA, HanaMinB, BabelStone Han); a character no bundled font has is
+replaced by 〓, as in the PDF.
 """
 from __future__ import annotations
 
 import io
+from copy import deepcopy
 from datetime import timezone
+from itertools import groupby
 
 from docx import Document
 from docx.enum.section import WD_SECTION
@@ -21,6 +27,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
 
+from ..fontcoverage import is_printable, printable, word_family
 from ..photos.storage import photo_path
 from ..textnorm import file_text
 from ..timeutil import format_date_cn
@@ -261,10 +268,61 @@ def unit_docx(data: UnitReportData) -> io.BytesIO:
         _attachment_heading(document, "附件2", f"{unit.name}“质量月”活动照片")
         _photos(document, [(photo, activity.title) for activity in data.activities for photo in activity.photos])
 
+    _name_extension_fonts(document.element.body)
     output = io.BytesIO()
     document.save(output)
     output.seek(0)
     return output
+
+
+def _needs_own_font(text: str) -> bool:
+    return any(word_family(char) or not is_printable(char) for char in text)
+
+
+def _name_extension_fonts(body) -> None:
+    """Split every run holding rare characters so that each of them sits in a run naming
+    its font (Word chooses the East Asian font per run, and would otherwise look for
+    them in 仿宋_GB2312, which has none)."""
+    for run in list(body.iter(qn("w:r"))):
+        if not any(_needs_own_font(text.text or "") for text in run.iter(qn("w:t"))):
+            continue
+        properties = run.find(qn("w:rPr"))
+        pieces = []
+        for child in run:
+            if child is properties:
+                continue
+            if child.tag != qn("w:t"):
+                pieces.append((None, child))
+                continue
+            for family, chars in groupby(printable(child.text or ""), key=word_family):
+                text = OxmlElement("w:t")
+                text.text = "".join(chars)
+                text.set(qn("xml:space"), "preserve")
+                pieces.append((family, text))
+        for family, child in pieces:
+            piece = OxmlElement("w:r")
+            if properties is not None:
+                piece.append(deepcopy(properties))
+            piece.append(child)
+            if family:
+                _name_font(piece, family)
+            run.addprevious(piece)
+        run.getparent().remove(run)
+
+
+def _name_font(run, family: str) -> None:
+    """Set all four font slots of a run (w:rFonts follows w:rStyle in w:rPr)."""
+    properties = run.find(qn("w:rPr"))
+    if properties is None:
+        properties = OxmlElement("w:rPr")
+        run.insert(0, properties)
+    fonts = properties.find(qn("w:rFonts"))
+    if fonts is None:
+        fonts = OxmlElement("w:rFonts")
+        style = properties.find(qn("w:rStyle"))
+        properties.insert(0 if style is None else 1, fonts)
+    for attribute in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
+        fonts.set(qn(attribute), family)
 
 
 def _attachment_heading(document, label: str, title: str) -> None:
