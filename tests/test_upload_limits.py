@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import uuid
 import zipfile
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -125,6 +126,11 @@ def test_staged_uploads_are_bounded_to_10_forms_per_user(client, login_as, user_
     assert file_too.status_code == 422 and "已有 10 份未保存的登记表" in file_too.get_json()["error"]
     # A form that already holds uploads takes more; another user has his own allowance.
     assert upload(client, f"/activities/staged/{keys[0]}/photos", _jpeg(), "y.jpg", token()).status_code == 200
+    # Uploads of a form left for over two days no longer count, even before the sweeper runs.
+    for photo in db.session.scalars(select(Photo).where(Photo.staging_key == keys[1])):
+        photo.created_at -= timedelta(days=3)
+    db.session.commit()
+    assert upload(client, f"/activities/staged/{'dd' * 16}/photos", _jpeg(), "w.jpg", token()).status_code == 200
     login_as("jinan-zj-admin")
     assert upload(client, f"/activities/staged/{'ee' * 16}/photos", _jpeg(), "z.jpg", token()).status_code == 200
     assert _photo_count(staging_key="ee" * 16) == 1

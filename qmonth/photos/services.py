@@ -104,11 +104,13 @@ def _count(model, activity: Activity | None, staging_key: str | None) -> int:
 
 
 def _staged_form_keys(user: User) -> set[str]:
-    """The form keys under which this user has staged photos or files."""
+    """The form keys under which this user has staged photos or files not yet expired
+    (expired ones wait for the sweeper, and must not hold the user up until it runs)."""
     keys = set()
+    since = utcnow() - STAGED_PHOTO_LIFETIME
     for model in (Photo, Attachment):
         keys.update(db.session.scalars(select(model.staging_key).distinct().where(
-            model.activity_id.is_(None), model.uploaded_by_id == user.id)))
+            model.activity_id.is_(None), model.uploaded_by_id == user.id, model.created_at >= since)))
     return keys
 
 
