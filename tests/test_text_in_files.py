@@ -30,10 +30,6 @@ from .test_activity_form import form_page, valid_fields
 from .test_bad_input_corpus import ALWAYS_REFUSED, corpus, expected_stored, has_chinese_error
 from .test_board_support import make_photo, make_report, token, without_activities
 
-# A character no bundled font has yet prints as an empty box, which text extraction
-# cannot read back (item 12 of issue 12 bundles fonts for them); and the PDF tools
-# extract right-to-left text in display order. The Word and spreadsheet checks cover them.
-NOT_EXTRACTABLE_FROM_PDF = set()
 SUBMITTED_AT = datetime(2024, 9, 20, 2, 0, tzinfo=timezone.utc)
 
 
@@ -129,7 +125,7 @@ def test_every_accepted_text_is_literal_in_every_file(client, login_as):
         if response.status_code == 422:
             assert "未保存：" in response.get_data(as_text=True), name
             continue
-        assert response.status_code == 200 and name not in ALWAYS_REFUSED - {"maximum + 1"}, name
+        assert response.status_code == 200 and name not in ALWAYS_REFUSED, name
         if value.strip() and len(value) < SECTION_MAX:
             problems[name] = value
     assert len(problems) >= 14
@@ -157,13 +153,11 @@ def test_every_accepted_text_is_literal_in_every_file(client, login_as):
         assert inert(title) in xlsx_titles and inert(title) in csv_titles, f"{name}: not in the export"
         assert title in cells, f"{name}: not in the Word report's table"
         assert inert(title) in zip_titles and inert(captions.get(name, "")) in zip_captions, f"{name}: not in the ZIP"
-        if name not in NOT_EXTRACTABLE_FROM_PDF:
-            assert _visible(title) in pdf_text, f"{name}: not in the PDF"
+        assert _visible(title) in pdf_text, f"{name}: not in the PDF"
     for name, value in problems.items():
         for line in value.replace("\r\n", "\n").split("\n"):
             assert line.strip() in paragraphs, f"{name}: not in the Word report"
-            if name not in NOT_EXTRACTABLE_FROM_PDF:
-                assert _visible(line) in pdf_text, f"{name}: not in the PDF"
+            assert _visible(line) in pdf_text, f"{name}: not in the PDF"
 
 
 # Stored before the rule: a vertical tab and a unit separator (XML refuses them, as it
