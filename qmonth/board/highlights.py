@@ -42,7 +42,8 @@ def cover_photo(activity: Activity) -> Photo | None:
 
 
 def safe_name(text: str, limit: int = TITLE_IN_NAME_MAX) -> str:
-    """A file or folder name Windows accepts: no reserved characters, no trailing dot or space."""
+    """A file or folder name Windows accepts: no reserved characters, no trailing dot or space
+    (and, as in every file, U+FFFD for a non-character an older title still holds)."""
     name = file_text(UNSAFE.sub("_", " ".join(text.split())))[:limit].rstrip(". ")
     if not name or name.upper().split(".")[0] in WINDOWS_RESERVED:
         name = f"_{name}"
