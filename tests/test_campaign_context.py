@@ -79,3 +79,26 @@ def test_an_entry_of_last_years_campaign_keeps_its_own_window(client, login_as, 
     assert "须在活动期间内（2024-09-01 至 2024-09-30）" in html  # 2024's window, not 2025's
     db.session.expire_all()
     assert db.session.get(Activity, returned.id).starts_on.year == 2024
+
+
+def test_the_checks_while_typing_use_the_entrys_own_campaign_too(client, login_as, make_activity):
+    returned = make_activity("jinan-zj", state=ActivityState.RETURNED, return_reason="请核对日期。")
+    campaign_2024 = returned.campaign_id
+    start_2025(client, login_as)
+
+    login_as("jinan-zj")
+    html, csrf, _key = form_page(client, f"/activities/{returned.id}/edit")
+    assert f'name="campaign_id" value="{campaign_2024}"' in html
+    check = client.post("/activities/check?field=starts_on", headers={"HX-Request": "true"}, data={
+        "csrf_token": csrf, "campaign_id": str(campaign_2024), **valid_fields(starts_on="2024-09-12")})
+    assert check.status_code == 200 and "须在活动期间内" not in check.get_data(as_text=True)
+    too_late = client.post("/activities/check?field=starts_on", headers={"HX-Request": "true"}, data={
+        "csrf_token": csrf, "campaign_id": str(campaign_2024), **valid_fields(starts_on="2025-09-12")})
+    assert "须在活动期间内（2024-09-01 至 2024-09-30）" in too_late.get_data(as_text=True)
+    figures = client.get(f"/activities/figures?kind=training&campaign_id={campaign_2024}",
+                         headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert f'name="campaign_id" value="{campaign_2024}"' in figures
+    # A form of the active campaign (a new entry) names 2025, and a crafted id falls back to it.
+    html, _csrf, _key = form_page(client, "/activities/new")
+    assert f'name="campaign_id" value="{campaign_named("2025-shandong").id}"' in html
+    assert client.get("/activities/figures?kind=training&campaign_id=99999999999999999999").status_code == 200

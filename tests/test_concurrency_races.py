@@ -143,6 +143,26 @@ def test_an_accept_racing_a_return_records_only_the_first(app, postgresql, make_
     assert stored(activity_id).return_reason == ("" if winner == "accept" else REASON)
 
 
+def test_a_bulk_accept_skips_an_entry_returned_meanwhile(app, postgresql, make_activity, monkeypatch):
+    activity_id = make_activity("jinan-zj", state=ActivityState.SUBMITTED).id
+    reviewers = [signed_in(app, "province") for _ in range(2)]
+    tokens = [token(client) for client in reviewers]
+
+    def return_it():
+        return reviewers[0].post(f"/reviews/{activity_id}/return", follow_redirects=True, data={
+            "csrf_token": tokens[0], "reason": REASON})
+
+    def accept_ticked():
+        return reviewers[1].post("/reviews/bulk-accept", follow_redirects=True, data={
+            "csrf_token": tokens[1], "ids": [str(activity_id)]})
+
+    _first, second = interleave(monkeypatch, activity_services, "record", return_it, accept_ticked)
+
+    assert stored(activity_id).state is ActivityState.RETURNED
+    assert audit_actions(activity_id) == ["activity.return"]
+    assert "已采纳 0 项活动。另有 1 项不在待审核状态，未处理。" in page(second)
+
+
 # The bureau: submit twice, edit or delete what was accepted meanwhile -------------------------
 
 def test_a_double_click_on_submit_submits_once(app, postgresql, make_activity, monkeypatch):

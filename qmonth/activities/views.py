@@ -13,7 +13,7 @@ from ..extensions import csrf, db, login_manager
 from ..securitylog import security_event
 from ..htmx import render
 from ..main.services import active_campaign
-from ..models import Attachment, AuditEvent, Photo
+from ..models import Attachment, AuditEvent, Campaign, Photo
 from ..timeutil import LOCAL_TZ, utcnow
 from ..photos.services import (
     UploadRefused, add_attachment, add_photo, attach_staged, refuse_when_full, staged_attachments, staged_photos,
@@ -44,6 +44,17 @@ def _campaign_or_404():
     if campaign is None:
         abort(404)
     return campaign
+
+
+def _campaign_of_the_form():
+    """The campaign the form on the page belongs to, which the field checks and the figures fragment
+    use (an entry of an earlier campaign keeps its own); the active one when the form names none."""
+    raw = request.values.get("campaign_id", "")
+    if raw.isascii() and raw.isdigit() and len(raw) <= 9:  # never an id past PostgreSQL's integer
+        campaign = db.session.get(Campaign, int(raw))
+        if campaign is not None:  # catalogues are public: no scoping to apply
+            return campaign
+    return _campaign_or_404()
 
 
 def _require_bureau_user():
@@ -278,7 +289,7 @@ def _keep_uploaded_files(form, activity) -> None:
 @login_required
 def figures():
     """The chosen kind's figure fields, swapped in place when the kind changes."""
-    campaign = _campaign_or_404()
+    campaign = _campaign_of_the_form()
     kind = next((k for k in campaign.kinds if k.code == request.args.get("kind")), None)
     values, _errors = parse_figures(kind, campaign, request.args)
     return render("activities/_figures.html", "activities/_figures.html",
@@ -289,7 +300,7 @@ def figures():
 @login_required
 def check_field():
     """Validate one field when the user leaves it; returns that field's error line."""
-    campaign = _campaign_or_404()
+    campaign = _campaign_of_the_form()
     name = request.args.get("field", "")
     form = ActivityForm(campaign)
     form.read_figures(request.form)
