@@ -7,7 +7,7 @@ from urllib.parse import quote
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
-from ..activities.services import get_activity_or_404
+from ..activities.services import WorkflowError, get_activity_or_404, lock_activity
 from ..bodysize import accepts_uploads
 from ..extensions import db
 from ..securitylog import security_event
@@ -98,7 +98,7 @@ def _store_upload(field: str, *, activity, staging_key, back):
     try:
         item = add(stream=upload_file.stream, filename=upload_file.filename, by=current_user,
                    activity=activity, staging_key=staging_key)
-        if activity is not None and not activity.is_editable:  # submitted meanwhile, in another tab
+        if activity is not None and not _still_editable(activity):  # submitted meanwhile, in another tab
             db.session.rollback()  # the files written are left to the sweeper
             abort(409)
         db.session.commit()
@@ -107,6 +107,16 @@ def _store_upload(field: str, *, activity, staging_key, back):
         security_event("upload.refused", file=upload_file.filename, reason=str(error))
         return _upload_response(error=str(error), back=back, template=template)
     return _upload_response(item, back=back, template=template)
+
+
+def _still_editable(activity: Activity) -> bool:
+    """Whether the activity still takes files, its row locked until commit (a submit in another
+    tab waits for this upload, or this upload sees it)."""
+    try:
+        lock_activity(activity)
+    except WorkflowError:
+        return False
+    return activity.is_editable
 
 
 @bp.get("/photos/<int:photo_id>/<variant>.jpg")
