@@ -1,4 +1,4 @@
-"""How large a request body may be: small everywhere, larger only where files are uploaded.
+"""How request bodies are read: small everywhere, larger only where files are uploaded.
 
 A url-encoded body is read and split into fields at once, before any view or login check
 runs (the CSRF check reads the form), so its size is what a worker spends in memory —
@@ -30,6 +30,16 @@ class BodySizeRequest(Request):
     @max_content_length.setter
     def max_content_length(self, value: int | None) -> None:
         self._max_content_length = value
+
+    def _load_form_data(self) -> None:
+        """Drop multipart parts that came without a name (a line break inside the name ends the
+        header early): Werkzeug keys them None, and Flask-WTF's CSRF check, which reads every
+        key before login, would fail on them with a 500."""
+        super()._load_form_data()
+        for name in ("form", "files"):
+            fields = self.__dict__[name]
+            if None in fields:
+                self.__dict__[name] = type(fields)((k, v) for k, v in fields.items(multi=True) if k is not None)
 
     def _may_upload(self) -> bool:
         if self.mimetype != "multipart/form-data" or self.url_rule is None:
