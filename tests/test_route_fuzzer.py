@@ -675,7 +675,8 @@ def describe(error: BaseException) -> str:
     """The exception and the innermost frame of qmonth's code that raised it."""
     frames = [frame for frame in traceback.extract_tb(error.__traceback__) if "/qmonth/" in frame.filename]
     where = f" at {frames[-1].filename.split('/qmonth/')[-1]}:{frames[-1].lineno} ({frames[-1].name})" if frames else ""
-    return f"{type(error).__name__}: {str(error)[:160]}{where}"
+    first_line = str(error).splitlines()[0] if str(error) else ""
+    return f"{type(error).__name__}: {first_line[:160]}{where}"
 
 
 def report(fuzzer: Fuzzer, seconds: float) -> str:
