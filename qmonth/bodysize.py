@@ -1,4 +1,4 @@
-"""How large a request body may be: small everywhere, larger only where files are uploaded.
+"""How request bodies are read: small everywhere, larger only where files are uploaded.
 
 A url-encoded body is read and split into fields at once, before any view or login check
 runs (the CSRF check reads the form), so its size is what a worker spends in memory —
@@ -8,7 +8,7 @@ on the routes that take files, for a signed-in user.
 """
 from __future__ import annotations
 
-from flask import Request, current_app
+from flask import Request, current_app, has_request_context, request
 from flask_login import current_user
 
 
@@ -23,6 +23,7 @@ class BodySizeRequest(Request):
 
     @property
     def max_content_length(self) -> int | None:
+        """MAX_UPLOAD_CONTENT_LENGTH where uploads are taken, else Flask's (MAX_CONTENT_LENGTH)."""
         if self._max_content_length is None and self._may_upload():
             return current_app.config["MAX_UPLOAD_CONTENT_LENGTH"]
         return super().max_content_length
@@ -31,8 +32,19 @@ class BodySizeRequest(Request):
     def max_content_length(self, value: int | None) -> None:
         self._max_content_length = value
 
+    def _load_form_data(self) -> None:
+        """Drop multipart parts that came without a name (a line break inside the name ends the
+        header early): Werkzeug keys them None, and Flask-WTF's CSRF check, which reads every
+        key before login, would fail on them with a 500."""
+        super()._load_form_data()
+        for name in ("form", "files"):
+            fields = self.__dict__[name]
+            if None in fields:
+                self.__dict__[name] = type(fields)((k, v) for k, v in fields.items(multi=True) if k is not None)
+
     def _may_upload(self) -> bool:
-        if self.mimetype != "multipart/form-data" or self.url_rule is None:
+        """A multipart body from a signed-in user to a route marked @accepts_uploads."""
+        if self.mimetype != "multipart/form-data" or self.url_rule is None or not has_request_context():
             return False
         view = current_app.view_functions.get(self.url_rule.endpoint)
         return getattr(view, "accepts_uploads", False) and current_user.is_authenticated
@@ -40,8 +52,6 @@ class BodySizeRequest(Request):
 
 def too_large_message() -> str:
     """The 413 message: the body's limit when the body was too large, else one field was too long."""
-    from flask import request
-
     limit = request.max_content_length
     if limit is not None and (request.content_length is None or request.content_length > limit):
         return f"提交的内容过大（不能超过 {limit / (1024 * 1024):g} MB），请删减内容或缩小文件后重试。"

@@ -25,7 +25,9 @@ def _length(maximum: int, label: str):
 
 
 def _filter(multiline: bool):
-    return lambda value: normalise_text(value, multiline=multiline) if isinstance(value, str) else value
+    # A field missing from the POST (a crafted or cut request) is empty text, not None:
+    # the columns are NOT NULL, and None reached the database as a 500.
+    return lambda value: normalise_text(value if isinstance(value, str) else "", multiline=multiline)
 
 
 def text_field(label: str, maximum: int, *, multiline: bool = False, **kwargs):
