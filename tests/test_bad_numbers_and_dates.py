@@ -117,6 +117,21 @@ def test_bulletin_buttons_with_strange_numbers_change_nothing(client, login_as, 
     assert bulletin.activity_ids in (None, [])
 
 
+@pytest.mark.parametrize("position", ["nan", "٢", "1e400", "-1", "99999999999999999999"])
+def test_bulletin_order_boxes_with_strange_numbers_keep_the_order(client, login_as, make_activity, position):
+    first = make_activity("jinan-zj", title="亮点甲", state=ActivityState.ACCEPTED, is_highlight=True)
+    second = make_activity("qingdao-zj", title="亮点乙", state=ActivityState.ACCEPTED, is_highlight=True)
+    login_as("province")
+    token = csrf_token_from(client.get("/reports/bulletins/").get_data(as_text=True))
+    path = client.post("/reports/bulletins/new", data={"csrf_token": token}).headers["Location"]
+    items = [str(first.id), str(second.id)]
+    response = client.post(path, data={"csrf_token": token, "op": "save", "title": "第一期", "item": items,
+                                       f"position-{first.id}": position, f"position-{second.id}": "2"})
+    assert response.status_code == 302
+    bulletin = db.session.scalar(select(Bulletin).order_by(Bulletin.id.desc()))
+    assert bulletin.activity_ids == [first.id, second.id]
+
+
 # Number fields -------------------------------------------------------------------------------
 
 HOSTILE_COUNTS = {

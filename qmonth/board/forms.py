@@ -73,10 +73,11 @@ class ReopenForm(FlaskForm):
             raise ValidationError(str(error)) from None
 
     def validate_due_time(self, field):
+        text = (field.data or "23:59").strip()
         try:
-            if not HOUR_MINUTE.fullmatch((field.data or "23:59").strip()):
-                raise ValueError
-            time.fromisoformat((field.data or "23:59").strip())
+            if not HOUR_MINUTE.fullmatch(text):  # fromisoformat alone takes "2359", "23" and "23:59Z"
+                raise ValueError(text)
+            time.fromisoformat(text)
         except ValueError:
             raise ValidationError("时间格式不正确，例如 18:00。") from None
 

@@ -319,10 +319,8 @@ def _ordered_choice(candidates: dict) -> list[int]:
         activity_id = positive_int(raw)
         if activity_id is None:
             continue
-        try:
-            position = float(request.form.get(f"position-{activity_id}", index + 1))
-        except ValueError:
-            position = index + 1
+        # The page's order boxes hold 1..999; anything else (nan, ٣, 1e400) keeps the item where it is.
+        position = positive_int(request.form.get(f"position-{activity_id}"), 999) or index + 1
         positions.append((position, index, activity_id))
     chosen = [activity_id for _, _, activity_id in sorted(positions) if activity_id in candidates]
     op, _, target = request.form.get("op", "save").partition(":")
