@@ -54,6 +54,7 @@ import pytest
 from flask import got_request_exception
 from sqlalchemy import select, update
 from werkzeug.datastructures import MultiDict
+from werkzeug.routing import IntegerConverter, PathConverter
 
 from qmonth.extensions import db
 from qmonth.models import ActivityState, Bulletin, Campaign, Photo, Unit, UnitReport, User
@@ -310,9 +311,9 @@ class Generator:
             ids += self.user_ids
         return ids or [1]
 
-    def path_value(self, name: str, converter: str, baseline: bool = False) -> str:
+    def path_value(self, name: str, converter, baseline: bool = False) -> str:
         roll = 0.0 if baseline else self.rng.random()
-        if converter == "IntegerConverter":
+        if isinstance(converter, IntegerConverter):  # Werkzeug's, or the app's bounded one
             if roll < 0.6:
                 key = {"number": "number", "campaign_id": "campaign_id"}.get(name, name)
                 return str(self.rng.choice(self.real_ids(key)))
@@ -441,8 +442,8 @@ class Generator:
         rng = self.rng
         url = rule.rule
         for name, converter in rule._converters.items():
-            value = self.path_value(name, type(converter).__name__, baseline or theme is not None)
-            safe = "/" if type(converter).__name__ == "PathConverter" else ""
+            value = self.path_value(name, converter, baseline or theme is not None)
+            safe = "/" if isinstance(converter, PathConverter) else ""
             url = re.sub(r"<(?:[^:<>]+:)?" + name + r">", lambda _m: quote(raw(value), safe=safe), url, count=1)
         spec = FIELDS.get(rule.endpoint, {})
         query = (self.fields(spec["query"], rule.endpoint, role, token, baseline, theme, optional=True)
