@@ -40,7 +40,13 @@ def normalise_text(value: str | None, *, multiline: bool = False) -> str:
 
 
 def control_character_problem(value: str, *, multiline: bool = False) -> str | None:
-    """A Chinese message if the text holds control or invisible formatting characters."""
+    """A Chinese message if the text holds control or invisible formatting characters, or a
+    character no bundled font prints (everything typed is printed, so it is refused by name)."""
+    return invisible_character_problem(value, multiline=multiline) or unprintable_character_problem(value)
+
+
+def invisible_character_problem(value: str, *, multiline: bool = False) -> str | None:
+    """A Chinese message if the text holds control, direction or invalid characters."""
     for char in value:
         if multiline and char in _ALLOWED_CONTROLS_MULTILINE:
             continue
@@ -53,8 +59,7 @@ def control_character_problem(value: str, *, multiline: bool = False) -> str | N
             return "内容包含文字方向控制字符，请删除后重试。"
         if is_invalid_code_point(char):
             return f"内容包含无效字符（U+{ord(char):04X}），请删除后重试。"
-    # Everything typed is printed: a character no bundled font has is refused by name.
-    return unprintable_character_problem(value)
+    return None
 
 
 def is_invalid_code_point(char: str) -> bool:
@@ -76,10 +81,10 @@ def file_text(value):
 def search_text(value: str | None, limit: int) -> str:
     """A search box's text: control characters become spaces and invalid code points are
     dropped (a search ignores them instead of failing), runs of spaces become one,
-    composed to NFC, at most `limit`."""
+    composed to NFC, at most `limit`. Characters the fonts lack stay: a search prints nothing."""
     value = unicodedata.normalize("NFC", value or "")
     # Invalid code points are dropped (they sit inside a word); controls separate words.
-    value = "".join("" if is_invalid_code_point(char) else " " if control_character_problem(char) else char
+    value = "".join("" if is_invalid_code_point(char) else " " if invisible_character_problem(char) else char
                     for char in value)
     return " ".join(value.split())[:limit]
 
