@@ -77,7 +77,8 @@ def _log_in(client, username: str) -> None:
 
 
 def _pages_of_every_role(client, make_activity) -> dict[str, str]:
-    """Name -> HTML of the main pages of each role, error pages and two htmx fragments."""
+    """Name -> HTML of the main pages of each role, print previews, error pages and a
+    few htmx fragments."""
     draft = make_activity(title="校验用草稿")
     submitted = make_activity(title="校验用已报送活动", state=ActivityState.SUBMITTED)
     returned = make_activity(title="校验用退回活动", state=ActivityState.RETURNED, return_reason="请补充活动照片。")
@@ -133,6 +134,9 @@ def _pages_of_every_role(client, make_activity) -> dict[str, str]:
         "reporter-reminders": _fetch(client, "/board/reminders"),
         "error-403": _fetch(client, "/board/", status=403),
         "error-404": _fetch(client, "/no-such-page", status=404),
+        "error-405": _fetch(client, "/logout", status=405),
+        "fragment-error-alert": FRAGMENT_PAGE.format(
+            _fetch(client, "/board/", status=403, headers={"HX-Request": "true"})),
         "fragment-countdown": FRAGMENT_PAGE.format(
             _fetch(client, "/countdown", headers={"HX-Request": "true"})),
         "fragment-search-results": FRAGMENT_PAGE.format(
