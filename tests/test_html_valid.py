@@ -8,6 +8,7 @@ The HTML does not depend on the database engine, so the check runs on SQLite onl
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -19,6 +20,7 @@ import pytest
 
 from qmonth.models import ActivityState
 
+from . import photo_samples as samples
 from .conftest import csrf_token_from
 
 
@@ -63,6 +65,15 @@ def _post(client, path: str, data: dict, *, status: int) -> str:
     response = client.post(path, data={**data, "csrf_token": token})
     assert response.status_code == status, f"POST {path}: {response.status_code}"
     return response.get_data(as_text=True)
+
+
+def _upload(client, path: str, field: str, name: str, data: bytes) -> int:
+    """Upload a photo or a file as the page's script does; the new row's id."""
+    token = csrf_token_from(_fetch(client, "/activities/new"))
+    response = client.post(path, data={field: (io.BytesIO(data), name)}, content_type="multipart/form-data",
+                           headers={"X-Requested-With": "qmonth-upload", "X-CSRFToken": token})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()["id"]
 
 
 def _log_in(client, username: str) -> None:
@@ -117,6 +128,9 @@ def _pages_of_every_role(client, make_activity) -> dict[str, str]:
     })
 
     _log_in(client, "jinan-zj")
+    photo_id = _upload(client, f"/activities/{draft.id}/photos", "photo", "现场.jpg",
+                       samples.encode(samples.photo_like(320, 240), "JPEG"))
+    _upload(client, f"/activities/{draft.id}/files", "file", "活动方案.pdf", b"%PDF-1.7\n%....\n%%EOF\n")
     pages.update({
         "reporter-home": _fetch(client, "/"),
         "reporter-activities": _fetch(client, "/activities/"),
@@ -126,6 +140,7 @@ def _pages_of_every_role(client, make_activity) -> dict[str, str]:
         "reporter-draft-detail": _fetch(client, f"/activities/{draft.id}"),
         "reporter-activity-edit": _fetch(client, f"/activities/{draft.id}/edit"),
         "reporter-activity-delete": _fetch(client, f"/activities/{draft.id}/delete"),
+        "reporter-photo-delete": _fetch(client, f"/photos/{photo_id}/delete"),
         "reporter-returned-detail": _fetch(client, f"/activities/{returned.id}"),
         "reporter-invalid-form": _post(client, "/activities/new", {"title": ""}, status=422),
         "reporter-activities-filtered": _fetch(client, "/activities/?state=submitted&sort=title&page=1"),
