@@ -414,10 +414,10 @@ def test_search_box_and_filters_are_wired_for_htmx(app, client, login_as):
     login_as("jinan-zj")
     html = get_list(client).get_data(as_text=True)
     search = re.search(r'<input type="search"[^>]*>', html, re.S).group(0)
-    for attribute in ('name="q"', 'hx-get="/activities/"', 'hx-trigger="input changed delay:300ms, search"'):
+    for attribute in ('name="q"', 'data-hx-get="/activities/"', 'data-hx-trigger="input changed delay:300ms, search"'):
         assert attribute in search
     form = re.search(r'<form id="filters"[^>]*>', html, re.S).group(0)
-    for attribute in ('method="get"', 'hx-target="#results"', 'hx-push-url="true"', 'hx-indicator="#list-indicator"'):
+    for attribute in ('method="get"', 'data-hx-target="#results"', 'data-hx-push-url="true"', 'data-hx-indicator="#list-indicator"'):
         assert attribute in form
     assert 'id="list-indicator"' in html
 
@@ -501,4 +501,4 @@ def test_chosen_state_travels_with_the_filter_form(app, client, login_as):
     html = get_list(client, "?state=returned", htmx=True).get_data(as_text=True)
     assert '<input type="hidden" id="results-state" name="state" value="returned">' in html
     page = get_list(client).get_data(as_text=True)
-    assert 'hx-include="#filters, #results-state"' in page
+    assert 'data-hx-include="#filters, #results-state"' in page

@@ -173,11 +173,11 @@ def test_htmx_gets_the_table_alone_and_it_refreshes_itself(client, login_as):
     assert response.status_code == 200 and "HX-Request" in response.headers["Vary"]
     assert html.lstrip().startswith('<div id="board-table"') and "<html" not in html
     tbody = re.search(r'<tbody id="board-rows"[^>]*>', html).group(0)
-    assert 'hx-trigger="every 60s, board-changed from:body"' in tbody
-    assert 'hx-get="/board/?sort=-total"' in tbody and 'hx-select="#board-rows"' in tbody
+    assert 'data-hx-trigger="every 60s, board-changed from:body"' in tbody
+    assert 'data-hx-get="/board/?sort=-total"' in tbody and 'data-hx-select="#board-rows"' in tbody
     # The counts above the table come back with the rows, from the same request.
-    assert 'hx-select-oob="#board-summary"' in tbody and '<div id="board-summary" class="board-summary">' in html
-    assert html.count('hx-trigger="every 60s') == 1
+    assert 'data-hx-select-oob="#board-summary"' in tbody and '<div id="board-summary" class="board-summary">' in html
+    assert html.count('data-hx-trigger="every 60s') == 1
     full = client.get("/board/?sort=-total").get_data(as_text=True)
     assert "<html" in full and 'id="countdown"' in full and 'id="reminder-form"' in full
 

@@ -68,7 +68,7 @@ def test_marking_as_read_is_per_user(client, login_as):
                            headers={"HX-Request": "true"})
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and html.lstrip().startswith(f'<li id="reminder-{reminder_id}"')
-    assert "已读" in html and 'hx-swap-oob="true"' in html and badge(html) is None
+    assert "已读" in html and 'data-hx-swap-oob="true"' in html and badge(html) is None
     assert badge(client.get("/").get_data(as_text=True)) is None
     login_as("heze-sw-admin")
     assert badge(client.get("/").get_data(as_text=True)) == "1"

@@ -100,7 +100,7 @@ def test_autosave_stores_the_section_and_answers_with_the_saved_time(client, log
     body = response.get_data(as_text=True)
     assert "<html" not in body  # a fragment for htmx
     assert re.search(r'id="status-problems"[^>]*>已保存 \d\d:\d\d<', body)
-    assert f'id="report-revision" name="revision" value="{revision + 1}" hx-swap-oob="true"' in body
+    assert f'id="report-revision" name="revision" value="{revision + 1}" data-hx-swap-oob="true"' in body
     report = report_of("jinan-zj")
     assert report.problems == "基层检测能力仍有短板。\n下一步加强培训。"
     assert report.revision == revision + 1
@@ -337,7 +337,7 @@ def test_a_large_pdf_is_made_in_the_background_and_offered_when_ready(app, clien
     response = client.get("/reports/jinan-zj.pdf")
     assert response.status_code == 202
     page = response.get_data(as_text=True)
-    status_url = re.search(r'hx-get="([^"]+)" hx-trigger="every 1s"', page).group(1).replace("&amp;", "&")
+    status_url = re.search(r'data-hx-get="([^"]+)" data-hx-trigger="every 1s"', page).group(1).replace("&amp;", "&")
     assert "正在生成PDF" in page
     for _ in range(120):
         status = client.get(status_url, headers={"HX-Request": "true"}).get_data(as_text=True)

@@ -1,7 +1,7 @@
 /*
  * Summary report editor: nothing typed is lost on a flaky connection.
  *
- * htmx saves each section (hx-post, debounced, serialised with hx-sync). This
+ * htmx saves each section (data-hx-post, debounced, serialised with data-hx-sync). This
  * file adds what htmx does not do:
  *  - every keystroke's text is kept in localStorage until the server confirms it;
  *  - a send that failed (network error, timeout) is re-sent when the browser is
