@@ -4,8 +4,8 @@ Every entry has a whole life drawn from the data file (held on workdays inside t
 campaign window, registered, submitted, returned or accepted by the province), and
 the demo keeps of it what has happened by `now`: nothing is dated after the app's
 clock. An activity not yet held is at most a draft registered ahead from the plan;
-summary reports exist only once the window has closed, and come in late only
-after the deadline.
+summary reports are drafted from the campaign's last week on, and come in late
+only after the deadline.
 
 Each entry draws from its own `random.Random(f"{seed}:{n}")`, so the same clock gives
 the same data and entry n of a larger run is entry n of a smaller one. Rows are
@@ -16,7 +16,7 @@ inserts: ten thousand entries take seconds.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import insert, select
@@ -144,9 +144,13 @@ def _load_catalogue(content: DemoContent, now: datetime) -> Catalogue:
         slogans=[slogan.number for slogan in campaign.slogans],
         scenarios={dept: _weighted_scenarios(content, dept, kinds) for dept in content.departments},
     )
-    last_review_day = to_local_date(campaign.report_due_at) + timedelta(days=content.review_days_after_deadline)
-    catalogue.calendar = Calendar(content, last_review_day)
+    catalogue.calendar = Calendar(content, _last_review_day(content, campaign))
     return catalogue
+
+
+def _last_review_day(content: DemoContent, campaign: Campaign) -> date:
+    """The province reviews (and bureaus report late) until some days after the deadline."""
+    return to_local_date(campaign.report_due_at) + timedelta(days=content.review_days_after_deadline)
 
 
 def to_local_date(moment: datetime) -> date:
@@ -192,23 +196,28 @@ def _plan(rng: random.Random, number: int, catalogue: Catalogue) -> Planned:
     context = {**figures, "participants": participants, "unit": unit.name, "field": department.field,
                "audience": department.audience, **derived_texts(figures)}
     final_state = ActivityState(rng.choices(list(content.final_states), list(content.final_states.values()))[0])
-    trail = activity_trail(rng, catalogue, final_state, starts_on, ends_on, author=catalogue.authors[unit.id])
-    state = trail.state
-    held = ends_on < catalogue.today
     contact_name, contact_phone = rng.choice(catalogue.contacts[unit.id])
     name = scenario.name.format(field=department.field)
     results = results_of(rng, scenario, kind_text, context)
-    if not held or (state is ActivityState.DRAFT and rng.random() < 0.5):
+    title = title_of(rng, unit, name, scenario, place, catalogue.campaign.starts_on.year)
+    co_organisers = co_organisers_of(rng, department, kind_text)
+    description = description_of(rng, content, unit, scenario, kind_text, name, place, starts_on, ends_on, context,
+                                 today=catalogue.today)
+    task_ids = _task_ids(rng, content, kind.default_task_number, catalogue.task_ids)
+    half_written = rng.random() < 0.5  # a draft's results may still be blank
+    # The history draws from its own generator: what the entry says does not depend on the clock.
+    trail = activity_trail(random.Random(f"{content.seed}:{number}:life"), catalogue, final_state, starts_on,
+                           ends_on, author=catalogue.authors[unit.id])
+    state = trail.state
+    if ends_on >= catalogue.today or (state is ActivityState.DRAFT and half_written):
         results = ""
     row = {
         "campaign_id": catalogue.campaign.id, "unit_id": unit.id, "author_id": catalogue.authors[unit.id],
         "kind_id": kind.id, "form_key": f"{FORM_KEY_PREFIX}{number}",
-        "title": title_of(rng, unit, name, scenario, place, catalogue.campaign.starts_on.year),
-        "organiser": unit.name, "co_organisers": co_organisers_of(rng, department, kind_text),
+        "title": title, "organiser": unit.name, "co_organisers": co_organisers,
         "starts_on": starts_on, "ends_on": ends_on, "county": place.county, "address": place.address,
         "participants": participants,
-        "description": description_of(rng, content, unit, scenario, kind_text, name, place, starts_on, ends_on,
-                                    context, today=catalogue.today),
+        "description": description,
         "results": results,
         "contact_name": contact_name, "contact_phone": contact_phone, "figures": figures,
         "no_fee_declared": state is not ActivityState.DRAFT,
@@ -218,7 +227,6 @@ def _plan(rng: random.Random, number: int, catalogue: Catalogue) -> Planned:
         "created_at": trail.created_at, "updated_at": trail.updated_at,
     }
     events = [{**event, "unit_id": unit.id} for event in trail.events]
-    task_ids = _task_ids(rng, content, kind.default_task_number, catalogue.task_ids)
     return Planned(row=row, task_ids=task_ids, events=events)
 
 
@@ -231,12 +239,12 @@ def _task_ids(rng: random.Random, content: DemoContent, default_number: int | No
 
 
 def seed_demo_reports(content: DemoContent, *, now: datetime) -> SeedResult:
-    """Summary reports as they stand at `now`: none before the window has closed, then drafts,
-    on-time reports, and late ones (after a reopening) only once the deadline has passed."""
+    """Summary reports as they stand at `now`: none before the campaign's last week, then drafts and
+    on-time reports, and late ones (after a reopening) or missing ones only once the deadline has passed."""
     campaign = active_campaign()
     if campaign is None:
         raise DemoDataError("no campaign loaded: load one before seeding demo reports")
-    calendar = Calendar(content, last_review_day=to_local_date(now))
+    calendar = Calendar(content, _last_review_day(content, campaign))
     admins = {user.username: user for user in db.session.scalars(select(User).where(User.role == Role.UNIT_ADMIN))}
     province = db.session.scalar(select(User).where(User.role == Role.PROVINCE_ADMIN).order_by(User.id))
     done = set(db.session.scalars(select(UnitReport.unit_id).where(UnitReport.campaign_id == campaign.id)))
@@ -267,15 +275,18 @@ def _seed_report(rng: random.Random, content: DemoContent, calendar: Calendar, c
     """One bureau's report: its whole story drawn first, then what has happened by `now` kept."""
     outcome = rng.choices(list(content.report_outcomes), list(content.report_outcomes.values()))[0]
     due_day = to_local_date(campaign.report_due_at)
-    started = calendar.office_time(rng, calendar.workday_on_or_after(campaign.ends_on + timedelta(
-        days=rng.randint(1, 6))))
+    # Bureaus start writing as the last week's activities wind down, and the October
+    # holiday (in the data file's calendar) sits between them and the deadline.
+    started = calendar.office_time(rng, calendar.workday_on_or_after(campaign.ends_on - timedelta(
+        days=rng.randint(0, 8))))
     submitted = reopened = None
     if outcome == "on_time":
-        day = calendar.workday_on_or_after(started.astimezone(LOCAL_TZ).date() + timedelta(days=rng.randint(2, 8)))
-        submitted = max(calendar.office_time(rng, min(day, due_day)), started)
+        submitted = calendar.later(rng, started, rng.randint(2, 9))
+        if to_local_date(submitted) > due_day:
+            submitted = max(calendar.office_time(rng, calendar.workday_before(due_day + timedelta(days=1))), started)
     elif outcome == "late":
         reopened = calendar.office_time(rng, calendar.workday_on_or_after(due_day + timedelta(days=rng.randint(1, 3))))
-        submitted = calendar.later(rng, reopened, rng.randint(1, 3))
+        submitted = calendar.later(rng, reopened, rng.randint(0, 2))
     if started > now:
         return False
     sections = {column: text.format(unit=unit.name, count=count) for column, text in content.reports.items()}

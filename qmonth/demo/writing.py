@@ -170,6 +170,7 @@ def description_of(rng: random.Random, content: DemoContent, unit: Unit, scenari
     verb = scenario.verb or kind_text.verb
     at = f"在{place.venue}" if place.venue else ""
     what = scenario.content.format(**context)
+    closing = rng.choice(content.closings) if rng.random() < 0.4 else ""  # drawn whatever the clock says
     if today < starts_on:
         return f"{unit.name}拟于{_when(starts_on, ends_on)}{at}{verb}{name}。{what}"
     if today <= ends_on:
@@ -179,9 +180,7 @@ def description_of(rng: random.Random, content: DemoContent, unit: Unit, scenari
         what,
         (scenario.summary or kind_text.summary).format(**context),
     ]
-    if rng.random() < 0.4:
-        sentences.append(rng.choice(content.closings).format(**context))
-    return "".join(sentences)
+    return "".join(sentences) + closing.format(**context)
 
 
 def results_of(rng: random.Random, scenario: Scenario, kind_text: KindText, context: dict) -> str:
@@ -191,7 +190,7 @@ def results_of(rng: random.Random, scenario: Scenario, kind_text: KindText, cont
 
 
 def co_organisers_of(rng: random.Random, department: Department, kind_text: KindText) -> str:
-    if rng.random() >= 0.4:
-        return ""
     pool = department.co_organisers + kind_text.co_organisers
-    return "、".join(rng.sample(pool, rng.randint(1, 2)))
+    if rng.random() >= 0.4 or not pool:
+        return ""
+    return "、".join(rng.sample(pool, rng.randint(1, min(2, len(pool)))))
