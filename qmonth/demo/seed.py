@@ -19,7 +19,7 @@ import random
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from ..extensions import db
 from ..main.services import active_campaign
@@ -78,7 +78,7 @@ class Catalogue:
     task_ids: dict[int, int]  # task number -> id
     slogans: list[int]
     scenarios: dict[str, tuple[list[Scenario], list[float]]]  # department -> its scenarios and weights
-    calendar: Calendar | None = None
+    calendar: Calendar
 
     @property
     def today(self) -> date:
@@ -133,7 +133,7 @@ def _load_catalogue(content: DemoContent, now: datetime) -> Catalogue:
     kinds = {kind.code: kind for kind in campaign.kinds if any(s.kind == kind.code for s in content.scenarios)}
     if not units or province is None or not kinds:
         raise DemoDataError("demo activities need the demo accounts and a campaign with the data file's kinds")
-    catalogue = Catalogue(
+    return Catalogue(
         content=content, campaign=campaign, now=now, units=units,
         unit_weights=[content.departments[unit.department.value].weight for unit in units],
         authors={unit.id: reporters[unit.code].id for unit in units},
@@ -143,9 +143,8 @@ def _load_catalogue(content: DemoContent, now: datetime) -> Catalogue:
         task_ids={task.number: task.id for task in campaign.tasks},
         slogans=[slogan.number for slogan in campaign.slogans],
         scenarios={dept: _weighted_scenarios(content, dept, kinds) for dept in content.departments},
+        calendar=Calendar(content, _last_review_day(content, campaign)),
     )
-    catalogue.calendar = Calendar(content, _last_review_day(content, campaign))
-    return catalogue
 
 
 def _last_review_day(content: DemoContent, campaign: Campaign) -> date:
@@ -264,8 +263,6 @@ def seed_demo_reports(content: DemoContent, *, now: datetime) -> SeedResult:
 
 
 def _activity_counts(campaign: Campaign) -> dict[int, int]:
-    from sqlalchemy import func
-
     return dict(db.session.execute(select(Activity.unit_id, func.count(Activity.id))
                                    .where(Activity.campaign_id == campaign.id).group_by(Activity.unit_id)).all())
 
