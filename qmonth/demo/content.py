@@ -101,6 +101,8 @@ class DemoContent:
     given_names: tuple[str, ...]
     mobile_prefixes: tuple[str, ...]
     closings: tuple[str, ...]
+    planned: str  # the description of an entry not yet held
+    in_progress: str  # … and of one still going on
     return_reasons: tuple[str, ...]
     related_tasks: dict[int, tuple[int, ...]]
     scenarios: tuple[Scenario, ...]
@@ -167,6 +169,7 @@ def _content(data: dict) -> DemoContent:
         surnames=people["surnames"], given_names=tuple(people["given_names"]),
         mobile_prefixes=tuple(people["mobile_prefixes"]),
         closings=tuple(texts["closings"]), return_reasons=tuple(texts["return_reasons"]),
+        planned=texts["planned"], in_progress=texts["in_progress"],
         related_tasks={int(n): tuple(related) for n, related in texts.get("related_tasks", {}).items()},
         scenarios=scenarios,
         reports={column: text for column, text in data["reports"].items() if isinstance(text, str)},

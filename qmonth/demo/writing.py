@@ -165,16 +165,15 @@ def _when(starts_on: date, ends_on: date) -> str:
 
 def description_of(rng: random.Random, content: DemoContent, unit: Unit, scenario: Scenario, kind_text: KindText,
                    name: str, place: Place, starts_on: date, ends_on: date, context: dict, *, today: date) -> str:
-    """Formal sentences: what, how, with whom and how many; a plan (拟…) for what is yet to be
+    """Formal sentences: what, how, with whom and how many; the data file's plan for what is yet to be
     held, and no figures for what is still going on."""
     verb = scenario.verb or kind_text.verb
     at = f"在{place.venue}" if place.venue else ""
     what = scenario.content.format(**context)
     closing = rng.choice(content.closings) if rng.random() < 0.4 else ""  # drawn whatever the clock says
-    if today < starts_on:
-        return f"{unit.name}拟于{_when(starts_on, ends_on)}{at}{verb}{name}。{what}"
-    if today <= ends_on:
-        return f"{_when(starts_on, ends_on)}，{unit.name}{at}{verb}{name}，目前活动正在进行中。{what}"
+    if today <= ends_on:  # not held yet, or still going on: no figures to tell
+        text = content.planned if today < starts_on else content.in_progress
+        return text.format(unit=unit.name, when=_when(starts_on, ends_on), at=at, verb=verb, name=name, content=what)
     sentences = [
         f"{_when(starts_on, ends_on)}，{unit.name}{at}{verb}{name}。",
         what,
