@@ -4,19 +4,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from .extensions import db
-from .models import Role, Unit, User
-
-DEMO_PASSWORD = "qmonth-demo"
-
+from .models import Role, Unit
 
 def register_commands(app: Flask) -> None:
     app.cli.add_command(campaign_group)
     app.cli.add_command(create_user_command)
+    from .demo.cli import seed_demo_command
+
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
@@ -78,51 +77,6 @@ def create_user_command(username, display_name, role, unit_code, password):
         db.session.rollback()
         raise click.ClickException(str(error)) from None
     click.echo(f"created {user.username} ({user.role.value}{', ' + unit.code if unit else ''})")
-
-
-@click.command("seed-demo", help="Create demo accounts for all units (password qmonth-demo) and demo "
-                                  "activities. Demo only.")
-@click.option("--campaign-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Campaign to load first if none is loaded (default: the bundled 2024 file).")
-@click.option("--activities", "activity_count", type=click.IntRange(min=0), default=200, show_default=True,
-              help="Demo activities demo-1 … demo-N across the units; those already there are kept, "
-                   "so running again adds none. 0 creates none.")
-@with_appcontext
-def seed_demo_command(campaign_file, activity_count):
-    from .auth.services import hash_password
-    from .campaigns.loader import load_campaign_file
-
-    if db.session.scalar(select(Unit.id).limit(1)) is None:
-        path = campaign_file or Path(current_app.config["CAMPAIGN_DIR"]) / "2024-shandong.toml"
-        load_campaign_file(path)
-    password_hash = hash_password(DEMO_PASSWORD)
-    existing = set(db.session.scalars(select(User.username)))
-    created = 0
-    wanted = [("province", "省厅管理员", Role.PROVINCE_ADMIN, None)]
-    for unit in db.session.scalars(select(Unit).order_by(Unit.position)):
-        wanted.append((unit.code, f"{unit.name}填报员", Role.REPORTER, unit))
-        wanted.append((f"{unit.code}-admin", f"{unit.name}管理员", Role.UNIT_ADMIN, unit))
-    for username, display_name, role, unit in wanted:
-        if username in existing:
-            continue
-        db.session.add(User(username=username, display_name=display_name, role=role, unit=unit,
-                            password_hash=password_hash, is_enabled=True))
-        created += 1
-    db.session.commit()
-    click.echo(f"demo accounts: {created} created, {len(wanted) - created} already there")
-    if activity_count:
-        from .activities.demo import DemoDataError, seed_demo_activities
-
-        try:
-            seeded = seed_demo_activities(activity_count)
-        except DemoDataError as error:
-            raise click.ClickException(str(error)) from None
-        db.session.commit()
-        click.echo(f"demo activities: {seeded.created} created, {seeded.existing} already there")
-    else:
-        click.echo("demo activities: none requested")
-    click.echo(f"log in as 'province', 'jinan-zj' or 'jinan-zj-admin' (any unit code); "
-               f"password for all: {DEMO_PASSWORD}  (demo only)")
 
 
 @click.command("backup", help="Back up the database (a consistent copy, taken while the app runs) and the "
