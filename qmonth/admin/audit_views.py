@@ -7,11 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from flask import abort, request
+from flask import request
 from flask_login import current_user
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import joinedload
 
+from ..access import require_province
 from ..activities.listing import Page
 from ..activities.services import FIELD_LABELS
 from ..extensions import db
@@ -184,8 +185,7 @@ class AuditFilters:
 @bp.get("/audit")
 def audit():
     """The audit trail, newest first (province only)."""
-    if not current_user.is_province:
-        abort(403)
+    require_province(current_user)
     filters = AuditFilters.from_args(request.args)
     query = filters.query()
     total = db.session.scalar(query.with_only_columns(func.count(AuditEvent.id)).order_by(None))

@@ -12,7 +12,7 @@ from datetime import date, datetime, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..activities.services import visible_activities
+from ..access import visible_activities
 from ..board.deadlines import ReportStanding, ReportStatus, report_standings
 from ..extensions import db
 from ..models import (

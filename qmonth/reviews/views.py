@@ -1,11 +1,12 @@
 """The province's review queue: accept, return with a reason, highlights, bulk accept."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from ..access import get_activity_or_404, require_province, visible_activities
 from ..extensions import db
 from ..htmx import is_htmx, render
 from ..main.services import active_campaign
@@ -16,10 +17,8 @@ from ..activities.services import (
     WorkflowError,
     accept_activity,
     bulk_accept,
-    get_activity_or_404,
     return_activity,
     set_highlight,
-    visible_activities,
 )
 
 bp = Blueprint("reviews", __name__, url_prefix="/reviews")
@@ -35,9 +34,8 @@ TABS = {
 
 @bp.before_request
 @login_required
-def require_province():
-    if not current_user.is_province:
-        abort(403)
+def province_only():
+    require_province(current_user)
 
 
 @bp.get("/")
