@@ -10,7 +10,7 @@ from flask import abort
 from sqlalchemy import ColumnElement, Select, false, select
 
 from .extensions import db
-from .main.services import active_campaign
+from .campaigns.services import active_campaign
 from .models import Activity, Attachment, Campaign, Photo, Unit, User
 from .securitylog import security_event
 

@@ -14,7 +14,7 @@ from sqlalchemy import Integer, Select, Text, case, column, func, or_, select, t
 from sqlalchemy.orm import contains_eager, joinedload, load_only
 
 from ..extensions import db
-from ..main.services import active_campaign
+from ..campaigns.services import active_campaign
 from ..models import Activity, ActivityKind, ActivityState, Campaign, Task, Unit, User
 from ..parsing import day_or_none, positive_int, year_window
 from ..textnorm import search_text

@@ -3,7 +3,7 @@ from flask import Response, abort, request, url_for
 from flask_login import current_user, login_required
 
 from ..htmx import is_htmx, render
-from ..main.services import active_campaign
+from ..campaigns.services import active_campaign
 from ..models import ActivityState
 from . import export
 from .listing import SORT_LABELS, FilterChoices, ListFilters, activity_list

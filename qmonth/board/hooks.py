@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from ..audit import record
 from ..extensions import db
-from ..main.services import active_campaign
+from ..campaigns.services import active_campaign
 from ..models import ActivityState, AuditEvent
 from ..securitylog import security_event
 from ..timeutil import utcnow

@@ -1,4 +1,4 @@
-"""The province's oversight board: deadlines, reminders, reopening, figures, highlights, campaigns."""
+"""The province's oversight board: deadlines, reminders, reopening, figures, highlights (campaigns: qmonth/campaigns)."""
 from __future__ import annotations
 
 import tempfile
@@ -7,21 +7,17 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, request, send_file, url_for
 from flask_login import current_user, login_required
-from sqlalchemy.exc import IntegrityError
 
 from .. import timeutil
 from ..access import campaign_or_404, require_bureau_user, require_province, unit_by_code_or_404
-from ..campaigns.loader import CampaignFileError
+from ..campaigns.views import register_routes as register_campaign_routes
 from ..extensions import db
 from ..htmx import is_htmx, render
 from ..main.services import report_countdown
 from ..models import Campaign
-from .campaigns import (
-    CampaignError, activate_campaign, campaign_summaries, clone_campaign, load_uploaded_campaign,
-)
 from .charts import stats_charts
 from .deadlines import ReportStatus
-from .forms import CampaignUploadForm, ReminderForm, ReopenForm, reopening_window
+from .forms import ReminderForm, ReopenForm, reopening_window
 from .highlights import cover_photo, highlighted_activities, write_highlights_zip
 from .rows import SORT_CHOICES, BoardFilters, build_board
 from .services import (
@@ -31,6 +27,7 @@ from .services import (
 from .stats import campaign_stats
 
 bp = Blueprint("board", __name__, url_prefix="/board")
+register_campaign_routes(bp)
 
 
 @bp.before_request
@@ -224,63 +221,3 @@ def highlights_zip():
     return send_file(archive, mimetype="application/zip", as_attachment=True,
                      download_name=f"{campaign.year}年质量月宣传推广照片.zip", conditional=False, etag=False,
                      max_age=0)
-
-
-# Campaigns ---------------------------------------------------------------------------------
-
-@bp.get("/campaigns")
-def campaigns():
-    """The campaigns loaded, which one is active; load a file or clone one for next year."""
-    require_province(current_user)
-    return _campaigns_page(CampaignUploadForm(formdata=None))
-
-
-def _campaigns_page(form: CampaignUploadForm, *, error: str = "", status: int = 200):
-    return render("board/campaigns.html", status=status, summaries=campaign_summaries(), form=form, error=error)
-
-
-@bp.post("/campaigns/upload")
-def upload_campaign():
-    """Load a campaign file: every problem is reported with its line, and nothing is half-loaded."""
-    require_province(current_user)
-    form = CampaignUploadForm()
-    if not form.validate_on_submit():
-        return _campaigns_page(form, status=422)
-    try:
-        campaign = load_uploaded_campaign(form.file.data.read(), by=current_user)
-        db.session.commit()
-    except CampaignFileError as error:
-        db.session.rollback()
-        return _campaigns_page(form, error=f"活动文件未载入。{error}", status=422)
-    except IntegrityError:
-        db.session.rollback()
-        return _campaigns_page(form, error="活动文件未载入：文件删去了已有活动正在使用的类型或任务。", status=422)
-    flash(f"已载入“{campaign.title}”。", "success")
-    return redirect(url_for(".campaigns"))
-
-
-@bp.post("/campaigns/<int:campaign_id>/clone")
-def clone(campaign_id: int):
-    """Next year's campaign from this one: the same catalogue, dates a year later, no entries."""
-    require_province(current_user)
-    source = db.get_or_404(Campaign, campaign_id)
-    try:
-        created = clone_campaign(source, by=current_user)
-        db.session.commit()
-    except CampaignError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-    else:
-        flash(f"已创建“{created.title}”，请核对日期和内容后设为当前活动。", "success")
-    return redirect(url_for(".campaigns"))
-
-
-@bp.post("/campaigns/<int:campaign_id>/activate")
-def activate(campaign_id: int):
-    """Make this the campaign every user works in."""
-    require_province(current_user)
-    campaign = db.get_or_404(Campaign, campaign_id)
-    activate_campaign(campaign, by=current_user)
-    db.session.commit()
-    flash(f"当前活动已切换为“{campaign.title}”。", "success")
-    return redirect(url_for(".campaigns"))

@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 from ..access import get_activity_or_404, require_province, visible_activities
 from ..extensions import db
 from ..htmx import is_htmx, render
-from ..main.services import active_campaign
+from ..campaigns.services import active_campaign
 from ..models import Activity, ActivityState, Unit
 from ..parsing import positive_int, positive_ints
 from ..textnorm import control_character_problem
