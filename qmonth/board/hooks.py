@@ -18,7 +18,7 @@ from ..campaigns.services import active_campaign
 from ..models import ActivityState, AuditEvent
 from ..securitylog import security_event
 from ..timeutil import utcnow
-from .deadlines import LOCKED_MESSAGE, refuse_login_into_locked_unit, refuse_writes_after_deadline
+from ..deadlines import LOCKED_MESSAGE, refuse_login_into_locked_unit, refuse_writes_after_deadline
 from .rows import build_board
 from .services import unread_reminder_count
 

@@ -14,7 +14,7 @@ from ..access import require_province
 from ..audit import record
 from ..extensions import db
 from ..models import Campaign, Reminder, ReminderRecipient, Unit, UnitReopening, User
-from .deadlines import effective_due_at
+from ..deadlines import effective_due_at
 
 MESSAGE_MAX = 500
 REASON_MAX = 500

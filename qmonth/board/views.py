@@ -16,7 +16,7 @@ from ..htmx import is_htmx, render
 from ..main.services import report_countdown
 from ..models import Campaign
 from .charts import stats_charts
-from .deadlines import ReportStatus
+from ..deadlines import ReportStatus
 from .forms import ReminderForm, ReopenForm, reopening_window
 from .highlights import cover_photo, highlighted_activities, write_highlights_zip
 from .rows import SORT_CHOICES, BoardFilters, build_board

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..access import visible_activities
-from ..board.deadlines import ReportStanding, ReportStatus, report_standings
+from ..deadlines import ReportStanding, ReportStatus, report_standings
 from ..extensions import db
 from ..models import (
     Activity, ActivityKind, ActivityState, Bulletin, Campaign, Photo, Task, TaskGroup, Unit, UnitReport, User,

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..access import is_admin_of_unit, require_province
 from ..audit import record
+from ..deadlines import is_locked
 from ..extensions import db
 from ..models import Bulletin, Campaign, ReportState, Unit, UnitReport, User
 from ..parsing import DateError, positive_int, typed_day, year_window
@@ -86,8 +87,6 @@ def may_edit_report(user: User, report: UnitReport) -> bool:
 
 def report_locked(report: UnitReport) -> bool:
     """Past the unit's due time (the campaign's, or its 补报 reopening's) the report is read-only."""
-    from ..board.deadlines import is_locked
-
     return is_locked(report.unit, report.campaign)
 
 
