@@ -20,6 +20,7 @@ from ..photos.services import (
 )
 from ..photos.views import FORM_KEY
 from .forms import ActivityForm, form_from_activity, parse_figures
+from .listing_views import register_routes as register_listing_routes
 from .services import (
     FIELD_LABELS,
     ActivityGone,
@@ -32,6 +33,7 @@ from .services import (
 )
 
 bp = Blueprint("activities", __name__, url_prefix="/activities")
+register_listing_routes(bp)  # the list, its search and the export
 
 EXPIRED_FORM = "页面已过期，已为您保留填写的内容，请核对后再次提交。"
 EXPIRED_SESSION = "登录已超时。填写的内容已保留，请输入用户名和密码后继续保存。"
@@ -374,7 +376,3 @@ def delete(activity_id: int):
         return redirect(url_for(".detail", activity_id=activity_id))
     flash("草稿已删除。", "success")
     return redirect(url_for(".index"))
-
-
-# The list, search and export routes live in listing_views.py, on this blueprint.
-from . import listing_views  # noqa: E402,F401
