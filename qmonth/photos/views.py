@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import quote
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
@@ -12,6 +11,7 @@ from ..access import (
 )
 from ..activities.services import WorkflowError, lock_activity
 from ..bodysize import accepts_uploads
+from ..downloads import content_disposition
 from ..extensions import db
 from ..securitylog import security_event
 from ..htmx import is_htmx, render
@@ -238,14 +238,6 @@ def download(attachment_id: int):
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response
-
-
-def content_disposition(name: str, extension: str) -> str:
-    """attachment; an ASCII fallback plus the UTF-8 name (RFC 6266/5987); no quotes or breaks leak."""
-    stem = name.rsplit(".", 1)[0] if name.lower().endswith("." + extension) else name
-    utf8_name = f"{stem}.{extension}"
-    ascii_stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._") or "file"
-    return f"attachment; filename=\"{ascii_stem}.{extension}\"; filename*=UTF-8''{quote(utf8_name, safe='')}"
 
 
 @bp.post("/files/<int:attachment_id>/delete")

@@ -11,6 +11,7 @@ from ..extensions import db
 from ..htmx import is_htmx, render
 from ..models import Activity, ActivityState
 from ..parsing import positive_int, positive_ints
+from ..redirects import safe_local_path
 from .services import return_reason_problem, review_queue
 
 bp = Blueprint("reviews", __name__, url_prefix="/reviews")
@@ -54,8 +55,8 @@ def _respond(activity: Activity, *, error: str | None = None):
                       status=422 if error else 200)
     if error:
         flash(error, "error")
-    back = request.form.get("next", "")
-    if back.startswith("/") and not back.startswith("//"):
+    back = safe_local_path(request.form.get("next"))
+    if back:
         return redirect(back)
     return redirect(url_for("activities.detail", activity_id=activity.id))
 
