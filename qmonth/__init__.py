@@ -49,6 +49,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .activities.views import bp as activities_bp
     from .admin.views import bp as admin_bp
     from .auth.views import bp as auth_bp
+    from .audit.hooks import register as register_audit_hooks
     from .board.hooks import register as register_board_hooks
     from .board.views import bp as board_bp
     from .main.views import bp as main_bp
@@ -68,6 +69,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     security.register(app)
     templating.register(app)
     register_board_hooks(app)
+    register_audit_hooks(app)
 
     from .cli import register_commands
 

@@ -5,11 +5,13 @@ from pathlib import Path
 
 import click
 from flask import Flask
-from flask.cli import AppGroup, with_appcontext
+from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from .campaigns.cli import campaign_group
 from .extensions import db
 from .models import Role, Unit
+
 
 def register_commands(app: Flask) -> None:
     app.cli.add_command(campaign_group)
@@ -25,29 +27,6 @@ def register_commands(app: Flask) -> None:
     from .photos.cli import photos_group
 
     app.cli.add_command(photos_group)
-
-
-@click.group("campaign", cls=AppGroup, help="Load and inspect campaign files.")
-def campaign_group():
-    pass
-
-
-@campaign_group.command("load", help="Load or update a campaign from a TOML file. All or nothing.")
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-def campaign_load(path: Path):
-    from .campaigns.loader import CampaignFileError, load_campaign_file
-
-    try:
-        result = load_campaign_file(path)
-    except CampaignFileError as error:
-        raise click.ClickException(f"{path}: {error}") from None
-    campaign = result.campaign
-    state = "created" if result.created else ("updated" if result.changed else "unchanged")
-    click.echo(
-        f"{campaign.slug}: {state} — {len(campaign.groups)} groups, {len(campaign.tasks)} tasks, "
-        f"{len(campaign.kinds)} kinds, {len(campaign.slogans)} slogans"
-        f"{', active' if campaign.is_active else ''}"
-    )
 
 
 @click.command("create-user", help="Create an account (operators). Prompts for the password.")

@@ -10,7 +10,7 @@ def register(app) -> None:
 
     @app.context_processor
     def inject_globals():
-        from .main.services import active_campaign
+        from .campaigns.services import active_campaign
 
         from flask import current_app
 

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from qmonth.board.deadlines import LOCKED_MESSAGE, ReportStatus, effective_due_at, is_locked, report_standings
+from qmonth.deadlines import LOCKED_MESSAGE, ReportStatus, effective_due_at, is_locked, report_standings
 from qmonth.extensions import db
 from qmonth.models import Activity, ActivityState, Attachment, AuditEvent, Photo, UnitReopening, UnitReport
 

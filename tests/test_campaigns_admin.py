@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from qmonth.board.rows import build_board
 from qmonth.extensions import db
-from qmonth.main.services import active_campaign
+from qmonth.campaigns.services import active_campaign
 from qmonth.models import Activity, ActivityKind, AuditEvent, Campaign, UnitReport
 from qmonth.timeutil import to_local
 

@@ -7,7 +7,6 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Callable
-from urllib.parse import quote
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -16,6 +15,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from sqlalchemy.orm import selectinload
 
+from .. import downloads
 from ..extensions import db
 from ..models import Activity, Campaign, User
 from ..textnorm import file_text
@@ -208,6 +208,5 @@ def download_name(extension: str, today: date | None = None) -> str:
 def content_disposition(extension: str, today: date | None = None) -> str:
     """RFC 6266/5987: the Chinese name in filename*, an ASCII one for clients that lack it."""
     today = today or to_local(utcnow()).date()
-    fallback = f"{ASCII_FILE_STEM}-{today:%Y%m%d}.{extension}"
-    utf8_name = quote(download_name(extension, today), safe="")
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{utf8_name}"
+    return downloads.content_disposition(download_name(extension, today), extension,
+                                         ascii_stem=f"{ASCII_FILE_STEM}-{today:%Y%m%d}")

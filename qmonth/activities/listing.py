@@ -14,11 +14,11 @@ from sqlalchemy import Integer, Select, Text, case, column, func, or_, select, t
 from sqlalchemy.orm import contains_eager, joinedload, load_only
 
 from ..extensions import db
-from ..main.services import active_campaign
+from ..campaigns.services import active_campaign
 from ..models import Activity, ActivityKind, ActivityState, Campaign, Task, Unit, User
 from ..parsing import day_or_none, positive_int, year_window
 from ..textnorm import search_text
-from .services import visible_activities
+from ..access import visible_activities
 
 PAGE_SIZE = 20
 SEARCH_READS_ROWS_FROM = 25  # when a search's page reads rows instead of its matches: see paginate

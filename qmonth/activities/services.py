@@ -1,16 +1,15 @@
-"""Activities: who may see them, and every change of state (each one audited)."""
+"""Activities: every change of state (each one audited); who may see them is in qmonth.access."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
 
-from flask import abort
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ..access import require_province
 from ..audit import record
 from ..extensions import db
-from ..securitylog import security_event
 from ..models import Activity, ActivityKind, ActivityState, Campaign, Task, Unit, User
 from ..timeutil import utcnow
 
@@ -24,26 +23,6 @@ class ActivityGone(WorkflowError):
 
 
 CHANGED_MEANWHILE = "该活动已被他人处理，请刷新后重试。"
-
-
-def visible_activities(user: User) -> Select:
-    """The one scoping rule: the province sees every activity, a bureau only its own."""
-    query = select(Activity)
-    if user.is_province:
-        return query
-    if user.unit_id is None:
-        return query.where(False)
-    return query.where(Activity.unit_id == user.unit_id)
-
-
-def get_activity_or_404(user: User, activity_id: int) -> Activity:
-    """Every lookup by id goes through here: another bureau's activity is a 404."""
-    activity = db.session.scalar(visible_activities(user).where(Activity.id == activity_id))
-    if activity is None:
-        if db.session.get(Activity, activity_id) is not None:
-            security_event("access.not_visible", object="activity", id=activity_id)
-        abort(404)
-    return activity
 
 
 def lock_activity(activity: Activity, *, done: ActivityState | None = None) -> bool:
@@ -215,14 +194,9 @@ def submit_activity(activity: Activity, *, by: User) -> None:
     _transition(activity, ActivityState.SUBMITTED, by=by, action=action)
 
 
-def _require_province(user: User) -> None:
-    if not user.is_province:
-        abort(403)
-
-
 def accept_activity(activity: Activity, *, by: User) -> None:
     """Submitted → accepted (province only)."""
-    _require_province(by)
+    require_province(by)
     if not lock_activity(activity, done=ActivityState.ACCEPTED):
         return
     if activity.state is not ActivityState.SUBMITTED:
@@ -235,7 +209,7 @@ def accept_activity(activity: Activity, *, by: User) -> None:
 
 def return_activity(activity: Activity, *, by: User, reason: str) -> None:
     """Submitted (or accepted) → returned with a reason the bureau sees (province only)."""
-    _require_province(by)
+    require_province(by)
     reason = (reason or "").strip()
     if not reason:
         raise WorkflowError("退回时请填写退回原因。")
@@ -251,7 +225,7 @@ def return_activity(activity: Activity, *, by: User, reason: str) -> None:
 
 def set_highlight(activity: Activity, *, by: User, on: bool) -> None:
     """Mark or unmark an accepted activity for publicity (宣传推广)."""
-    _require_province(by)
+    require_province(by)
     lock_activity(activity)
     if on and activity.state is not ActivityState.ACCEPTED:
         raise WorkflowError("只有已采纳的活动可以设为宣传推广。")
@@ -264,7 +238,7 @@ def set_highlight(activity: Activity, *, by: User, on: bool) -> None:
 
 def bulk_accept(activities: list[Activity], *, by: User) -> tuple[int, list[str]]:
     """Accept every submitted entry of the list; returns (accepted, skipped titles)."""
-    _require_province(by)
+    require_province(by)
     accepted, skipped = 0, []
     for activity in activities:
         if activity.state is ActivityState.SUBMITTED:

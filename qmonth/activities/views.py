@@ -3,16 +3,16 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user
 from sqlalchemy import func, select
 
+from ..access import campaign_or_404, get_activity_or_404, require_bureau_user
 from ..auth.services import LoginRefused, checked_login
 from ..bodysize import accepts_uploads
 from ..extensions import csrf, db, login_manager
 from ..securitylog import security_event
 from ..htmx import render
-from ..main.services import active_campaign
 from ..models import Attachment, AuditEvent, Campaign, Photo
 from ..timeutil import LOCAL_TZ, utcnow
 from ..photos.services import (
@@ -20,30 +20,24 @@ from ..photos.services import (
 )
 from ..photos.views import FORM_KEY
 from .forms import ActivityForm, form_from_activity, parse_figures
+from .listing_views import register_routes as register_listing_routes
 from .services import (
     FIELD_LABELS,
     ActivityGone,
     WorkflowError,
     create_activity,
     delete_activity,
-    get_activity_or_404,
     submission_problems,
     submit_activity,
     update_activity,
 )
 
 bp = Blueprint("activities", __name__, url_prefix="/activities")
+register_listing_routes(bp)  # the list, its search and the export
 
 EXPIRED_FORM = "页面已过期，已为您保留填写的内容，请核对后再次提交。"
 EXPIRED_SESSION = "登录已超时。填写的内容已保留，请输入用户名和密码后继续保存。"
 FILES_NOT_KEPT = "所选的照片和文件未上传，请重新选择。"
-
-
-def _campaign_or_404():
-    campaign = active_campaign()
-    if campaign is None:
-        abort(404)
-    return campaign
 
 
 def _campaign_of_the_form():
@@ -54,13 +48,7 @@ def _campaign_of_the_form():
         campaign = db.session.get(Campaign, int(raw))
         if campaign is not None:  # catalogues are public: no scoping to apply
             return campaign
-    return _campaign_or_404()
-
-
-def _require_bureau_user():
-    """Only bureau users register activities; the province reviews them."""
-    if current_user.unit_id is None:
-        abort(403)
+    return campaign_or_404()
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -68,11 +56,11 @@ def _require_bureau_user():
 @accepts_uploads  # photos and files sent with the form (no JavaScript)
 def new():
     """Register an activity: save a draft or submit at once."""
-    campaign = _campaign_or_404()
+    campaign = campaign_or_404()
     if request.method == "GET":
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
-        _require_bureau_user()
+        require_bureau_user(current_user)
         form = ActivityForm(campaign, formdata=None, data={"organiser": current_user.unit.name,
                                                            "contact_name": current_user.display_name})
         return render("activities/form.html", form=form, activity=None, media=_media(None, form))
@@ -84,11 +72,11 @@ def new():
 @accepts_uploads  # photos and files sent with the form (no JavaScript)
 def quick():
     """Quick entry on a phone at the site: kind, title, date, place, people, photos; saved as a draft."""
-    campaign = _campaign_or_404()
+    campaign = campaign_or_404()
     if request.method == "GET":
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
-        _require_bureau_user()
+        require_bureau_user(current_user)
         form = ActivityForm(campaign, formdata=None, data={
             "starts_on": _today_in_window(campaign).isoformat(), "organiser": current_user.unit.name,
             "contact_name": current_user.display_name})
@@ -110,12 +98,12 @@ def _today_in_window(campaign):
 @accepts_uploads  # photos and files sent with the form (no JavaScript)
 def edit(activity_id: int):
     """Edit a draft or a returned entry."""
-    campaign = _campaign_or_404()
+    campaign = campaign_or_404()
     if request.method == "GET":
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
         activity = get_activity_or_404(current_user, activity_id)
-        _require_bureau_user()
+        require_bureau_user(current_user)
         if not activity.is_editable:
             flash(f"该活动{activity.state.label}，不能修改。", "warning")
             return redirect(url_for(".detail", activity_id=activity.id))
@@ -145,7 +133,7 @@ def _handle_post(campaign, activity_id: int | None, template: str = "activities/
         login_user(user)
         db.session.commit()
 
-    _require_bureau_user()
+    require_bureau_user(current_user)
     if activity_id is not None:
         activity = get_activity_or_404(current_user, activity_id)
         if not activity.is_editable:
@@ -352,7 +340,7 @@ def _history(activity):
 def submit(activity_id: int):
     """Submit a draft or a returned entry to the province."""
     activity = get_activity_or_404(current_user, activity_id)
-    _require_bureau_user()
+    require_bureau_user(current_user)
     try:
         submit_activity(activity, by=current_user)
         db.session.commit()
@@ -369,7 +357,7 @@ def submit(activity_id: int):
 def delete(activity_id: int):
     """Delete a draft, after a confirmation page."""
     activity = get_activity_or_404(current_user, activity_id)
-    _require_bureau_user()
+    require_bureau_user(current_user)
     if request.method == "GET":
         if activity.state.value != "draft":
             flash("只能删除草稿。", "warning")
@@ -388,7 +376,3 @@ def delete(activity_id: int):
         return redirect(url_for(".detail", activity_id=activity_id))
     flash("草稿已删除。", "success")
     return redirect(url_for(".index"))
-
-
-# The list, search and export routes live in listing_views.py, on this blueprint.
-from . import listing_views  # noqa: E402,F401

@@ -6,6 +6,7 @@ import re
 from flask import abort
 from sqlalchemy import Select, select
 
+from ..access import scoped_to_units
 from ..extensions import db
 from ..models import Role, Unit, User
 from ..auth.services import end_all_sessions, hash_password
@@ -26,7 +27,7 @@ def manageable_users(actor: User) -> Select:
     if actor.is_province:
         return query
     if actor.is_unit_admin:
-        return query.where(User.unit_id == actor.unit_id)
+        return scoped_to_units(query, actor, User.unit_id)
     return query.where(False)
 
 
@@ -48,8 +49,8 @@ def assignable_roles(actor: User) -> list[Role]:
 def assignable_units(actor: User) -> list[Unit]:
     if actor.is_province:
         return list(db.session.scalars(select(Unit).order_by(Unit.position)))
-    if actor.is_unit_admin and actor.unit is not None:
-        return [actor.unit]
+    if actor.is_unit_admin:
+        return list(db.session.scalars(scoped_to_units(select(Unit), actor, Unit.id).order_by(Unit.position)))
     return []
 
 

@@ -3,6 +3,7 @@ from flask import Blueprint, abort, flash, redirect, url_for
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
+from ..audit.views import register_routes as register_audit_routes
 from ..extensions import db
 from ..htmx import render
 from ..models import Role
@@ -18,6 +19,7 @@ from .services import (
 )
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+register_audit_routes(bp)  # the audit log, province only
 
 
 @bp.before_request
@@ -89,7 +91,3 @@ def _set_enabled(user_id: int, enabled: bool):
         flash(f"账号 {user.username} 已{'启用' if enabled else '停用'}。", "success")
     return render("admin/users.html", "admin/_user_row.html", user=user, users=list(
         db.session.scalars(manageable_users(current_user))))
-
-
-# The audit log (province only) lives on this blueprint too.
-from . import audit_views  # noqa: E402,F401

@@ -1,11 +1,11 @@
 """Login, logout and the user's own password."""
-from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import db
 from ..htmx import render
+from ..redirects import safe_local_path
 from ..securitylog import security_event
 from .forms import LoginForm, PasswordChangeForm
 from .services import LoginRefused, checked_login, checked_password_change, end_all_sessions
@@ -25,7 +25,7 @@ def login():
         except LoginRefused as refusal:
             form.password.errors.append(str(refusal))
             return render("auth/login.html", form=form, status=refusal.status)
-        next_url = _safe_next(request.args.get("next"))
+        next_url = safe_local_path(request.args.get("next"))
         session.clear()  # a fresh session at login: nothing carried over from before
         login_user(user)
         db.session.commit()
@@ -69,13 +69,3 @@ def password():
         return redirect(url_for("main.home"))
     status = 422 if form.errors else 200
     return render("auth/password.html", form=form, status=status)
-
-
-def _safe_next(target: str | None) -> str | None:
-    """Only same-site paths, so the login page cannot bounce users elsewhere."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target

@@ -1,4 +1,4 @@
-"""Forms of the board: reminders, reopening a unit, loading a campaign file."""
+"""Forms of the board: reminders and reopening a unit."""
 from __future__ import annotations
 
 import re
@@ -6,7 +6,6 @@ import uuid
 from datetime import date, datetime, time
 
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import HiddenField, RadioField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
@@ -88,8 +87,3 @@ class ReopenForm(FlaskForm):
         if moment.second == 0 and moment.minute == 59 and moment.hour == 23:
             moment = time(23, 59, 59)  # "end of the day", as the campaign file writes it
         return datetime.combine(day, moment, LOCAL_TZ)
-
-
-class CampaignUploadForm(FlaskForm):
-    file = FileField("活动文件", validators=[FileRequired("请选择活动文件。"),
-                                         FileAllowed(["toml"], "只能上传 .toml 格式的活动文件。")])

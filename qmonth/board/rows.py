@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased
 from .. import timeutil
 from ..extensions import db
 from ..models import Activity, ActivityState, Campaign, Reminder, ReminderRecipient, ReportState, Unit
-from .deadlines import (
+from ..deadlines import (
     PENDING_STATUSES, SUBMITTED_STATUSES, ReportStanding, ReportStatus, add_report_columns, due_at_with, standing_of,
 )
 

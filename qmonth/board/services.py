@@ -10,10 +10,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from .. import timeutil
+from ..access import require_province
 from ..audit import record
 from ..extensions import db
 from ..models import Campaign, Reminder, ReminderRecipient, Unit, UnitReopening, User
-from .deadlines import effective_due_at
+from ..deadlines import effective_due_at
 
 MESSAGE_MAX = 500
 REASON_MAX = 500
@@ -133,8 +134,7 @@ def sent_reminders(campaign: Campaign, *, unit: Unit | None = None, limit: int =
 def reopen_unit(campaign: Campaign, unit: Unit, *, due_at: datetime, reason: str, by: User,
                 now: datetime | None = None) -> UnitReopening:
     """Give a unit a new due time after (or ahead of) the deadline, with the reason on record."""
-    if not by.is_province:
-        abort(403)
+    require_province(by)
     now = now or timeutil.utcnow()
     reason = (reason or "").strip()
     if not reason:

@@ -1,27 +1,23 @@
-"""The province's oversight board: deadlines, reminders, reopening, figures, highlights, campaigns."""
+"""The province's oversight board: deadlines, reminders, reopening, figures, highlights (campaigns: qmonth/campaigns)."""
 from __future__ import annotations
 
 import tempfile
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
+from flask import Blueprint, flash, redirect, request, send_file, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from .. import timeutil
-from ..campaigns.loader import CampaignFileError
+from ..access import campaign_or_404, require_bureau_user, require_province, unit_by_code_or_404
+from ..campaigns.views import register_routes as register_campaign_routes
 from ..extensions import db
 from ..htmx import is_htmx, render
-from ..main.services import active_campaign, report_countdown
-from ..models import Campaign, Unit
-from .campaigns import (
-    CampaignError, activate_campaign, campaign_summaries, clone_campaign, load_uploaded_campaign,
-)
+from ..main.services import report_countdown
+from ..models import Campaign
 from .charts import stats_charts
-from .deadlines import ReportStatus
-from .forms import CampaignUploadForm, ReminderForm, ReopenForm, reopening_window
+from ..deadlines import ReportStatus
+from .forms import ReminderForm, ReopenForm, reopening_window
 from .highlights import cover_photo, highlighted_activities, write_highlights_zip
 from .rows import SORT_CHOICES, BoardFilters, build_board
 from .services import (
@@ -31,6 +27,7 @@ from .services import (
 from .stats import campaign_stats
 
 bp = Blueprint("board", __name__, url_prefix="/board")
+register_campaign_routes(bp)
 
 
 @bp.before_request
@@ -39,32 +36,13 @@ def require_login():
     return None
 
 
-def _require_province() -> None:
-    if not current_user.is_province:
-        abort(403)
-
-
-def _campaign_or_404() -> Campaign:
-    campaign = active_campaign()
-    if campaign is None:
-        abort(404)
-    return campaign
-
-
-def _unit_or_404(code: str) -> Unit:
-    unit = db.session.scalar(select(Unit).where(Unit.code == code))
-    if unit is None:
-        abort(404)
-    return unit
-
-
 # The board ---------------------------------------------------------------------------
 
 @bp.get("/")
 def index():
     """All units against the deadline; htmx gets the table alone (sorting, filters, refresh)."""
-    _require_province()
-    campaign = _campaign_or_404()
+    require_province(current_user)
+    campaign = campaign_or_404()
     return _board_page(campaign, ReminderForm(formdata=None))
 
 
@@ -79,8 +57,8 @@ def _board_page(campaign: Campaign, form: ReminderForm, status: int = 200):
 @bp.post("/reminders")
 def send():
     """Send a reminder (催报) to the ticked units, or to every unit without a submitted report."""
-    _require_province()
-    campaign = _campaign_or_404()
+    require_province(current_user)
+    campaign = campaign_or_404()
     form = ReminderForm()
     if form.validate_on_submit():
         board = build_board(campaign)
@@ -125,11 +103,10 @@ def _is_board_url(url: str | None) -> bool:
 @bp.get("/reminders")
 def reminders():
     """A bureau's reminders (mark as read); for the province, the reminders sent so far."""
-    campaign = _campaign_or_404()
+    campaign = campaign_or_404()
     if current_user.is_province:
         return render("board/reminders_sent.html", campaign=campaign, reminders=sent_reminders(campaign))
-    if current_user.unit_id is None:
-        abort(403)
+    require_bureau_user(current_user)
     return render("board/reminders.html", campaign=campaign, items=received_reminders(current_user, campaign))
 
 
@@ -146,9 +123,8 @@ def read_all():
 
 
 def _mark(reminder_id: int | None):
-    campaign = _campaign_or_404()
-    if current_user.unit_id is None:
-        abort(403)
+    campaign = campaign_or_404()
+    require_bureau_user(current_user)
     mark_read(current_user, campaign, reminder_id)
     db.session.commit()
     if not is_htmx():
@@ -165,9 +141,9 @@ def _mark(reminder_id: int | None):
 @bp.get("/units/<code>")
 def unit(code: str):
     """One unit against its deadline: figures, reminders, reopenings, and the reopen form."""
-    _require_province()
-    campaign = _campaign_or_404()
-    unit = _unit_or_404(code)
+    require_province(current_user)
+    campaign = campaign_or_404()
+    unit = unit_by_code_or_404(code)
     board = build_board(campaign, unit_id=unit.id)
     # A week past the unit's due date, but inside the window the form accepts (and never past
     # the last day a date can hold, should an old reopening be stored at 9999-12-31).
@@ -187,9 +163,9 @@ def _unit_page(campaign, unit, board, form, status: int = 200):
 @bp.post("/units/<code>/reopen")
 def reopen(code: str):
     """Reopen a unit with a reason and a new due time; its writes are allowed again until then."""
-    _require_province()
-    campaign = _campaign_or_404()
-    unit = _unit_or_404(code)
+    require_province(current_user)
+    campaign = campaign_or_404()
+    unit = unit_by_code_or_404(code)
     form = ReopenForm(campaign)
     if form.validate_on_submit():
         try:
@@ -210,8 +186,8 @@ def reopen(code: str):
 @bp.get("/stats")
 def stats():
     """Reported entries and participants per city, task, kind and day, as charts and tables."""
-    _require_province()
-    campaign = _campaign_or_404()
+    require_province(current_user)
+    campaign = campaign_or_404()
     figures = campaign_stats(campaign)
     return render("board/stats.html", campaign=campaign, stats=figures, charts=stats_charts(figures))
 
@@ -221,8 +197,8 @@ def stats():
 @bp.get("/highlights")
 def highlights():
     """Accepted highlights with their cover photos and captions."""
-    _require_province()
-    campaign = _campaign_or_404()
+    require_province(current_user)
+    campaign = campaign_or_404()
     activities = highlighted_activities(campaign)
     items = [(activity, cover_photo(activity)) for activity in activities]
     return render("board/highlights.html", campaign=campaign, items=items,
@@ -232,8 +208,8 @@ def highlights():
 @bp.get("/highlights.zip")
 def highlights_zip():
     """Every print photo of the highlights, by unit, with captions.csv (a plain download)."""
-    _require_province()
-    campaign = _campaign_or_404()
+    require_province(current_user)
+    campaign = campaign_or_404()
     # A temporary file rather than memory: the print copies of a province run to hundreds of MB.
     archive = tempfile.TemporaryFile(suffix=".zip")
     try:
@@ -245,63 +221,3 @@ def highlights_zip():
     return send_file(archive, mimetype="application/zip", as_attachment=True,
                      download_name=f"{campaign.year}年质量月宣传推广照片.zip", conditional=False, etag=False,
                      max_age=0)
-
-
-# Campaigns ---------------------------------------------------------------------------------
-
-@bp.get("/campaigns")
-def campaigns():
-    """The campaigns loaded, which one is active; load a file or clone one for next year."""
-    _require_province()
-    return _campaigns_page(CampaignUploadForm(formdata=None))
-
-
-def _campaigns_page(form: CampaignUploadForm, *, error: str = "", status: int = 200):
-    return render("board/campaigns.html", status=status, summaries=campaign_summaries(), form=form, error=error)
-
-
-@bp.post("/campaigns/upload")
-def upload_campaign():
-    """Load a campaign file: every problem is reported with its line, and nothing is half-loaded."""
-    _require_province()
-    form = CampaignUploadForm()
-    if not form.validate_on_submit():
-        return _campaigns_page(form, status=422)
-    try:
-        campaign = load_uploaded_campaign(form.file.data.read(), by=current_user)
-        db.session.commit()
-    except CampaignFileError as error:
-        db.session.rollback()
-        return _campaigns_page(form, error=f"活动文件未载入。{error}", status=422)
-    except IntegrityError:
-        db.session.rollback()
-        return _campaigns_page(form, error="活动文件未载入：文件删去了已有活动正在使用的类型或任务。", status=422)
-    flash(f"已载入“{campaign.title}”。", "success")
-    return redirect(url_for(".campaigns"))
-
-
-@bp.post("/campaigns/<int:campaign_id>/clone")
-def clone(campaign_id: int):
-    """Next year's campaign from this one: the same catalogue, dates a year later, no entries."""
-    _require_province()
-    source = db.get_or_404(Campaign, campaign_id)
-    try:
-        created = clone_campaign(source, by=current_user)
-        db.session.commit()
-    except CampaignError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-    else:
-        flash(f"已创建“{created.title}”，请核对日期和内容后设为当前活动。", "success")
-    return redirect(url_for(".campaigns"))
-
-
-@bp.post("/campaigns/<int:campaign_id>/activate")
-def activate(campaign_id: int):
-    """Make this the campaign every user works in."""
-    _require_province()
-    campaign = db.get_or_404(Campaign, campaign_id)
-    activate_campaign(campaign, by=current_user)
-    db.session.commit()
-    flash(f"当前活动已切换为“{campaign.title}”。", "success")
-    return redirect(url_for(".campaigns"))

@@ -1,24 +1,12 @@
-"""The active campaign and the deadline countdown."""
+"""The deadline countdown of the home page."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import g
-from sqlalchemy import select
-
-from ..extensions import db
+from ..campaigns.services import active_campaign  # noqa: F401 -- activities/demo.py imports it here until its rewrite
 from ..models import Campaign
 from ..timeutil import utcnow
-
-
-def active_campaign() -> Campaign | None:
-    """The campaign users work in (cached for the request)."""
-    if "active_campaign" not in g:
-        g.active_campaign = db.session.scalar(
-            select(Campaign).where(Campaign.is_active).order_by(Campaign.year.desc())
-        ) or db.session.scalar(select(Campaign).order_by(Campaign.year.desc()))
-    return g.active_campaign
 
 
 @dataclass

@@ -6,7 +6,8 @@ from sqlalchemy import select, text
 from ..extensions import db
 from ..htmx import render
 from ..models import Unit
-from .services import active_campaign, report_countdown
+from ..campaigns.services import active_campaign
+from .services import report_countdown
 
 bp = Blueprint("main", __name__)
 

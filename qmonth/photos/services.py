@@ -9,13 +9,10 @@ import zipfile
 from datetime import timedelta
 from pathlib import Path
 
-from flask import abort
 from sqlalchemy import func, select
 
-from ..activities.services import visible_activities
 from ..audit import record
 from ..extensions import db
-from ..securitylog import security_event
 from ..models import CAPTION_MAX, ORIGINAL_NAME_MAX, Activity, Attachment, AttachmentKind, Photo, User
 from ..textnorm import control_character_problem, is_invalid_code_point, normalise_text
 from ..timeutil import utcnow
@@ -57,29 +54,6 @@ def display_name(filename: str | None) -> str:
 
 def refused(filename: str, reason: str) -> UploadRefused:
     return UploadRefused(f"“{display_name(filename)}”未能上传：{reason}")
-
-
-# Scoping -------------------------------------------------------------------------
-
-def _get_media_or_404(model, user: User, item_id: int):
-    """A photo or file is visible when its activity is; a staged one only to its uploader."""
-    item = db.session.get(model, item_id)
-    if item is None:
-        abort(404)
-    visible = (item.uploaded_by_id == user.id if item.activity_id is None else
-               db.session.scalar(visible_activities(user).where(Activity.id == item.activity_id)) is not None)
-    if not visible:
-        security_event("access.not_visible", object=model.__name__.lower(), id=item_id)
-        abort(404)
-    return item
-
-
-def get_photo_or_404(user: User, photo_id: int) -> Photo:
-    return _get_media_or_404(Photo, user, photo_id)
-
-
-def get_attachment_or_404(user: User, attachment_id: int) -> Attachment:
-    return _get_media_or_404(Attachment, user, attachment_id)
 
 
 def staged_photos(user: User, staging_key: str) -> list[Photo]:

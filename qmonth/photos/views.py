@@ -2,20 +2,23 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import quote
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
-from ..activities.services import WorkflowError, get_activity_or_404, lock_activity
+from ..access import (
+    editable_activity_or_abort, get_attachment_or_404, get_photo_or_404, require_may_change_media,
+)
+from ..activities.services import WorkflowError, lock_activity
 from ..bodysize import accepts_uploads
+from ..downloads import content_disposition
 from ..extensions import db
 from ..securitylog import security_event
 from ..htmx import is_htmx, render
 from ..models import Activity, Attachment, Photo
 from .services import (
-    UploadRefused, add_attachment, add_photo, delete_attachment, delete_photo, get_attachment_or_404,
-    get_photo_or_404, make_cover, move_photo, refuse_when_full, set_caption,
+    UploadRefused, add_attachment, add_photo, delete_attachment, delete_photo, make_cover, move_photo,
+    refuse_when_full, set_caption,
 )
 from .storage import PHOTO_VARIANTS, attachment_path, photo_path
 
@@ -27,16 +30,6 @@ YEAR = 365 * 24 * 3600
 
 def _wants_json() -> bool:
     return request.headers.get("X-Requested-With") == "qmonth-upload"
-
-
-def _editable_activity(activity_id: int) -> Activity:
-    """The activity, if this bureau user may change its photos (draft or returned)."""
-    activity = get_activity_or_404(current_user, activity_id)
-    if current_user.unit_id != activity.unit_id:
-        abort(403)
-    if not activity.is_editable:
-        abort(409)
-    return activity
 
 
 def _staging_key(form_key: str) -> str:
@@ -59,7 +52,7 @@ def _upload_response(item=None, *, error: str | None = None, back: str | None = 
 @accepts_uploads
 def upload(activity_id: int):
     """One photo (field `photo`) for an activity; the browser sends them one at a time."""
-    activity = _editable_activity(activity_id)
+    activity = editable_activity_or_abort(current_user, activity_id)
     return _store_upload("photo", activity=activity, staging_key=None,
                          back=url_for("activities.edit", activity_id=activity.id))
 
@@ -136,13 +129,6 @@ def serve(photo_id: int, variant: str):
     return response
 
 
-def _editable_photo(photo_id: int) -> Photo:
-    photo = get_photo_or_404(current_user, photo_id)
-    if photo.activity is not None and (current_user.unit_id != photo.activity.unit_id or not photo.activity.is_editable):
-        abort(403)
-    return photo
-
-
 def _photo_list_response(photo: Photo, *, activity_id: int | None, staging_key: str | None, message: str = ""):
     if is_htmx():
         return render("photos/_gallery.html", "photos/_gallery.html", **_gallery_context(activity_id, staging_key),
@@ -172,7 +158,8 @@ def _gallery_context(activity_id: int | None, staging_key: str | None) -> dict:
 @login_required
 def caption(photo_id: int):
     """Save a caption as the user leaves the field (htmx)."""
-    photo = _editable_photo(photo_id)
+    photo = get_photo_or_404(current_user, photo_id)
+    require_may_change_media(current_user, photo)
     try:
         set_caption(photo, request.form.get("caption", ""), by=current_user)
         db.session.commit()
@@ -187,7 +174,8 @@ def caption(photo_id: int):
 @login_required
 def move(photo_id: int):
     """Move a photo one place up or down."""
-    photo = _editable_photo(photo_id)
+    photo = get_photo_or_404(current_user, photo_id)
+    require_may_change_media(current_user, photo)
     move_photo(photo, -1 if request.form.get("direction") == "up" else 1)
     db.session.commit()
     return _photo_list_response(photo, activity_id=photo.activity_id, staging_key=photo.staging_key)
@@ -197,7 +185,8 @@ def move(photo_id: int):
 @login_required
 def cover(photo_id: int):
     """Make this photo the activity's cover."""
-    photo = _editable_photo(photo_id)
+    photo = get_photo_or_404(current_user, photo_id)
+    require_may_change_media(current_user, photo)
     make_cover(photo)
     db.session.commit()
     return _photo_list_response(photo, activity_id=photo.activity_id, staging_key=photo.staging_key)
@@ -207,7 +196,8 @@ def cover(photo_id: int):
 @login_required
 def delete(photo_id: int):
     """Delete a photo (htmx asks for confirmation; without JS a page does)."""
-    photo = _editable_photo(photo_id)
+    photo = get_photo_or_404(current_user, photo_id)
+    require_may_change_media(current_user, photo)
     if request.method == "GET":
         return render("photos/delete.html", item=photo)
     activity_id, staging_key = photo.activity_id, photo.staging_key
@@ -221,7 +211,7 @@ def delete(photo_id: int):
 @accepts_uploads
 def upload_file(activity_id: int):
     """A short video (MP4/MOV) or a document (PDF/DOCX/XLSX), field `file`."""
-    activity = _editable_activity(activity_id)
+    activity = editable_activity_or_abort(current_user, activity_id)
     return _store_upload("file", activity=activity, staging_key=None,
                          back=url_for("activities.edit", activity_id=activity.id))
 
@@ -250,22 +240,12 @@ def download(attachment_id: int):
     return response
 
 
-def content_disposition(name: str, extension: str) -> str:
-    """attachment; an ASCII fallback plus the UTF-8 name (RFC 6266/5987); no quotes or breaks leak."""
-    stem = name.rsplit(".", 1)[0] if name.lower().endswith("." + extension) else name
-    utf8_name = f"{stem}.{extension}"
-    ascii_stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._") or "file"
-    return f"attachment; filename=\"{ascii_stem}.{extension}\"; filename*=UTF-8''{quote(utf8_name, safe='')}"
-
-
 @bp.post("/files/<int:attachment_id>/delete")
 @login_required
 def delete_file(attachment_id: int):
     """Delete a video or document."""
     attachment = get_attachment_or_404(current_user, attachment_id)
-    if attachment.activity is not None and (current_user.unit_id != attachment.activity.unit_id
-                                            or not attachment.activity.is_editable):
-        abort(403)
+    require_may_change_media(current_user, attachment)
     activity_id, staging_key = attachment.activity_id, attachment.staging_key
     delete_attachment(attachment, by=current_user)
     db.session.commit()

@@ -8,7 +8,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from ..extensions import db
-from ..main.services import active_campaign
+from ..campaigns.services import active_campaign
 from ..models import Unit
 
 report_group = AppGroup("report", help="Print reports to files (PDF, DOCX).")

@@ -12,8 +12,8 @@ from datetime import date, datetime, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..activities.services import visible_activities
-from ..board.deadlines import ReportStanding, ReportStatus, report_standings
+from ..access import visible_activities
+from ..deadlines import ReportStanding, ReportStatus, report_standings
 from ..extensions import db
 from ..models import (
     Activity, ActivityKind, ActivityState, Bulletin, Campaign, Photo, Task, TaskGroup, Unit, UnitReport, User,

@@ -7,7 +7,9 @@ from flask import abort
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ..access import is_admin_of_unit, require_province
 from ..audit import record
+from ..deadlines import is_locked
 from ..extensions import db
 from ..models import Bulletin, Campaign, ReportState, Unit, UnitReport, User
 from ..parsing import DateError, positive_int, typed_day, year_window
@@ -35,19 +37,6 @@ SECTION_FIELDS = tuple(name for name, _ in SECTIONS)
 SAVABLE_FIELDS = SECTION_FIELDS + ("signature", "signed_on", "highlights")
 SECTION_MAX = 20_000
 SIGNATURE_MAX = 120
-
-
-def unit_for_report_or_404(user: User, code: str) -> Unit:
-    """The unit whose report the user may open: the province any, a bureau only its own (else 404)."""
-    unit = db.session.scalar(select(Unit).where(Unit.code == code))
-    if unit is None or not (user.is_province or user.unit_id == unit.id):
-        abort(404)
-    return unit
-
-
-def require_province(user: User) -> None:
-    if not user.is_province:
-        abort(403)
 
 
 def find_report(campaign: Campaign, unit: Unit) -> UnitReport | None:
@@ -85,21 +74,19 @@ def get_or_create_report(campaign: Campaign, unit: Unit) -> UnitReport:
 def report_for(user: User, campaign: Campaign, unit: Unit, *, for_writing: bool) -> UnitReport:
     """The report to act on. Only a write by the unit admin creates the row: a page view
     shows an unsaved draft, so looking (a GET) never turns "not started" into "draft"."""
-    if for_writing and user.is_unit_admin and user.unit_id == unit.id:
+    if for_writing and is_admin_of_unit(user, unit.id):
         return get_or_create_report(campaign, unit)
     return find_report(campaign, unit) or new_report(campaign, unit)
 
 
 def may_edit_report(user: User, report: UnitReport) -> bool:
     """The bureau's unit admin writes the report while it is a draft and the unit is not locked."""
-    return (user.is_unit_admin and user.unit_id == report.unit.id and report.state is ReportState.DRAFT
+    return (is_admin_of_unit(user, report.unit.id) and report.state is ReportState.DRAFT
             and not report_locked(report))
 
 
 def report_locked(report: UnitReport) -> bool:
     """Past the unit's due time (the campaign's, or its 补报 reopening's) the report is read-only."""
-    from ..board.deadlines import is_locked
-
     return is_locked(report.unit, report.campaign)
 
 
@@ -179,7 +166,7 @@ def save_fields(report: UnitReport, values: dict, *, revision: int) -> bool:
 
 def submit_report(report: UnitReport, *, by: User, now: datetime | None = None) -> str:
     """Draft → submitted; on time or late is judged on UTC instants against report_due_at."""
-    if not (by.is_unit_admin and by.unit_id == report.unit_id):
+    if not is_admin_of_unit(by, report.unit_id):
         abort(403)
     if report.state is ReportState.SUBMITTED:
         return submission_status(report, report.campaign)

@@ -9,9 +9,9 @@ from flask import (
 )
 from flask_login import current_user
 
+from ..access import campaign_or_404, is_admin_of_unit, require_province, visible_unit_or_404
 from ..extensions import db, login_manager
 from ..htmx import render
-from ..main.services import active_campaign
 from ..models import ReportState
 from ..parsing import DateError, positive_int, typed_day, year_window
 from ..photos.views import FORM_KEY
@@ -24,7 +24,7 @@ from .documents import (
 from .services import (
     SAVABLE_FIELDS, SECTIONS, ReportError, StaleRevision, clean_value, create_bulletin, current_value,
     get_bulletin_or_404, last_reopen_reason, list_bulletins, may_edit_report, reopen_report, report_for,
-    report_locked, require_province, save_fields, submit_report, unit_for_report_or_404, update_bulletin,
+    report_locked, save_fields, submit_report, update_bulletin,
 )
 from .word import unit_docx
 
@@ -41,16 +41,9 @@ def _require_login():
     return None
 
 
-def _campaign():
-    campaign = active_campaign()
-    if campaign is None:
-        abort(404)
-    return campaign
-
-
 def _unit_report(code: str):
-    campaign = _campaign()
-    unit = unit_for_report_or_404(current_user, code)
+    campaign = campaign_or_404()
+    unit = visible_unit_or_404(current_user, code)
     report = report_for(current_user, campaign, unit, for_writing=request.method == "POST")
     if request.method == "POST":
         db.session.commit()
@@ -66,7 +59,7 @@ def index():
         if current_user.unit is None:
             abort(404)
         return redirect(url_for("reports.unit_report", code=current_user.unit.code))
-    campaign = _campaign()
+    campaign = campaign_or_404()
     data = build_province(campaign)
     return render("reports/province.html", data=data, charts=province_charts(data), campaign=campaign)
 
@@ -158,7 +151,7 @@ def _matches_basis(current) -> bool:
 def submit(code: str):
     """Save what the form holds and submit the report (on time or late against report_due_at)."""
     campaign, unit, report = _unit_report(code)
-    if not (current_user.is_unit_admin and current_user.unit_id == unit.id):
+    if not is_admin_of_unit(current_user, unit.id):
         abort(403)
     if report.state is ReportState.SUBMITTED:
         flash("报告已报送。", "info")
@@ -220,7 +213,7 @@ def unit_pdf(code: str):
 @bp.get("/<code>/pdf-status")
 def unit_pdf_status(code: str):
     """Progress of a background PDF (polled by htmx every second)."""
-    unit = unit_for_report_or_404(current_user, code)
+    unit = visible_unit_or_404(current_user, code)
     return _pdf_status(url_for("reports.unit_pdf", code=unit.code),
                        url_for("reports.unit_pdf_status", code=unit.code))
 
@@ -240,7 +233,7 @@ def unit_word(code: str):
 def province_pdf():
     """All 44 units: submission status, figures, charts and highlights (province only)."""
     require_province(current_user)
-    data = build_province(_campaign())
+    data = build_province(campaign_or_404())
     return _pdf_response(province_document(data), status_url=url_for("reports.province_pdf_status"),
                          back_url=url_for("reports.index"), title=data.title)
 
@@ -254,7 +247,7 @@ def province_pdf_status():
 @bp.get("/province/preview")
 def province_preview():
     require_province(current_user)
-    return _preview_response(province_html(build_province(_campaign()), root=request.script_root))
+    return _preview_response(province_html(build_province(campaign_or_404()), root=request.script_root))
 
 
 # Bulletins -------------------------------------------------------------------------
@@ -263,7 +256,7 @@ def province_preview():
 def bulletins():
     """The issues compiled so far (province only)."""
     require_province(current_user)
-    campaign = _campaign()
+    campaign = campaign_or_404()
     return render("reports/bulletins/list.html", bulletins=list_bulletins(campaign), campaign=campaign,
                   form_key=uuid.uuid4().hex)
 
@@ -273,7 +266,7 @@ def new_bulletin():
     """Start the next issue and open it for editing; a double click opens the same issue."""
     require_province(current_user)
     form_key = request.form.get("form_key", "")
-    bulletin = create_bulletin(_campaign(), by=current_user, form_key=form_key if FORM_KEY.fullmatch(form_key) else None)
+    bulletin = create_bulletin(campaign_or_404(), by=current_user, form_key=form_key if FORM_KEY.fullmatch(form_key) else None)
     db.session.commit()
     return redirect(url_for("reports.edit_bulletin", number=bulletin.number))
 
@@ -282,7 +275,7 @@ def new_bulletin():
 def edit_bulletin(number: int):
     """Title, lead, date and the ordered highlights of one issue."""
     require_province(current_user)
-    campaign = _campaign()
+    campaign = campaign_or_404()
     bulletin = get_bulletin_or_404(campaign, number)
     candidates = {activity.id: activity for activity in highlight_candidates(campaign)}
     error = ""
@@ -341,7 +334,7 @@ def _ordered_choice(candidates: dict) -> list[int]:
 def bulletin_pdf(number: int):
     """The issue as a PDF: masthead, items, up to two photos each."""
     require_province(current_user)
-    bulletin = get_bulletin_or_404(_campaign(), number)
+    bulletin = get_bulletin_or_404(campaign_or_404(), number)
     return _pdf_response(bulletin_document(build_bulletin(bulletin)),
                          status_url=url_for("reports.bulletin_pdf_status", number=number),
                          back_url=url_for("reports.edit_bulletin", number=number),
@@ -351,7 +344,7 @@ def bulletin_pdf(number: int):
 @bp.get("/bulletins/<int:number>/pdf-status")
 def bulletin_pdf_status(number: int):
     require_province(current_user)
-    get_bulletin_or_404(_campaign(), number)
+    get_bulletin_or_404(campaign_or_404(), number)
     return _pdf_status(url_for("reports.bulletin_pdf", number=number),
                        url_for("reports.bulletin_pdf_status", number=number))
 
@@ -359,7 +352,7 @@ def bulletin_pdf_status(number: int):
 @bp.get("/bulletins/<int:number>/preview")
 def bulletin_preview(number: int):
     require_province(current_user)
-    bulletin = get_bulletin_or_404(_campaign(), number)
+    bulletin = get_bulletin_or_404(campaign_or_404(), number)
     return _preview_response(bulletin_html(build_bulletin(bulletin), root=request.script_root))
 
 

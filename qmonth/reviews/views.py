@@ -1,30 +1,21 @@
-"""The province's review queue: accept, return with a reason, highlights, bulk accept."""
+"""The province's review queue: accept, return with a reason, highlights, bulk accept (query and rule: services.py)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
 
+from ..access import get_activity_or_404, require_province, visible_activities
+from ..activities.services import WorkflowError, accept_activity, bulk_accept, return_activity, set_highlight
+from ..campaigns.services import active_campaign
 from ..extensions import db
 from ..htmx import is_htmx, render
-from ..main.services import active_campaign
-from ..models import Activity, ActivityState, Unit
+from ..models import Activity, ActivityState
 from ..parsing import positive_int, positive_ints
-from ..textnorm import control_character_problem
-from ..activities.services import (
-    WorkflowError,
-    accept_activity,
-    bulk_accept,
-    get_activity_or_404,
-    return_activity,
-    set_highlight,
-    visible_activities,
-)
+from ..redirects import safe_local_path
+from .services import return_reason_problem, review_queue
 
 bp = Blueprint("reviews", __name__, url_prefix="/reviews")
 
-PAGE_SIZE = 50
 BULK_MAX = 500  # ten pages of ticks; a longer list is crafted, and would pass SQLite's bound-variable limit
 TABS = {
     "submitted": ActivityState.SUBMITTED,
@@ -35,9 +26,8 @@ TABS = {
 
 @bp.before_request
 @login_required
-def require_province():
-    if not current_user.is_province:
-        abort(403)
+def province_only():
+    require_province(current_user)
 
 
 @bp.get("/")
@@ -52,28 +42,10 @@ def queue():
     kind_code = request.args.get("kind", "")
     page = positive_int(request.args.get("page")) or 1
 
-    base = visible_activities(current_user).where(Activity.campaign_id == campaign.id)
-    query = base.where(Activity.state == state)
-    if unit_code:
-        query = query.join(Activity.unit).where(Unit.code == unit_code)
-    if kind_code:
-        kind = next((k for k in campaign.kinds if k.code == kind_code), None)
-        query = query.where(Activity.kind_id == (kind.id if kind else -1))
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(page, pages)
-    rows = list(db.session.scalars(
-        query.options(selectinload(Activity.unit), selectinload(Activity.kind), selectinload(Activity.tasks))
-        .order_by(Activity.submitted_at.asc().nulls_last(), Activity.id)
-        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
-    ))
-    counts = dict(db.session.execute(
-        select(Activity.state, func.count()).where(Activity.campaign_id == campaign.id).group_by(Activity.state)
-    ).all())
-    units = list(db.session.scalars(select(Unit).order_by(Unit.position)))
-    return render("reviews/queue.html", "reviews/_queue_rows.html", rows=rows, tab=tab, state=state,
-                  counts=counts, total=total, page=page, pages=pages,
-                  units=units, unit_code=unit_code, kind_code=kind_code, campaign=campaign)
+    queue = review_queue(current_user, campaign, state, unit_code=unit_code, kind_code=kind_code, page=page)
+    return render("reviews/queue.html", "reviews/_queue_rows.html", rows=queue.rows, tab=tab, state=state,
+                  counts=queue.counts, total=queue.total, page=queue.page, pages=queue.pages,
+                  units=queue.units, unit_code=unit_code, kind_code=kind_code, campaign=campaign)
 
 
 def _respond(activity: Activity, *, error: str | None = None):
@@ -83,8 +55,8 @@ def _respond(activity: Activity, *, error: str | None = None):
                       status=422 if error else 200)
     if error:
         flash(error, "error")
-    back = request.form.get("next", "")
-    if back.startswith("/") and not back.startswith("//"):
+    back = safe_local_path(request.form.get("next"))
+    if back:
         return redirect(back)
     return redirect(url_for("activities.detail", activity_id=activity.id))
 
@@ -109,9 +81,7 @@ def return_(activity_id: int):
     """Return an entry to its bureau with a reason they will see."""
     activity = get_activity_or_404(current_user, activity_id)
     reason = (request.form.get("reason") or "").strip()
-    if len(reason) > 500:
-        return _respond(activity, error="退回原因不能超过 500 个字。")
-    problem = control_character_problem(reason, multiline=True)
+    problem = return_reason_problem(reason)
     if problem:
         return _respond(activity, error=problem)
     try:

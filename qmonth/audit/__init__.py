@@ -1,8 +1,9 @@
-"""The audit trail: one helper writes every record."""
+"""The audit trail: one helper writes every record (`record`); the viewer, its labels and the
+refused-access hook are the other modules of this package."""
 from __future__ import annotations
 
-from .extensions import db
-from .models import AuditEvent, User
+from ..extensions import db
+from ..models import AuditEvent, User
 
 
 def record(

@@ -22,10 +22,10 @@ from sqlalchemy import Integer, and_, bindparam, exists, func, select
 from sqlalchemy.orm import aliased
 from werkzeug.exceptions import Forbidden
 
-from .. import timeutil
-from ..extensions import db
-from ..main.services import active_campaign
-from ..models import Campaign, ReportState, Unit, UnitReopening, UnitReport
+from . import timeutil
+from .extensions import db
+from .campaigns.services import active_campaign
+from .models import Campaign, ReportState, Unit, UnitReopening, UnitReport
 
 LOCKED_MESSAGE = "本单位报送已截止。如需补报，请联系省厅。"
 

@@ -1,19 +1,29 @@
-"""Campaigns over the years: load a file, clone last year's for the next, choose the active one."""
+"""Campaigns over the years: the active one, load a file, clone last year's for the next."""
 from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from flask import g
 from sqlalchemy import func, select, update
 
 from ..audit import record
-from ..campaigns.loader import YEAR_MAX, CampaignFileError, load_campaign, parse_campaign_text
+from .loader import YEAR_MAX, CampaignFileError, load_campaign, parse_campaign_text
 from ..extensions import db
 from ..models import Activity, ActivityKind, Campaign, Slogan, Task, TaskGroup, User
 from ..timeutil import LOCAL_TZ
 
 CAMPAIGN_FILE_MAX = 512 * 1024
+
+
+def active_campaign() -> Campaign | None:
+    """The campaign users work in (cached for the request)."""
+    if "active_campaign" not in g:
+        g.active_campaign = db.session.scalar(
+            select(Campaign).where(Campaign.is_active).order_by(Campaign.year.desc())
+        ) or db.session.scalar(select(Campaign).order_by(Campaign.year.desc()))
+    return g.active_campaign
 
 
 class CampaignError(ValueError):

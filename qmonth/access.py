@@ -1,0 +1,144 @@
+"""What a user may see and do: the one scoping rule and every role and ownership check.
+
+Every view that loads an object by id goes through here, and every role or ownership check
+lives here. The scoping rule is `unit_scope`: today a bureau's users see their own unit; when
+the reporting tree arrives, "own unit" becomes "own subtree" by changing that one function.
+"""
+from __future__ import annotations
+
+from flask import abort
+from sqlalchemy import ColumnElement, Select, false, select
+
+from .extensions import db
+from .campaigns.services import active_campaign
+from .models import Activity, Attachment, Campaign, Photo, Unit, User
+from .securitylog import security_event
+
+
+def unit_scope(user: User) -> list[int] | None:
+    """The ids of the units whose rows the user sees: None for everything (the province)."""
+    if user.is_province:
+        return None
+    return [] if user.unit_id is None else [user.unit_id]
+
+
+def scoped_to_units(query: Select, user: User, column: ColumnElement) -> Select:
+    """The query narrowed to rows whose unit id `column` lies within the user's scope."""
+    scope = unit_scope(user)
+    if scope is None:
+        return query
+    if not scope:
+        return query.where(false())
+    return query.where(column.in_(scope) if len(scope) > 1 else column == scope[0])
+
+
+def sees_unit(user: User, unit_id: int | None) -> bool:
+    """Whether the unit lies within the user's scope (the Python twin of `scoped_to_units`)."""
+    scope = unit_scope(user)
+    return scope is None or unit_id in scope
+
+
+def is_own_unit(user: User, unit_id: int | None) -> bool:
+    """Whether the user belongs to this very unit: only its own people change its entries."""
+    return user.unit_id is not None and user.unit_id == unit_id
+
+
+def is_admin_of_unit(user: User, unit_id: int | None) -> bool:
+    """Whether the user is the unit admin of this unit (writes and submits its report)."""
+    return user.is_unit_admin and is_own_unit(user, unit_id)
+
+
+def require_province(user: User) -> None:
+    """Province-only pages and actions: anyone else gets a 403."""
+    if not user.is_province:
+        abort(403)
+
+
+def require_bureau_user(user: User) -> None:
+    """Pages and actions for bureau users only (their reminders, registering activities): else 403."""
+    if user.unit_id is None:
+        abort(403)
+
+
+def campaign_or_404() -> Campaign:
+    """The active campaign, or a 404 when none has been loaded yet."""
+    campaign = active_campaign()
+    if campaign is None:
+        abort(404)
+    return campaign
+
+
+def unit_by_code_or_404(code: str) -> Unit:
+    """A unit by its code, whoever asks (units are no secret): 404 when there is none."""
+    unit = db.session.scalar(select(Unit).where(Unit.code == code))
+    if unit is None:
+        abort(404)
+    return unit
+
+
+def visible_unit_or_404(user: User, code: str) -> Unit:
+    """A unit the user may open (its report, its figures): outside the scope it is a 404."""
+    unit = db.session.scalar(select(Unit).where(Unit.code == code))
+    if unit is None or not sees_unit(user, unit.id):
+        abort(404)
+    return unit
+
+
+def visible_activities(user: User) -> Select:
+    """The activities the user sees; every activity query starts here."""
+    return scoped_to_units(select(Activity), user, Activity.unit_id)
+
+
+def get_activity_or_404(user: User, activity_id: int) -> Activity:
+    """Every lookup by id goes through here: another bureau's activity is a 404."""
+    activity = db.session.scalar(visible_activities(user).where(Activity.id == activity_id))
+    if activity is None:
+        if db.session.get(Activity, activity_id) is not None:
+            security_event("access.not_visible", object="activity", id=activity_id)
+        abort(404)
+    return activity
+
+
+def may_change_activity(user: User, activity: Activity) -> bool:
+    """Only the activity's own bureau changes it (and its photos and files), while it is editable."""
+    return is_own_unit(user, activity.unit_id) and activity.is_editable
+
+
+def editable_activity_or_abort(user: User, activity_id: int) -> Activity:
+    """The activity whose media the user changes: 404 unseen, 403 not theirs, 409 no longer editable."""
+    activity = get_activity_or_404(user, activity_id)
+    if not is_own_unit(user, activity.unit_id):
+        abort(403)
+    if not activity.is_editable:
+        abort(409)
+    return activity
+
+
+def require_may_change_media(user: User, item: Photo | Attachment) -> None:
+    """A photo or file of an activity changes only while the user may change that activity (else 403);
+    a staged one is already scoped to its uploader by the lookup."""
+    if item.activity is not None and not may_change_activity(user, item.activity):
+        abort(403)
+
+
+def _get_media_or_404(model, user: User, item_id: int):
+    """A photo or file is visible when its activity is; a staged one only to its uploader."""
+    item = db.session.get(model, item_id)
+    if item is None:
+        abort(404)
+    visible = (item.uploaded_by_id == user.id if item.activity_id is None else
+               db.session.scalar(visible_activities(user).where(Activity.id == item.activity_id)) is not None)
+    if not visible:
+        security_event("access.not_visible", object=model.__name__.lower(), id=item_id)
+        abort(404)
+    return item
+
+
+def get_photo_or_404(user: User, photo_id: int) -> Photo:
+    """A photo the user may see (see `_get_media_or_404`), else 404."""
+    return _get_media_or_404(Photo, user, photo_id)
+
+
+def get_attachment_or_404(user: User, attachment_id: int) -> Attachment:
+    """A video or document the user may see (see `_get_media_or_404`), else 404."""
+    return _get_media_or_404(Attachment, user, attachment_id)

@@ -1,0 +1,57 @@
+"""The review queue's query and the rule for a return reason."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from ..access import visible_activities
+from ..extensions import db
+from ..models import Activity, ActivityState, Campaign, Unit, User
+from ..textnorm import control_character_problem
+
+PAGE_SIZE = 50
+RETURN_REASON_MAX = 500
+
+
+@dataclass
+class ReviewQueue:
+    rows: list[Activity]
+    counts: dict[ActivityState, int]
+    total: int
+    page: int
+    pages: int
+    units: list[Unit]
+
+
+def review_queue(user: User, campaign: Campaign, state: ActivityState, *, unit_code: str, kind_code: str,
+                 page: int) -> ReviewQueue:
+    """One page of entries in `state`, oldest submission first, filtered by unit and kind code;
+    with the count per state (for the tabs) and the units (for the filter)."""
+    query = visible_activities(user).where(Activity.campaign_id == campaign.id, Activity.state == state)
+    if unit_code:
+        query = query.join(Activity.unit).where(Unit.code == unit_code)
+    if kind_code:
+        kind = next((k for k in campaign.kinds if k.code == kind_code), None)
+        query = query.where(Activity.kind_id == (kind.id if kind else -1))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(page, pages)
+    rows = list(db.session.scalars(
+        query.options(selectinload(Activity.unit), selectinload(Activity.kind), selectinload(Activity.tasks))
+        .order_by(Activity.submitted_at.asc().nulls_last(), Activity.id)
+        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    ))
+    counts = dict(db.session.execute(
+        select(Activity.state, func.count()).where(Activity.campaign_id == campaign.id).group_by(Activity.state)
+    ).all())
+    units = list(db.session.scalars(select(Unit).order_by(Unit.position)))
+    return ReviewQueue(rows=rows, counts=counts, total=total, page=page, pages=pages, units=units)
+
+
+def return_reason_problem(reason: str) -> str | None:
+    """What is wrong with a return reason (Chinese, shown to the reviewer), or None."""
+    if len(reason) > RETURN_REASON_MAX:
+        return f"退回原因不能超过 {RETURN_REASON_MAX} 个字。"
+    return control_character_problem(reason, multiline=True)
