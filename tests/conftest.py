@@ -194,6 +194,15 @@ def app(instance_dir, database_url):
 
 
 @pytest.fixture
+def app_without_database(instance_dir):
+    """An app for tests of settings, logs or rendering that never open the database: it
+    runs once, not once per database, and its SQLite file is never created."""
+    app = _make_app(instance_dir)
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 
