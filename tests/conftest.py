@@ -19,6 +19,7 @@ import pytest
 from argon2 import PasswordHasher
 from flask.globals import _cv_app
 from flask.testing import FlaskClient
+from jinja2.bccache import Bucket, BytecodeCache
 from sqlalchemy import create_engine, make_url, select, text
 
 from qmonth import ROOT, create_app
@@ -64,6 +65,25 @@ def pytest_configure(config):
         "markers", "sqlite_only(reason): the test checks SQLite itself; skipped on PostgreSQL")
 
 
+class SharedTemplateCache(BytecodeCache):
+    """Compiled templates kept in memory for every app this process builds: each test
+    builds its own app, and compiling the templates again for each cost more than the
+    requests. Jinja checks the source's checksum, so an edited template is recompiled."""
+
+    def __init__(self):
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATE_CACHE = SharedTemplateCache()
+
+
 def _make_app(instance: Path, database_url: str | None = None, **overrides):
     settings = {
         "INSTANCE_PATH": instance,
@@ -76,7 +96,9 @@ def _make_app(instance: Path, database_url: str | None = None, **overrides):
         "DEMO_CLOCK": DEMO_CLOCK,
     }
     settings.update(overrides)
-    return create_app(settings)
+    app = create_app(settings)
+    app.jinja_env.bytecode_cache = TEMPLATE_CACHE
+    return app
 
 
 class PostgresServer:
