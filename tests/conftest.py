@@ -3,7 +3,8 @@
 Tests that use the database run on SQLite and, when QMONTH_DATABASE_URL names a
 PostgreSQL database (scripts/test starts a throwaway cluster and sets it), on
 PostgreSQL as well: their ids end in [sqlite] or [postgresql]. Either way each test
-gets its own copy of a template database built once per run.
+gets its own copy of a template database built once per run (once per pytest-xdist
+worker when scripts/test runs the suite on several cores).
 """
 from __future__ import annotations
 
@@ -15,25 +16,41 @@ import threading
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from flask.globals import _cv_app
 from flask.testing import FlaskClient
+from jinja2.bccache import Bucket, BytecodeCache
 from sqlalchemy import create_engine, make_url, select, text
 
 from qmonth import ROOT, create_app
+from qmonth.auth import services as auth_services
 from qmonth.extensions import db
 
 CAMPAIGN_FILE = ROOT / "qmonth" / "campaigns" / "2024-shandong.toml"
 DEMO_PASSWORD = "qmonth-demo"
 DEMO_CLOCK = "2024-09-20T10:00:00+08:00"
+# "gw0", "gw1"... under pytest-xdist, "main" otherwise: part of every shared name a
+# worker creates, so that workers never build or drop each other's databases.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+# argon2 at the app's cost (64 MiB, three passes: about 0.1-0.3 s a login on this
+# machine) made the suite's two thousand logins its largest single cost. Tests hash
+# and verify with argon2id at its cheapest instead; the production cost is checked by
+# test_auth.py, and servers the tests start in a subprocess (gunicorn) keep it.
+APP_PASSWORD_HASHER = auth_services._hasher
+auth_services._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+auth_services._DUMMY_HASH = auth_services._hasher.hash("qmonth-timing-equaliser")
 
 
 def _postgres_server_url() -> str | None:
     """The PostgreSQL database given for this run, if any.
 
     The variable is taken out of the environment so that the apps tests build keep
-    their own settings (and test_config sees the defaults).
+    their own settings (and test_config sees the defaults); it is kept under a name
+    the app does not read, for the pytest-xdist workers this process starts later.
     """
-    url = os.environ.pop("QMONTH_DATABASE_URL", "")
+    url = os.environ.pop("QMONTH_DATABASE_URL", "") or os.environ.get("TESTS_POSTGRES_URL", "")
+    os.environ["TESTS_POSTGRES_URL"] = url
     if url and make_url(url).get_backend_name() == "postgresql":
         return url
     return None
@@ -48,6 +65,25 @@ def pytest_configure(config):
         "markers", "sqlite_only(reason): the test checks SQLite itself; skipped on PostgreSQL")
 
 
+class SharedTemplateCache(BytecodeCache):
+    """Compiled templates kept in memory for every app this process builds: each test
+    builds its own app, and compiling the templates again for each cost more than the
+    requests. Jinja checks the source's checksum, so an edited template is recompiled."""
+
+    def __init__(self):
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATE_CACHE = SharedTemplateCache()
+
+
 def _make_app(instance: Path, database_url: str | None = None, **overrides):
     settings = {
         "INSTANCE_PATH": instance,
@@ -60,7 +96,9 @@ def _make_app(instance: Path, database_url: str | None = None, **overrides):
         "DEMO_CLOCK": DEMO_CLOCK,
     }
     settings.update(overrides)
-    return create_app(settings)
+    app = create_app(settings)
+    app.jinja_env.bytecode_cache = TEMPLATE_CACHE
+    return app
 
 
 class PostgresServer:
@@ -68,7 +106,7 @@ class PostgresServer:
 
     def __init__(self, url: str):
         self.url = make_url(url)
-        self.prefix = f"qmonth_test_{os.getpid()}"
+        self.prefix = f"qmonth_test_{WORKER}_{os.getpid()}"
         self.template = f"{self.prefix}_template"
         self.numbers = itertools.count(1)
         self.engine = create_engine(self.url, isolation_level="AUTOCOMMIT", pool_size=1)
@@ -111,7 +149,7 @@ def database(request) -> str:
 def template_db(database, tmp_path_factory):
     """A database migrated to head with the 2024 campaign and demo accounts, built once:
     a SQLite file (a Path), or a template database on the PostgreSQL server."""
-    instance = tmp_path_factory.mktemp(f"template-instance-{database}")
+    instance = tmp_path_factory.mktemp(f"template-instance-{database}-{WORKER}")
     server = PostgresServer(POSTGRES_URL) if database == "postgresql" else None
     app = _make_app(instance, server.create_template() if server else None)
     runner = app.test_cli_runner()
@@ -175,6 +213,15 @@ def app(instance_dir, database_url):
         yield app
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def app_without_database(instance_dir):
+    """An app for tests of settings, logs or rendering that never open the database: it
+    runs once, not once per database, and its SQLite file is never created."""
+    app = _make_app(instance_dir)
+    with app.app_context():
+        yield app
 
 
 @pytest.fixture

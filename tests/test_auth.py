@@ -216,3 +216,16 @@ def test_unit_admin_cannot_disable_another_units_account(client, login_as, user_
 def test_passwords_are_hashed_with_argon2(app, user_named):
     assert user_named("province").password_hash.startswith("$argon2id$")
     assert db.session.scalar(select(User).where(User.password_hash.contains("qmonth-demo"))) is None
+
+
+def test_the_app_hashes_at_argon2s_recommended_cost():
+    # conftest swaps in a cheap hasher to keep the suite fast; the app's own stays at
+    # argon2-cffi's default (RFC 9106 low-memory profile: 64 MiB, three passes).
+    from argon2 import profiles
+
+    from .conftest import APP_PASSWORD_HASHER
+
+    recommended = profiles.RFC_9106_LOW_MEMORY
+    assert APP_PASSWORD_HASHER.time_cost >= recommended.time_cost
+    assert APP_PASSWORD_HASHER.memory_cost >= recommended.memory_cost
+    assert APP_PASSWORD_HASHER.type is recommended.type

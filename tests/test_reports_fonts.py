@@ -37,10 +37,10 @@ def sample_document(app, chars: list[str]) -> PrintDocument:
     return PrintDocument(html=html, download_name="gbk.pdf", static_folder=app.static_folder)
 
 
-def test_a_sample_of_the_gbk_repertoire_prints_and_comes_back_as_text(app):
+def test_a_sample_of_the_gbk_repertoire_prints_and_comes_back_as_text(app_without_database):
     chars = gbk_sample()
     assert len(chars) > 430  # 21 790 characters / 50
-    pdf = printing.render_pdf(sample_document(app, chars))
+    pdf = printing.render_pdf(sample_document(app_without_database, chars))
     fonts = pdf_fonts(pdf)
     assert fonts, "no fonts in the PDF"
     assert all(font["emb"] == "yes" and font["sub"] == "yes" for font in fonts), fonts
@@ -59,7 +59,7 @@ class Collect(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def test_fonts_are_subset_by_harfbuzz_not_fonttools(app):
+def test_fonts_are_subset_by_harfbuzz_not_fonttools(app_without_database):
     # A handler of our own rather than caplog: the suite also runs with `-p no:logging`. Alembic's
     # fileConfig (run when the test database is migrated) disables loggers that exist already,
     # which would hide the very warning this test looks for: enable them for the render.
@@ -73,7 +73,7 @@ def test_fonts_are_subset_by_harfbuzz_not_fonttools(app):
         root.addHandler(collect)
         root.setLevel(logging.DEBUG)
     try:
-        printing.render_pdf(sample_document(app, list("质量月活动总结报告堃喆槑龥亖伩囧")))
+        printing.render_pdf(sample_document(app_without_database, list("质量月活动总结报告堃喆槑龥亖伩囧")))
     finally:
         for root in (logging.getLogger("weasyprint"), logging.getLogger("fontTools")):
             root.removeHandler(collect)

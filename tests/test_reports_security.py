@@ -86,7 +86,8 @@ def test_the_fetcher_refuses_everything_but_our_static_files_and_the_documents_p
     assert len(fetcher.refused) == 12
 
 
-def test_markup_that_reached_the_html_still_cannot_fetch(app):
+def test_markup_that_reached_the_html_still_cannot_fetch(app_without_database):
+    app = app_without_database
     """Defence in depth: even if a template let markup through, the fetcher refuses and records it."""
     html = ('<!doctype html><html lang="zh-CN"><head><link rel="stylesheet" href="http://example.com/x.css">'
             '<style>@import url(file:///etc/passwd);</style></head><body>'

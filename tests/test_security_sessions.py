@@ -151,7 +151,8 @@ def test_security_log_records_logins_refusals_and_csrf_failures(app, client, log
         assert line[:4] == "2024" and "addr=127.0.0.1" in line
 
 
-def test_security_log_escapes_line_breaks_in_values(app):
+def test_security_log_escapes_line_breaks_in_values(app_without_database):
+    app = app_without_database
     # The login form already refuses control characters in a user name; the log must not
     # rely on that, so the event is written directly here.
     from qmonth.securitylog import security_event

@@ -118,6 +118,7 @@ def test_the_limits_are_settings(instance_dir, database_url):
         _make_app(instance_dir, database_url, SESSION_IDLE_MINUTES="two hours")
 
 
-def test_flask_no_longer_accepts_a_cookie_for_31_days(app):
+def test_flask_no_longer_accepts_a_cookie_for_31_days(app_without_database):
+    app = app_without_database
     assert app.config["PERMANENT_SESSION_LIFETIME"] == timedelta(hours=12)
     assert app.config["SESSION_IDLE_MINUTES"] == 120
