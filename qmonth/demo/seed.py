@@ -22,7 +22,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import func, insert, select
 
 from ..extensions import db
-from ..main.services import active_campaign
+from ..campaigns.services import active_campaign
 from ..models import (
     Activity, ActivityState, AuditEvent, Campaign, ReportState, Role, Unit, UnitReopening, UnitReport, User,
     activity_task,

@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..campaigns.services import active_campaign  # noqa: F401 -- activities/demo.py imports it here until its rewrite
 from ..models import Campaign
 from ..timeutil import utcnow
 
