@@ -60,7 +60,7 @@ def build_instance(instance: Path, count: int, without_index: bool = False):
 
 def add_board_state() -> None:
     """Reports, reminders, reopenings and a previous campaign, as a board in its second year has."""
-    from qmonth.board.campaigns import clone_campaign
+    from qmonth.campaigns.services import clone_campaign
 
     rng = random.Random(2024)
     campaign = db.session.scalar(select(Campaign).where(Campaign.is_active))
@@ -136,7 +136,7 @@ def measure(app, client, path: str, requests: int, headers: dict | None = None):
 def measure_board_alone(app, requests: int):
     """build_board alone (its query and the 44 rows, no template), inside one request context."""
     from qmonth.board.rows import build_board
-    from qmonth.main.services import active_campaign
+    from qmonth.campaigns.services import active_campaign
 
     with app.test_request_context():
         campaign = active_campaign()

@@ -179,7 +179,7 @@ def document_for(scenario: str):
     from sqlalchemy import select
 
     from qmonth.extensions import db
-    from qmonth.main.services import active_campaign
+    from qmonth.campaigns.services import active_campaign
     from qmonth.models import Unit
     from qmonth.reports.data import build_province, build_unit_report
     from qmonth.reports.documents import province_document, unit_document

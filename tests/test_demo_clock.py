@@ -6,7 +6,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import delete, func, select
 
-from qmonth.board.deadlines import ReportStatus, judge_report
+from qmonth.deadlines import ReportStatus, judge_report
 from qmonth.extensions import db
 from qmonth.models import (
     Activity, ActivityState, AuditEvent, Campaign, ReportState, Unit, UnitReopening, UnitReport, activity_task,
