@@ -65,6 +65,19 @@ def pytest_configure(config):
         "markers", "sqlite_only(reason): the test checks SQLite itself; skipped on PostgreSQL")
 
 
+# The longest tests (gunicorn under load for a fixed time, the route fuzzer) go first, so that
+# on several xdist workers the rest of the suite runs beside them instead of after them.
+LONG_TESTS = ("tests/test_route_fuzzer.py::",)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    def long_first(item) -> int:
+        return 0 if item.get_closest_marker("slow") or item.nodeid.startswith(LONG_TESTS) else 1
+
+    items.sort(key=long_first)
+
+
 class SharedTemplateCache(BytecodeCache):
     """Compiled templates kept in memory for every app this process builds: each test
     builds its own app, and compiling the templates again for each cost more than the
