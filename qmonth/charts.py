@@ -1,4 +1,4 @@
-"""Server-rendered SVG bar charts, the same markup on web pages and in PDFs.
+"""Server-rendered SVG bar and column charts, the same markup on web pages and in PDFs.
 
 A chart is plain SVG built from numbers: no script, no CSS, nothing fetched, so
 WeasyPrint draws it as vectors and the browser shows it under the strict CSP.
@@ -117,6 +117,52 @@ def bar_chart(title: str, rows: Iterable[tuple[str, int]], *, unit: str = "项",
 
 def _tick_label(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
+
+
+# A column chart (a day-by-day series) is taller, with its axis labels on the left.
+COLUMN_HEIGHT = 240
+COLUMN_LEFT = 44
+COLUMN_RIGHT = 8
+COLUMN_TOP = 12
+COLUMN_BOTTOM = 30
+COLUMN_FONT_SIZE = 12
+
+
+def column_chart(title: str, rows: Iterable[tuple[str, int]], *, unit: str = "项", description: str = "",
+                 chart_id: str = "chart-columns", label_every: int = 5) -> Chart:
+    """Vertical columns in the given order (a time series); every `label_every`-th column is labelled."""
+    rows = tuple((str(label), int(value or 0)) for label, value in rows)
+    maximum = _nice_maximum(max((value for _, value in rows), default=0))
+    plot_width, plot_height = WIDTH - COLUMN_LEFT - COLUMN_RIGHT, COLUMN_HEIGHT - COLUMN_TOP - COLUMN_BOTTOM
+    slot = plot_width / max(len(rows), 1)
+    bar_width = max(slot * 0.7, 1)
+    axis_y = COLUMN_TOP + plot_height
+    parts = svg_opening(chart_id, title, rows, unit=unit, description=description, width=WIDTH, height=COLUMN_HEIGHT,
+                        font_size=COLUMN_FONT_SIZE)
+    for tick in range(5):
+        y = axis_y - plot_height * tick / 4
+        value = maximum * tick / 4
+        parts.append(f'<line x1="{COLUMN_LEFT}" y1="{y:.1f}" x2="{WIDTH - COLUMN_RIGHT}" y2="{y:.1f}" '
+                     f'stroke="{GRID_COLOUR}" stroke-width="1"/>')
+        parts.append(f'<text x="{COLUMN_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#5d6570" font-size="11">'
+                     f'{_tick_label(value)}</text>')
+    for index, (label, value) in enumerate(rows):
+        x = COLUMN_LEFT + index * slot + (slot - bar_width) / 2
+        height = plot_height * value / maximum
+        parts.append(f'<rect x="{x:.1f}" y="{axis_y - height:.1f}" width="{bar_width:.1f}" height="{height:.1f}" '
+                     f'fill="{BAR_COLOUR}"><title>{escape(label)}：{value}{escape(unit)}</title></rect>')
+        last = index == len(rows) - 1
+        if (index % label_every == 0 and len(rows) - index > 2) or last:
+            # The last label ends at its column, so it stays inside the picture.
+            anchor, label_x = ("end", x + bar_width) if last else ("middle", x + bar_width / 2)
+            parts.append(f'<text x="{label_x:.1f}" y="{axis_y + 16}" text-anchor="{anchor}" fill="{INK}" '
+                         f'font-size="11">{escape(label)}</text>')
+    if not rows:
+        parts.append(f'<text x="{COLUMN_LEFT + 8}" y="{COLUMN_TOP + 16}" fill="#5d6570">暂无数据</text>')
+    parts.append(f'<line x1="{COLUMN_LEFT}" y1="{axis_y}" x2="{WIDTH - COLUMN_RIGHT}" y2="{axis_y}" '
+                 f'stroke="{INK}" stroke-width="1"/>')
+    parts.append("</svg>")
+    return Chart(title=title, unit=unit, rows=rows, svg=Markup("".join(parts)))
 
 
 def activities_per_city(counts: Iterable[tuple[str, int]]) -> Chart:

@@ -5,7 +5,7 @@ from urllib.parse import quote
 
 from sqlalchemy import select
 
-from qmonth.board.charts import column_chart
+from qmonth.charts import column_chart
 from qmonth.board.stats import campaign_stats
 from qmonth.extensions import db
 from qmonth.models import Activity, ActivityKind, ActivityState, Task, User

@@ -1,4 +1,4 @@
-"""Figures for the stats page: reported entries per city, task, kind and day.
+"""Figures for the stats page, and the charts drawn from them: reported entries per city, task, kind and day.
 
 Counted as the roll-up counts them: submitted (已报送) and accepted (已采纳) entries.
 Each figure keeps the two states apart, so every number links to an exact list.
@@ -10,6 +10,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import and_, func, select
 
+from ..charts import Chart, activities_per_city, activities_per_kind, activities_per_task, bar_chart, column_chart
 from ..extensions import db
 from ..models import Activity, ActivityState, Campaign, Unit, activity_task
 from .rows import COUNTED_STATES
@@ -138,3 +139,31 @@ def campaign_stats(campaign: Campaign) -> Stats:
     by_city, by_kind = _city_and_kind_rows(campaign)
     return Stats(campaign=campaign, by_city=by_city, by_task=_task_rows(campaign), by_kind=by_kind,
                  by_day=_day_rows(campaign))
+
+
+@dataclass
+class ChartPanel:
+    """A chart and the rows it was drawn from, for the table of numbers beside it."""
+
+    chart: Chart
+    rows: list[StatRow]
+    with_participants: bool = True
+
+
+def stats_charts(stats: Stats) -> list[ChartPanel]:
+    def pairs(rows, attribute="total"):
+        return [(row.label, getattr(row, attribute)) for row in rows]
+
+    day_description = ("每日正在开展的活动数量（跨多日的活动每天各计一次）："
+                       + "；".join(f"{row.label}{row.total}项" for row in stats.by_day))
+    return [
+        ChartPanel(activities_per_city(pairs(stats.by_city)), stats.by_city),
+        ChartPanel(bar_chart("各市参与人次", pairs(stats.by_city, "participants"), unit="人次",
+                             chart_id="chart-city-people"), stats.by_city),
+        ChartPanel(activities_per_task(pairs(stats.by_task)), stats.by_task),
+        ChartPanel(activities_per_kind(pairs(stats.by_kind)), stats.by_kind),
+        # Participants are not split by day: a three-day activity's people would count three times.
+        ChartPanel(column_chart(f"{stats.campaign.starts_on.month}月每日开展活动数量", pairs(stats.by_day),
+                                chart_id="chart-day", description=day_description),
+                   stats.by_day, with_participants=False),
+    ]

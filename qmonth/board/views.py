@@ -15,7 +15,6 @@ from ..extensions import db
 from ..htmx import is_htmx, render
 from ..main.services import report_countdown
 from ..models import Campaign
-from .charts import stats_charts
 from ..deadlines import ReportStatus
 from .forms import ReminderForm, ReopenForm, reopening_window
 from .highlights import cover_photo, highlighted_activities, write_highlights_zip
@@ -24,7 +23,7 @@ from .services import (
     BoardError, mark_read, received_reminders, reopen_unit, reopenings_of, send_reminder, sent_reminders,
     unread_reminder_count,
 )
-from .stats import campaign_stats
+from .stats import campaign_stats, stats_charts
 
 bp = Blueprint("board", __name__, url_prefix="/board")
 register_campaign_routes(bp)
