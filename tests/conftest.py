@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import re
 import shutil
 import threading
 from pathlib import Path
@@ -25,6 +24,8 @@ from sqlalchemy import create_engine, make_url, select, text
 from qmonth import ROOT, create_app
 from qmonth.auth import services as auth_services
 from qmonth.extensions import db
+
+from tests.helpers import csrf_token_from
 
 CAMPAIGN_FILE = ROOT / "qmonth" / "campaigns" / "2024-shandong.toml"
 DEMO_PASSWORD = "qmonth-demo"
@@ -67,7 +68,7 @@ def pytest_configure(config):
 
 # The longest tests (gunicorn under load for a fixed time, the route fuzzer) go first, so that
 # on several xdist workers the rest of the suite runs beside them instead of after them.
-LONG_TESTS = ("tests/test_route_fuzzer.py::",)
+LONG_TESTS = ("tests/robustness/test_route_fuzzer.py::",)
 
 
 @pytest.hookimpl(trylast=True)
@@ -242,11 +243,6 @@ def client(app):
     return app.test_client()
 
 
-def csrf_token_from(html: str) -> str:
-    match = re.search(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
-        r'<input[^>]*value="([^"]+)"[^>]*name="csrf_token"', html)
-    assert match, "no CSRF token in the page"
-    return match.group(1)
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """gunicorn on loopback and bureau users driving it over HTTP: for the concurrency
-and crash tests (tests/test_concurrency*.py) and the load run (bench/load_run.py)."""
+and crash tests (tests/concurrency/) and the load run (bench/load_run.py)."""
 from __future__ import annotations
 
 import ctypes

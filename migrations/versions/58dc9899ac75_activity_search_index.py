@@ -8,7 +8,7 @@ searches the columns with ILIKE.
 
 A later migration that rebuilds the activity table (batch_alter_table on SQLite copies
 it into a new table) drops these triggers with the old table, and has to create them
-again; tests/test_activity_list.py fails if they are missing.
+again; tests/activities/test_activity_list.py fails if they are missing.
 
 Revision ID: 58dc9899ac75
 Revises: 72d5335249e8

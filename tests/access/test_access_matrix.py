@@ -1,0 +1,79 @@
+"""The access matrix, generated from app.url_map: every route and method, for every actor,
+against bureau A's objects, bureau B's objects and ids that do not exist.
+
+A new route fails `test_every_route_has_an_entry` until its expected outcomes are written
+down here. Outcomes: "ok" (the feature's page or action, including its own 409/422),
+"404", "403", "login" (sent to the login page).
+"""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from qmonth import create_app
+
+from tests.access.access_spec import SPEC
+from tests.access.access_world import ACTORS, OWNERS, build_world, outcome, sign_in, url_for_rule, world_title
+
+# Request bodies for writes: enough to pass form parsing, so what decides is access.
+POST_DATA = {
+    "reviews.return_": {"reason": "请补充现场照片。"},
+    "board.send": {"message": "请尽快报送。", "units": ["jinan-zj"]},
+    "board.reopen": {"reason": "系统故障补报。", "due_at": "2024-10-20T18:00"},
+    "photos.caption": {"caption": "现场照片"},
+    "photos.move": {"direction": "up"},
+    "reports.save_section": {"problems": "下一步加强培训。"},
+}
+
+
+def _routes():
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x"})
+    routes = []
+    for rule in app.url_map.iter_rules():
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            routes.append(f"{rule.endpoint} {method}")
+    return sorted(routes)
+
+
+ROUTES = _routes()
+
+
+def test_every_route_has_an_entry():
+    assert sorted(SPEC) == ROUTES, "a route without an access entry (or an entry without a route)"
+
+
+def observe(app, make_activity, route: str) -> dict:
+    endpoint, method = route.split()
+    rule = next(rule for rule in app.url_map.iter_rules() if rule.endpoint == endpoint)
+    seen = {}
+    world = build_world(make_activity)
+    for actor, username in ACTORS.items():
+        if method != "GET":  # an allowed write may change or delete what the next actor meets
+            world = build_world(make_activity)
+        client = sign_in(app, username)
+        results = []
+        for owner in (OWNERS if rule.arguments else ("a",)):
+            url = url_for_rule(app, rule, world[owner])
+            if method == "GET":
+                response = client.get(url)
+            else:
+                response = client.post(url, data={"csrf_token": client.token, **POST_DATA.get(endpoint, {})})
+            results.append(outcome(response))
+            other_bureau = {"reporter_a": "b", "admin_a": "b", "reporter_b": "a"}.get(actor)
+            if other_bureau and response.mimetype.startswith("text/"):
+                leaked = world_title(world, other_bureau)
+                assert leaked not in response.get_data(as_text=True), f"{actor} got {leaked} from {url}"
+        seen[actor] = tuple(results) if rule.arguments else results[0]
+    return seen
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_access(app, make_activity, route):
+    seen = observe(app, make_activity, route)
+    if os.environ.get("QMONTH_DUMP_ACCESS"):
+        with open(os.environ["QMONTH_DUMP_ACCESS"], "a") as dump:
+            dump.write(json.dumps({route: seen}, ensure_ascii=False) + "\n")
+    expected = {actor: tuple(value) if isinstance(value, list) else value for actor, value in SPEC[route].items()}
+    assert seen == expected

@@ -1,0 +1,470 @@
+"""The activity list: who sees what, search, filters, counts, pages and htmx fragments."""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import delete, select
+
+from qmonth.extensions import db
+from qmonth.models import Activity, ActivityKind, ActivityState, Campaign, Unit, User, activity_task
+
+from tests.helpers import BASE_TIME, build_activity, clear_activities
+
+
+@pytest.fixture(autouse=True)
+def no_activities(app):
+    clear_activities()
+
+
+def row_ids(html: str) -> list[int]:
+    return [int(n) for n in re.findall(r'<tr id="activity-(\d+)"', html)]
+
+
+def titles_of(html: str) -> list[str]:
+    return re.findall(r'<td data-label="活动名称" class="cell-title">\s*<a href="[^"]+">([^<]+)</a>', html)
+
+
+def get_list(client, query: str = "", htmx: bool = False):
+    headers = {"HX-Request": "true"} if htmx else {}
+    response = client.get(f"/activities/{query}", headers=headers)
+    assert response.status_code == 200
+    return response
+
+
+def test_bureau_sees_only_its_own_entries_and_province_sees_all(app, client, login_as):
+    build_activity("jinan-zj", "济南住建培训")
+    build_activity("qingdao-zj", "青岛住建培训")
+    login_as("jinan-zj")
+    html = get_list(client).get_data(as_text=True)
+    assert "济南住建培训" in html and "青岛住建培训" not in html
+    assert "<th>单位</th>" not in html  # a bureau's list needs no unit column
+    assert 'name="city"' not in html and 'name="unit"' not in html
+
+    login_as("province")
+    html = get_list(client).get_data(as_text=True)
+    assert "济南住建培训" in html and "青岛住建培训" in html
+    assert "青岛市住房和城乡建设局" in html
+    assert 'name="city"' in html and 'name="unit"' in html
+
+
+def test_bureau_cannot_widen_its_list_with_unit_or_city_params(app, client, login_as):
+    build_activity("jinan-zj", "济南住建培训")
+    build_activity("qingdao-zj", "青岛住建培训")
+    login_as("jinan-zj")
+    html = get_list(client, "?unit=qingdao-zj&city=青岛").get_data(as_text=True)
+    assert titles_of(html) == ["济南住建培训"]
+
+
+def test_list_shows_only_the_active_campaign(app, client, login_as):
+    build_activity("jinan-zj", "本年度活动")
+    old = Campaign(slug="2023-old", year=2023, title="旧活动", theme="旧", starts_on=date(2023, 9, 1),
+                   ends_on=date(2023, 9, 30), report_due_at=datetime(2023, 10, 10, tzinfo=timezone.utc),
+                   issuer="省厅", issued_on=date(2023, 8, 1), is_active=False)
+    db.session.add(old)
+    db.session.flush()
+    kind = ActivityKind(campaign=old, code="training", name="培训", figures=[])
+    db.session.add(kind)
+    unit = db.session.scalar(select(Unit).where(Unit.code == "jinan-zj"))
+    author = db.session.scalar(select(User).where(User.username == "jinan-zj"))
+    db.session.add(Activity(campaign=old, unit=unit, author=author, kind=kind, title="去年的活动"))
+    db.session.commit()
+    login_as("jinan-zj")
+    html = get_list(client).get_data(as_text=True)
+    assert "本年度活动" in html and "去年的活动" not in html
+
+
+@pytest.mark.parametrize("query", ["钢筋", "检测实验室", "历城区", "工业南路"])
+def test_search_narrows_by_title_description_and_place(app, client, login_as, query):
+    build_activity("jinan-zj", "钢筋工程质量培训", description="面向施工企业", county="历下区", address="经十路")
+    build_activity("jinan-zj", "开放日", description="走进检测实验室", county="历下区", address="经十路")
+    build_activity("jinan-zj", "观摩会", description="观摩", county="历城区", address="工业南路 88 号")
+    build_activity("jinan-zj", "其他活动", description="无关", county="槐荫区", address="无")
+    login_as("jinan-zj")
+    html = get_list(client, f"?q={query}").get_data(as_text=True)
+    assert len(row_ids(html)) == 1
+    assert f'value="{query}"' in html  # the search box keeps what was typed
+
+
+def test_search_terms_all_have_to_match_and_wildcards_are_literal(app, client, login_as):
+    build_activity("jinan-zj", "钢筋工程质量培训", county="历下区")
+    build_activity("jinan-zj", "钢筋验收观摩", county="历城区")
+    build_activity("jinan-zj", "100% 覆盖的宣传")
+    login_as("jinan-zj")
+    assert titles_of(get_list(client, "?q=钢筋 历城").get_data(as_text=True)) == ["钢筋验收观摩"]
+    assert titles_of(get_list(client, "?q=%25").get_data(as_text=True)) == ["100% 覆盖的宣传"]
+    assert titles_of(get_list(client, "?q=_").get_data(as_text=True)) == []
+
+
+SEARCHED_FIELDS = ["title", "description", "county", "address"]
+
+
+@pytest.mark.parametrize("field", SEARCHED_FIELDS)
+@pytest.mark.parametrize("term", ["鲸", "鲸鱼", "观看", "蓝鲸鱼", "观看蓝鲸鱼"])
+def test_search_finds_a_term_of_any_length_anywhere_in_each_field(app, client, login_as, field, term):
+    """One, two and more characters; at the start, inside and at the very end of the field.
+    (The province's search looks terms up in SQLite's trigram index; a bureau's reads its rows.)"""
+    texts = {"title": "其他活动", "description": "无关", "county": "槐荫区", "address": "无"}
+    build_activity("jinan-zj", **{**texts, field: "观看蓝鲸鱼"})
+    build_activity("qingdao-zj", "对照活动", description="蓝色海洋", county="历下区", address="鱼市街")
+    login_as("province")
+    html = get_list(client, f"?q={term}").get_data(as_text=True)
+    assert titles_of(html) == ["观看蓝鲸鱼" if field == "title" else "其他活动"]
+
+
+def test_search_does_not_match_across_two_fields(app, client, login_as):
+    build_activity("jinan-zj", "参观蓝", description="鲸鱼馆", county="历下区", address="海洋路")
+    login_as("province")
+    for term in ("蓝鲸", "观蓝鲸", "蓝鲸鱼"):
+        assert titles_of(get_list(client, f"?q={term}").get_data(as_text=True)) == [], term
+    assert titles_of(get_list(client, "?q=鲸鱼").get_data(as_text=True)) == ["参观蓝"]
+
+
+@pytest.mark.parametrize("term", ["bim", "BIM", "Bi", "bim技术", "BIM技", "a+", "A+b", "b 级"])
+def test_search_ignores_the_case_of_latin_letters(app, client, login_as, term):
+    build_activity("jinan-zj", "BIM技术交流", description="工程质量A+B 级评定")
+    build_activity("jinan-zj", "质量讲堂")
+    login_as("province")
+    html = get_list(client, f"?q={quote(term)}").get_data(as_text=True)
+    assert titles_of(html) == ["BIM技术交流"]
+
+
+def test_search_finds_the_new_text_after_an_edit_and_forgets_deleted_entries(app, client, login_as):
+    activity = build_activity("jinan-zj", "防水工程观摩", description="屋面防水", county="历下区", address="经十路")
+    build_activity("jinan-zj", "质量讲堂")
+    login_as("province")
+    assert titles_of(get_list(client, "?q=防水").get_data(as_text=True)) == ["防水工程观摩"]
+
+    activity.title = "隔音降噪观摩"
+    activity.description = "楼板隔声"
+    activity.address = "工业南路"
+    db.session.commit()
+    for term in ("隔音降噪", "隔声", "工业南", "降噪"):
+        assert titles_of(get_list(client, f"?q={term}").get_data(as_text=True)) == ["隔音降噪观摩"], term
+    for term in ("防水", "防水工程", "经十路"):
+        assert titles_of(get_list(client, f"?q={term}").get_data(as_text=True)) == [], term
+
+    db.session.execute(delete(activity_task).where(activity_task.c.activity_id == activity.id))
+    db.session.delete(activity)
+    db.session.commit()
+    assert titles_of(get_list(client, "?q=隔音降噪").get_data(as_text=True)) == []
+
+
+@pytest.mark.sqlite_only("the trigram index is SQLite's")
+def test_search_index_follows_the_activity_table(app):
+    """Migrations leave the triggers in place, and the index drops what is deleted."""
+    triggers = set(db.session.scalars(db.text("SELECT name FROM sqlite_master WHERE type = 'trigger'")))
+    assert {"activity_search_insert", "activity_search_update", "activity_search_delete"} <= triggers
+    activity = build_activity("jinan-zj", "独一无二的标题")
+    in_index = db.text("SELECT count(*) FROM activity_search WHERE body MATCH :term")
+    assert db.session.scalar(in_index, {"term": '"独一无二"'}) == 1
+    db.session.execute(delete(activity_task).where(activity_task.c.activity_id == activity.id))
+    db.session.delete(activity)
+    db.session.commit()
+    assert db.session.scalar(in_index, {"term": '"独一无二"'}) == 0
+    db.session.execute(db.text("INSERT INTO activity_search (activity_search, rank) VALUES ('integrity-check', 0)"))
+
+
+TRICKY_TEXTS = [
+    ("Quality 100%_done", "引号\"里\"", "back\\slash", "ÉTÉ été"),
+    ("末尾", "a\"b", "x_y", "z%"),
+    ("BIM", "bim技术", "第1期第2期", "一二三四五"),
+]
+
+
+@pytest.mark.sqlite_only("compares SQLite's trigram index with LIKE")
+@pytest.mark.parametrize("term", [
+    "x", "X", "%", "_", "\\", '"', "ab", "AB", "bi", "Bi", "a\"", '"b', "_y", "z%", "尾", "末尾", "1期", "期第",
+    "quality", "QUALITY", "100%", "%_", "0%_d", "back\\", "\\sl", "été", "ÉTÉ", "Été", "bim技", "二三四", "五",
+])
+def test_index_finds_exactly_what_like_finds(app, term):
+    """The index and LIKE on each row (what a bureau's search and a page of many matches use) agree."""
+    from qmonth.activities.listing import ListFilters, _narrowed
+
+    for title, description, county, address in TRICKY_TEXTS:
+        build_activity("jinan-zj", title, description=description, county=county, address=address)
+    province = db.session.scalar(select(User).where(User.username == "province"))
+    filters = ListFilters.from_args({"q": term}, province)
+
+    def found(read_rows: bool) -> set[int]:
+        query = _narrowed(province, filters, read_rows=read_rows).with_only_columns(Activity.id)
+        return set(db.session.scalars(query))
+
+    assert found(read_rows=False) == found(read_rows=True)
+
+
+def test_a_page_of_many_matches_is_the_same_read_either_way(app, client, login_as, monkeypatch):
+    """Many matches: the page is found by reading the newest rows and testing each. Same pages."""
+    from qmonth.activities import listing
+
+    for number in range(23):
+        build_activity("jinan-zj", f"培训班第{number}期", updated_at=BASE_TIME + timedelta(hours=number))
+        if number % 4 == 0:
+            build_activity("jinan-zj", f"观摩会第{number}期", updated_at=BASE_TIME + timedelta(hours=number, minutes=1))
+    login_as("province")
+
+    def pages() -> list[list[str]]:
+        return [titles_of(get_list(client, f"?q=培训&page={page}").get_data(as_text=True)) for page in (1, 2)]
+
+    monkeypatch.setattr(listing, "SEARCH_READS_ROWS_FROM", 10**9)  # never: look the matches up
+    looked_up = pages()
+    monkeypatch.setattr(listing, "SEARCH_READS_ROWS_FROM", 0)  # always: read rows in order
+    read = pages()
+    newest_first = [f"培训班第{number}期" for number in range(22, -1, -1)]
+    assert looked_up == read == [newest_first[:20], newest_first[20:]]
+
+
+def test_filters_by_kind_task_and_state(app, client, login_as):
+    build_activity("jinan-zj", "培训一", kind="training", state=ActivityState.SUBMITTED)
+    build_activity("jinan-zj", "宣传一", kind="publicity", tasks=[1, 2], state=ActivityState.ACCEPTED)
+    build_activity("jinan-zj", "巡查一", kind="inspection", state=ActivityState.RETURNED, return_reason="照片不清晰")
+    login_as("jinan-zj")
+    assert titles_of(get_list(client, "?kind=publicity").get_data(as_text=True)) == ["宣传一"]
+    assert sorted(titles_of(get_list(client, "?task=2").get_data(as_text=True))) == ["培训一", "宣传一"]
+    html = get_list(client, "?state=returned").get_data(as_text=True)
+    assert titles_of(html) == ["巡查一"]
+    assert "已退回" in html and "退回原因：照片不清晰" in html
+
+
+def test_province_filters_by_city_and_unit(app, client, login_as):
+    build_activity("jinan-zj", "济南住建")
+    build_activity("jinan-cg", "济南城管")
+    build_activity("qingdao-zj", "青岛住建")
+    login_as("province")
+    assert set(titles_of(get_list(client, "?city=济南").get_data(as_text=True))) == {"济南城管", "济南住建"}
+    assert titles_of(get_list(client, "?unit=jinan-cg").get_data(as_text=True)) == ["济南城管"]
+    assert titles_of(get_list(client, "?city=济南&unit=qingdao-zj").get_data(as_text=True)) == []
+
+
+def test_date_range_keeps_activities_that_overlap_it(app, client, login_as):
+    build_activity("jinan-zj", "月初", starts_on=date(2024, 9, 1), ends_on=date(2024, 9, 3))
+    build_activity("jinan-zj", "跨越", starts_on=date(2024, 9, 5), ends_on=date(2024, 9, 20))
+    build_activity("jinan-zj", "月末", starts_on=date(2024, 9, 28), ends_on=date(2024, 9, 30))
+    build_activity("jinan-zj", "未填日期", starts_on=None, ends_on=None)
+    login_as("jinan-zj")
+    html = get_list(client, "?date_from=2024-09-10&date_to=2024-09-15").get_data(as_text=True)
+    assert titles_of(html) == ["跨越"]
+    html = get_list(client, "?date_from=2024-09-03").get_data(as_text=True)
+    assert sorted(titles_of(html)) == ["月初", "月末", "跨越"]
+    html = get_list(client, "?date_to=2024-09-04").get_data(as_text=True)
+    assert titles_of(html) == ["月初"]
+    # A range given backwards is read the right way round.
+    html = get_list(client, "?date_from=2024-09-15&date_to=2024-09-10").get_data(as_text=True)
+    assert titles_of(html) == ["跨越"]
+
+
+def test_counts_per_state_ignore_the_state_filter_and_link_to_it(app, client, login_as):
+    for _ in range(2):
+        build_activity("jinan-zj", "草稿培训")
+    build_activity("jinan-zj", "报送培训", state=ActivityState.SUBMITTED)
+    build_activity("jinan-zj", "采纳宣传", kind="publicity", state=ActivityState.ACCEPTED)
+    build_activity("jinan-zj", "退回培训", state=ActivityState.RETURNED)
+    build_activity("qingdao-zj", "别人的草稿")
+    login_as("jinan-zj")
+    html = get_list(client, "?state=draft&q=培训").get_data(as_text=True)
+    counts = dict(re.findall(r'data-state="(\w+)"[^>]*>\s*\S+ <span class="state-count">(\d+)</span>', html))
+    assert counts == {"draft": "2", "submitted": "1", "accepted": "0", "returned": "1"}
+    assert re.search(r'全部 <span class="state-count">4</span>', html)
+    assert re.search(r'href="/activities/\?q=%E5%9F%B9%E8%AE%AD&amp;state=returned"', html)
+    assert len(row_ids(html)) == 2
+
+
+def test_highlights_carry_the_publicity_badge(app, client, login_as):
+    build_activity("jinan-zj", "优秀宣传", kind="publicity", state=ActivityState.ACCEPTED, is_highlight=True)
+    build_activity("jinan-zj", "普通培训")
+    login_as("jinan-zj")
+    html = get_list(client).get_data(as_text=True)
+    row = re.search(r'<tr id="activity-\d+".*?优秀宣传.*?</tr>', html, re.S).group(0)
+    assert "宣传推广" in row and "已采纳" in row
+    assert html.count('class="badge badge-highlight"') == 1
+
+
+def test_rows_link_to_detail_and_show_what_the_user_needs(app, client, login_as):
+    activity = build_activity("jinan-zj", "钢筋培训", starts_on=date(2024, 9, 3), ends_on=date(2024, 9, 5),
+                             participants=120, state=ActivityState.SUBMITTED)
+    login_as("province")
+    html = get_list(client).get_data(as_text=True)
+    row = re.search(rf'<tr id="activity-{activity.id}".*?</tr>', html, re.S).group(0)
+    assert f'href="/activities/{activity.id}"' in row
+    for text in ("钢筋培训", "培训宣贯", "济南市住房和城乡建设局", "9月3日—9月5日", "120", "已报送"):
+        assert text in row
+    assert 'data-label="活动名称"' in row and 'data-label="状态"' in row
+
+    login_as("jinan-zj")
+    assert '<a class="button button-primary" href="/activities/new">登记活动</a>' in get_list(client).get_data(as_text=True)
+
+
+def test_province_gets_no_register_button(app, client, login_as):
+    login_as("province")
+    html = get_list(client).get_data(as_text=True)
+    assert 'href="/activities/new"' not in html
+    assert "各单位尚未登记活动。" in html
+
+
+def test_pages_of_twenty_with_total_and_page_links(app, client, login_as):
+    for number in range(45):
+        build_activity("jinan-zj", f"活动{number:02d}", updated_at=BASE_TIME + timedelta(minutes=number))
+    login_as("jinan-zj")
+    html = get_list(client).get_data(as_text=True)
+    assert len(row_ids(html)) == 20
+    assert "共 <strong>45</strong> 条，第 1–20 条" in html
+    assert titles_of(html)[0] == "活动44"  # newest first
+    assert 'href="/activities/?page=3"' in html
+    html = get_list(client, "?page=3").get_data(as_text=True)
+    assert titles_of(html) == ["活动04", "活动03", "活动02", "活动01", "活动00"]
+    assert "第 41–45 条" in html
+    # A page past the end shows the last page rather than nothing.
+    assert titles_of(get_list(client, "?page=99").get_data(as_text=True))[-1] == "活动00"
+
+
+@pytest.mark.parametrize("sort, expected", [
+    ("-updated", ["丙", "乙", "甲"]),
+    ("starts", ["乙", "甲", "丙"]),
+    ("-starts", ["丙", "甲", "乙"]),
+    ("title", ["丙", "乙", "甲"]),  # by code point, as the database compares
+    ("state", ["甲", "丙", "乙"]),
+])
+def test_sort_orders(app, client, login_as, sort, expected):
+    build_activity("jinan-zj", "甲", starts_on=date(2024, 9, 10), state=ActivityState.DRAFT,
+                  updated_at=BASE_TIME)
+    build_activity("jinan-zj", "乙", starts_on=date(2024, 9, 2), state=ActivityState.RETURNED,
+                  updated_at=BASE_TIME + timedelta(hours=1))
+    build_activity("jinan-zj", "丙", starts_on=date(2024, 9, 20), state=ActivityState.SUBMITTED,
+                  updated_at=BASE_TIME + timedelta(hours=2))
+    login_as("jinan-zj")
+    expected_titles = expected if sort != "title" else sorted(expected)
+    assert titles_of(get_list(client, f"?sort={sort}").get_data(as_text=True)) == expected_titles
+
+
+def test_province_sorts_by_unit_in_catalogue_order(app, client, login_as):
+    build_activity("qingdao-zj", "青岛")
+    build_activity("jinan-zj", "济南")
+    build_activity("jinan-jt", "济南交通")
+    login_as("province")
+    titles = titles_of(get_list(client, "?sort=unit").get_data(as_text=True))
+    assert titles.index("济南") < titles.index("青岛")
+    assert titles.index("济南交通") < titles.index("青岛")
+
+
+def test_htmx_request_gets_the_results_fragment_and_the_canonical_url(app, client, login_as):
+    build_activity("jinan-zj", "钢筋培训")
+    build_activity("jinan-zj", "宣传活动", kind="publicity")
+    login_as("jinan-zj")
+    response = get_list(client, "?q=钢筋&kind=&task=&date_from=&sort=-updated", htmx=True)
+    html = response.get_data(as_text=True)
+    assert html.lstrip().startswith('<div id="results"')
+    assert "<html" not in html and 'id="filters"' not in html
+    assert titles_of(html) == ["钢筋培训"]
+    assert "HX-Request" in response.headers.get("Vary", "")
+    assert response.headers["HX-Push-Url"] == "/activities/?q=%E9%92%A2%E7%AD%8B"
+
+    page = get_list(client, "?q=钢筋")
+    full = page.get_data(as_text=True)
+    assert full.lstrip().lower().startswith("<!doctype html>")
+    assert 'id="filters"' in full and 'id="results"' in full
+    assert titles_of(full) == ["钢筋培训"]
+    assert "HX-Request" in page.headers.get("Vary", "")
+
+
+def test_history_restore_request_gets_the_full_page(app, client, login_as):
+    login_as("jinan-zj")
+    response = client.get("/activities/?q=x", headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+    assert "<html" in response.get_data(as_text=True)
+
+
+def test_search_box_and_filters_are_wired_for_htmx(app, client, login_as):
+    login_as("jinan-zj")
+    html = get_list(client).get_data(as_text=True)
+    search = re.search(r'<input type="search"[^>]*>', html, re.S).group(0)
+    for attribute in ('name="q"', 'data-hx-get="/activities/"', 'data-hx-trigger="input changed delay:300ms, search"'):
+        assert attribute in search
+    form = re.search(r'<form id="filters"[^>]*>', html, re.S).group(0)
+    for attribute in ('method="get"', 'data-hx-target="#results"', 'data-hx-push-url="true"', 'data-hx-indicator="#list-indicator"'):
+        assert attribute in form
+    assert 'id="list-indicator"' in html
+
+
+def test_export_links_carry_the_filters(app, client, login_as):
+    build_activity("jinan-zj", "钢筋培训")
+    login_as("jinan-zj")
+    html = get_list(client, "?q=钢筋&kind=training&page=1&sort=title").get_data(as_text=True)
+    assert 'href="/activities/export.xlsx?q=%E9%92%A2%E7%AD%8B&amp;kind=training&amp;sort=title"' in html
+    assert 'href="/activities/export.csv?q=%E9%92%A2%E7%AD%8B&amp;kind=training&amp;sort=title"' in html
+    assert 'hx-get="/activities/export' not in html
+
+
+@pytest.mark.parametrize("query", [
+    "?kind=nonsense", "?page=abc", "?page=-3", "?page=99999999999999999999999", "?date_from=2024-13-45",
+    "?date_to=yesterday", "?task=x", "?task=999", "?state=lost", "?sort=drop table", "?unit=nowhere",
+    "?city=火星", "?q=" + "长" * 500, "?q=%00%27%22", "?page=１", "?kind=training&kind=publicity",
+])
+def test_bad_parameters_are_ignored_never_an_error(app, client, login_as, query):
+    build_activity("jinan-zj", "钢筋培训")
+    login_as("province")
+    for htmx in (False, True):
+        response = client.get(f"/activities/{query}", headers={"HX-Request": "true"} if htmx else {})
+        assert response.status_code == 200, query
+        if "q=" not in query:  # a search that matches nothing rightly lists nothing
+            assert "钢筋培训" in response.get_data(as_text=True), query
+
+
+def test_unknown_filter_values_show_the_whole_list(app, client, login_as):
+    build_activity("jinan-zj", "钢筋培训")
+    build_activity("jinan-zj", "宣传活动", kind="publicity")
+    login_as("jinan-zj")
+    html = get_list(client, "?kind=nonsense&state=lost&task=999&page=abc").get_data(as_text=True)
+    assert len(row_ids(html)) == 2
+
+
+def test_empty_lists_say_why(app, client, login_as):
+    login_as("jinan-zj")
+    assert "本单位还没有登记活动。" in get_list(client).get_data(as_text=True)
+    build_activity("jinan-zj", "钢筋培训")
+    assert "没有符合条件的活动。" in get_list(client, "?q=不存在").get_data(as_text=True)
+
+
+def test_list_needs_a_login(client):
+    response = client.get("/activities/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_list_page_uses_few_queries(app, client, login_as):
+    """Rows come with their kind and unit: the number of queries does not grow with the page."""
+    from sqlalchemy import event
+
+    for number in range(25):
+        build_activity("jinan-zj" if number % 2 else "qingdao-zj", f"活动{number}")
+    login_as("province")
+    statements = []
+
+    def count(_connection, _cursor, statement, *_args):
+        if statement != "BEGIN":  # SQLite's explicit BEGIN (qmonth/__init__.py) is no query
+            statements.append(1)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        get_list(client)
+        few = len(statements)
+        statements.clear()
+        get_list(client, "?page=2")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert few <= 7  # user, campaign, units, kinds, tasks, counts, rows
+    assert len(statements) <= few
+
+
+def test_filters_folded_on_a_phone_open_when_one_is_set(app, client, login_as):
+    login_as("jinan-zj")
+    toggle = r'<input type="checkbox" id="more-filters"[^>]*>'
+    assert "checked" not in re.search(toggle, get_list(client, "?q=培训").get_data(as_text=True)).group(0)
+    assert "checked" in re.search(toggle, get_list(client, "?kind=training").get_data(as_text=True)).group(0)
+
+
+def test_chosen_state_travels_with_the_filter_form(app, client, login_as):
+    login_as("jinan-zj")
+    html = get_list(client, "?state=returned", htmx=True).get_data(as_text=True)
+    assert '<input type="hidden" id="results-state" name="state" value="returned">' in html
+    page = get_list(client).get_data(as_text=True)
+    assert 'data-hx-include="#filters, #results-state"' in page

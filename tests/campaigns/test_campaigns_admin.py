@@ -1,0 +1,144 @@
+"""Campaigns over the years: load a file, clone this year's for the next, choose the active one."""
+import io
+import re
+
+from sqlalchemy import func, select
+
+from qmonth.board.rows import build_board
+from qmonth.extensions import db
+from qmonth.campaigns.services import active_campaign
+from qmonth.models import Activity, ActivityKind, AuditEvent, Campaign, UnitReport
+from qmonth.timeutil import to_local
+
+from tests.conftest import CAMPAIGN_FILE
+from tests.helpers import token
+
+CAMPAIGN_TEXT = CAMPAIGN_FILE.read_text(encoding="utf-8")
+
+
+def campaign_named(slug: str) -> Campaign | None:
+    db.session.expire_all()
+    return db.session.scalar(select(Campaign).where(Campaign.slug == slug))
+
+
+def catalogue(campaign: Campaign):
+    return (
+        [(g.number, g.title) for g in campaign.groups],
+        [(t.number, t.title, t.text, t.group.number) for t in campaign.tasks],
+        [(k.code, k.name, k.position, k.default_task_number, k.figures) for k in campaign.kinds],
+        [(s.number, s.text) for s in campaign.slogans],
+    )
+
+
+def upload(client, text: str, name: str = "campaign.toml"):
+    return client.post("/board/campaigns/upload", data={
+        "csrf_token": token(client, "/board/campaigns"), "file": (io.BytesIO(text.encode("utf-8")), name)},
+        content_type="multipart/form-data")
+
+
+def post(client, path: str, **kwargs):
+    return client.post(path, data={"csrf_token": token(client, "/board/campaigns")}, **kwargs)
+
+
+def line_of(text: str, fragment: str) -> int:
+    return text[:text.index(fragment)].count("\n") + 1
+
+
+def test_cloning_2024_gives_2025_with_the_same_catalogue_and_no_entries(client, login_as):
+    source = campaign_named("2024-shandong")
+    login_as("province")
+    response = post(client, f"/board/campaigns/{source.id}/clone")
+    assert response.status_code == 302
+    clone = campaign_named("2025-shandong")
+    assert clone.year == 2025 and clone.title == "2025年全省住建系统“质量月”活动" and not clone.is_active
+    assert (clone.starts_on.isoformat(), clone.ends_on.isoformat(), clone.issued_on.isoformat()) == (
+        "2025-09-01", "2025-09-30", "2025-08-29")
+    assert to_local(clone.report_due_at).isoformat() == "2025-10-10T23:59:59+08:00"
+    assert (clone.theme, clone.issuer, clone.contact_people) == (source.theme, source.issuer, source.contact_people)
+    assert catalogue(clone) == catalogue(source)
+    assert len(clone.tasks) == 9 and len(clone.slogans) == 12
+    assert db.session.scalar(select(func.count(Activity.id)).where(Activity.campaign_id == clone.id)) == 0
+    assert db.session.scalar(select(func.count(UnitReport.id)).where(UnitReport.campaign_id == clone.id)) == 0
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "campaign.clone")).object_id == clone.id
+
+    again = post(client, f"/board/campaigns/{source.id}/clone", follow_redirects=True)
+    assert "2025年的活动已存在" in again.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Campaign.id))) == 2
+
+
+def test_choosing_the_active_campaign(app, client, login_as):
+    source = campaign_named("2024-shandong")
+    login_as("province")
+    post(client, f"/board/campaigns/{source.id}/clone")
+    clone = campaign_named("2025-shandong")
+    response = post(client, f"/board/campaigns/{clone.id}/activate")
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert [c.slug for c in db.session.scalars(select(Campaign).where(Campaign.is_active))] == ["2025-shandong"]
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "campaign.activate"))
+    assert event.changes == {"active": ["2024-shandong", "2025-shandong"]}
+
+    # Everyone now works in 2025; the board compares each unit with 2024.
+    board = client.get("/board/").get_data(as_text=True)
+    assert "2025年全省住建系统" in board and "报送活动 本届/2024" in board
+    with app.test_request_context():
+        assert active_campaign().slug == "2025-shandong"
+        assert build_board(active_campaign()).previous_year == 2024
+    login_as("heze-sw")
+    assert "2025年全省住建系统" in client.get("/").get_data(as_text=True)
+    assert not re.search(r'<tr id="activity-\d+"', client.get("/activities/").get_data(as_text=True))
+
+
+def test_a_broken_file_is_refused_with_its_line_and_nothing_is_loaded(client, login_as):
+    login_as("province")
+    before = db.session.scalar(select(func.count(Campaign.id)))
+
+    broken = CAMPAIGN_TEXT.replace('slug = "2024-shandong"', 'slug = "2023-shandong', 1)
+    response = upload(client, broken)
+    assert response.status_code == 422
+    assert f"第 {line_of(broken, 'slug = ')} 行" in response.get_data(as_text=True)
+
+    wrong = CAMPAIGN_TEXT.replace('slug = "2024-shandong"', 'slug = "2023-shandong"').replace(
+        "report_due_at = 2024-10-10T23:59:59+08:00", "report_due_at = 2024-10-10")
+    page = upload(client, wrong).get_data(as_text=True)
+    assert f"第 {line_of(wrong, 'report_due_at = ')} 行：report_due_at 应为带时区的日期时间" in page
+    assert "活动文件未载入" in page
+    assert db.session.scalar(select(func.count(Campaign.id))) == before
+
+    assert "只能上传 .toml" in upload(client, CAMPAIGN_TEXT, name="campaign.txt").get_data(as_text=True)
+    latin = client.post("/board/campaigns/upload", data={
+        "csrf_token": token(client, "/board/campaigns"),
+        "file": (io.BytesIO(CAMPAIGN_TEXT.encode("gb18030")), "gbk.toml")}, content_type="multipart/form-data")
+    assert latin.status_code == 422 and "不是 UTF-8 编码" in latin.get_data(as_text=True)
+
+
+def test_a_file_that_drops_a_kind_in_use_changes_nothing(client, login_as):
+    login_as("province")
+    blocks = CAMPAIGN_TEXT.split("\n[[kinds]]\n")
+    without_training = "\n[[kinds]]\n".join(block for block in blocks if not block.startswith('code = "training"'))
+    assert len(without_training) < len(CAMPAIGN_TEXT)
+    response = upload(client, without_training)
+    assert response.status_code == 422 and "正在使用的类型" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.scalar(select(ActivityKind).where(ActivityKind.code == "training")) is not None
+
+
+def test_a_good_file_is_loaded(client, login_as):
+    login_as("province")
+    text = (CAMPAIGN_TEXT.replace('slug = "2024-shandong"', 'slug = "2023-shandong"')
+            .replace("year = 2024", "year = 2023"))
+    response = upload(client, text)
+    assert response.status_code == 302
+    loaded = campaign_named("2023-shandong")
+    assert loaded.year == 2023 and not loaded.is_active and len(loaded.kinds) == 9
+    assert campaign_named("2024-shandong").is_active
+    page = client.get("/board/campaigns").get_data(as_text=True)
+    assert "2023-shandong" in page and "当前活动" in page
+
+
+def test_campaigns_are_managed_by_the_province(client, login_as):
+    login_as("heze-sw-admin")
+    assert client.get("/board/campaigns").status_code == 403
+    source = campaign_named("2024-shandong")
+    assert client.post(f"/board/campaigns/{source.id}/clone", data={"csrf_token": token(client)}).status_code == 403
+    assert campaign_named("2025-shandong") is None

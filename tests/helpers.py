@@ -1,0 +1,79 @@
+"""Helpers shared by the tests of every feature: CSRF tokens, lookups by code, the clock,
+activities built straight in the database. Fixtures live in conftest.py; plain functions here."""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timezone
+
+from sqlalchemy import delete, select
+
+from qmonth.extensions import db
+from qmonth.models import Activity, ActivityKind, ActivityState, Campaign, Task, Unit, User, activity_task
+
+BASE_TIME = datetime(2024, 9, 20, 8, 0, tzinfo=timezone.utc)
+
+
+def csrf_token_from(html: str) -> str:
+    """The CSRF token of the first form in a page."""
+    match = re.search(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+        r'<input[^>]*value="([^"]+)"[^>]*name="csrf_token"', html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+def token(client, path: str = "/") -> str:
+    """A CSRF token for the client's session, read from a real page it may open."""
+    return csrf_token_from(client.get(path).get_data(as_text=True))
+
+
+def campaign() -> Campaign:
+    return db.session.scalar(select(Campaign).where(Campaign.is_active))
+
+
+def unit(code: str) -> Unit:
+    return db.session.scalar(select(Unit).where(Unit.code == code))
+
+
+def user(username: str) -> User:
+    return db.session.scalar(select(User).where(User.username == username))
+
+
+def set_clock(app, moment: datetime) -> None:
+    """Make the app's clock read `moment` now (the demo-clock mechanism of timeutil)."""
+    app.config["CLOCK_OFFSET"] = moment - datetime.now(timezone.utc)
+
+
+def clear_activities() -> None:
+    """Start from no activities: each test builds exactly the entries it talks about
+    (the shared template database may hold seed-demo entries)."""
+    db.session.execute(delete(activity_task))
+    db.session.execute(delete(Activity))
+    db.session.commit()
+
+
+def build_activity(unit_code: str, title: str = "质量月主题宣传活动", *, state=ActivityState.DRAFT,
+                  kind: str = "training", tasks: list[int] | None = None, starts_on=date(2024, 9, 10),
+                  ends_on=None, updated_at: datetime | None = None, **fields) -> Activity:
+    """An activity of the active campaign built straight with the ORM, state set directly."""
+    campaign = db.session.scalar(select(Campaign).where(Campaign.is_active))
+    unit = db.session.scalar(select(Unit).where(Unit.code == unit_code))
+    author = db.session.scalar(select(User).where(User.username == unit_code))
+    activity_kind = db.session.scalar(
+        select(ActivityKind).where(ActivityKind.campaign_id == campaign.id, ActivityKind.code == kind))
+    numbers = tasks if tasks is not None else [activity_kind.default_task_number]
+    task_rows = list(db.session.scalars(
+        select(Task).where(Task.campaign_id == campaign.id, Task.number.in_(numbers))))
+    values = {"county": "历下区", "participants": 50, "figures": {}}
+    values.update(fields)
+    activity = Activity(campaign=campaign, unit=unit, author=author, kind=activity_kind, tasks=task_rows,
+                        title=title, state=state, starts_on=starts_on, ends_on=ends_on or starts_on, **values)
+    if state is not ActivityState.DRAFT and "submitted_at" not in fields:
+        activity.submitted_at = BASE_TIME
+    db.session.add(activity)
+    db.session.flush()
+    if updated_at is not None:
+        # updated_at has onupdate=utcnow, so set it with a plain UPDATE after the insert.
+        db.session.execute(Activity.__table__.update().where(Activity.id == activity.id)
+                           .values(updated_at=updated_at))
+    db.session.commit()
+    return activity
