@@ -1,15 +1,23 @@
 """Helpers the in-process benchmarks share: a migrated instance, logging in and printing figures."""
 from __future__ import annotations
 
+import contextlib
+import functools
+import os
 import re
+import shutil
 import statistics
+import subprocess
+import tempfile
 import unicodedata
+from pathlib import Path
 
 PASSWORD = "qmonth-demo"
 
 
 def migrated_app(instance, **settings):
-    """An app on a throwaway SQLite instance, migrated to the current schema."""
+    """An app on a throwaway instance (SQLite unless settings name another database),
+    migrated to the current schema."""
     from flask_migrate import upgrade
 
     from qmonth import create_app
@@ -44,3 +52,29 @@ def pad(text: str, width: int) -> str:
 
 def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[94]
+
+
+@contextlib.contextmanager
+def private_postgres():
+    """A throwaway PostgreSQL cluster in a temporary directory, reached by its Unix socket
+    only, as scripts/test starts one: yields the URL of an empty database, then deletes it."""
+    binaries = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda path: int(path.parent.name))
+    if not binaries:
+        raise SystemExit("PostgreSQL is not installed: apt-get install postgresql")
+    bin_dir = binaries[-1]
+    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    folder = Path(tempfile.mkdtemp(prefix="qmonth-bench-pg-"))
+    if as_postgres:
+        shutil.chown(folder, "postgres")
+    run = functools.partial(subprocess.run, check=True, stdout=subprocess.DEVNULL)
+    run([*as_postgres, bin_dir / "initdb", "-D", folder / "data", "-U", "postgres", "--auth=trust",
+         "--encoding=UTF8", "--locale=C.UTF-8"])
+    run([*as_postgres, bin_dir / "pg_ctl", "-D", folder / "data", "-l", folder / "server.log", "-w",
+         "-o", f"-c listen_addresses='' -k {folder} -c shared_buffers=1GB -c work_mem=64MB", "start"])
+    try:
+        run([*as_postgres, bin_dir / "createdb", "-h", folder, "-U", "postgres", "qmonth"])
+        yield f"postgresql+psycopg://postgres@/qmonth?host={folder}"
+    finally:
+        subprocess.run([*as_postgres, bin_dir / "pg_ctl", "-D", folder / "data", "-m", "immediate", "stop"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        shutil.rmtree(folder, ignore_errors=True)

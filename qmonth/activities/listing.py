@@ -10,7 +10,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from math import ceil
 
-from sqlalchemy import Integer, Select, Text, case, column, func, or_, select, table
+from sqlalchemy import (Integer, Select, Text, and_, case, column, func, literal, literal_column, or_, select,
+                        table)
 from sqlalchemy.orm import contains_eager, joinedload, load_only
 
 from ..extensions import db
@@ -197,17 +198,32 @@ def _indexed_mentions(term: str):
     return Activity.id.in_(select(SEARCH_INDEX.c.rowid).where(SEARCH_INDEX.c.body.match(match)))
 
 
+# PostgreSQL's index of the same columns (migration a9c4e2f7b316): the one- and
+# two-character pieces of one lowered text per activity. The planner uses the index only
+# for this very expression, so it is written out as the migration writes it.
+SEARCH_DOCUMENT = literal_column("lower(" + " || ".join(
+    f"activity.{searched.key} || E'\\x01'" for searched in SEARCHED_COLUMNS) + ")")
+
+
+def _pieces_of_term_present(term: str):
+    """Every piece of the term is among the activity's pieces: true of every row ILIKE finds."""
+    pieces = func.qmonth_search_pieces
+    return pieces(SEARCH_DOCUMENT).op("@>")(pieces(func.lower(literal(term, Text))))
+
+
 def _mentions(term: str, *, read_rows: bool = False):
     """Title, place or description contains the term, ignoring the case of letters.
 
     SQLite looks the term up in the trigram index, unless `read_rows` asks for each row
     read to be tested instead, or the term is a single character (it begins too many
     trigrams to look up, and most rows hold it) or has a control character (the index
-    pads its fields with one). PostgreSQL always tests the rows.
+    pads its fields with one). PostgreSQL looks the term's pieces up in its index, then tests
+    the rows found.
     """
     pattern = f"%{_escape_like(term)}%"
     if db.session.get_bind().dialect.name != "sqlite":
-        return or_(*(searched.ilike(pattern, escape="\\") for searched in SEARCHED_COLUMNS))
+        tested = or_(*(searched.ilike(pattern, escape="\\") for searched in SEARCHED_COLUMNS))
+        return tested if read_rows else and_(_pieces_of_term_present(term), tested)
     if not read_rows and len(term) >= 2 and term.isprintable():
         return _indexed_mentions(term)
     # SQLite's LIKE already ignores ASCII case; ilike() there wraps both sides in lower(),
