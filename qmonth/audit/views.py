@@ -1,20 +1,22 @@
 """The audit log for the province: who did what, when and why, filtered and paged.
 
-The page sits with the administration pages: `register_routes` hangs it on the admin blueprint,
-so its URL (/admin/audit) and endpoint name (admin.audit) stay what pages and tests use.
+The page sits with the administration pages, so its route hangs on the admin blueprint (whose login
+check covers it): its URL (/admin/audit) and endpoint name (admin.audit), which templates, tests and
+recorded audit rows name, stay as they were.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from flask import Blueprint, request
+from flask import request
 from flask_login import current_user
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from ..access import require_province
 from ..activities.listing import Page
+from ..admin import bp as admin_bp
 from ..extensions import db
 from ..htmx import render
 from ..models import AuditEvent, Unit, User
@@ -25,10 +27,6 @@ from .labels import ACTION_LABELS, OBJECT_LABELS, action_label, change_lines, st
 
 PAGE_SIZE = 50
 
-
-def register_routes(bp: Blueprint) -> None:
-    """Add the audit log page to the admin blueprint (its login check covers it)."""
-    bp.add_url_rule("/audit", view_func=audit, methods=["GET"])
 
 DATE_LABELS = {"date_from": "起始日期", "date_to": "截止日期"}
 
@@ -107,6 +105,7 @@ class AuditFilters:
         return query
 
 
+@admin_bp.get("/audit")
 def audit():
     """The audit trail, newest first (province only)."""
     require_province(current_user)

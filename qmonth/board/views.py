@@ -5,17 +5,17 @@ import tempfile
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, request, send_file, url_for
+from flask import flash, redirect, request, send_file, url_for
 from flask_login import current_user, login_required
 
 from .. import timeutil
 from ..access import campaign_or_404, require_bureau_user, require_province, unit_by_code_or_404
-from ..campaigns.views import register_routes as register_campaign_routes
 from ..extensions import db
 from ..htmx import is_htmx, render
 from ..main.services import report_countdown
 from ..models import Campaign
 from ..deadlines import ReportStatus
+from . import bp
 from .forms import ReminderForm, ReopenForm, reopening_window
 from .highlights import cover_photo, highlighted_activities, write_highlights_zip
 from .rows import SORT_CHOICES, BoardFilters, build_board
@@ -25,8 +25,6 @@ from .services import (
 )
 from .stats import campaign_stats, stats_charts
 
-bp = Blueprint("board", __name__, url_prefix="/board")
-register_campaign_routes(bp)
 
 
 @bp.before_request

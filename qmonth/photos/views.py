@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
 from ..access import (
@@ -16,13 +16,13 @@ from ..extensions import db
 from ..securitylog import security_event
 from ..htmx import is_htmx, render
 from ..models import Activity, Attachment, Photo
+from . import bp
 from .services import (
     UploadRefused, add_attachment, add_photo, delete_attachment, delete_photo, make_cover, move_photo,
     refuse_when_full, set_caption,
 )
 from .storage import PHOTO_VARIANTS, attachment_path, photo_path
 
-bp = Blueprint("photos", __name__)
 
 FORM_KEY = re.compile(r"^[0-9a-f]{32}$")
 YEAR = 365 * 24 * 3600

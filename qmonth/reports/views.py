@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 
 from flask import (
-    Blueprint, Response, abort, current_app, flash, make_response, redirect, render_template, request, send_file,
+    Response, abort, current_app, flash, make_response, redirect, render_template, request, send_file,
     url_for,
 )
 from flask_login import current_user
@@ -16,7 +16,7 @@ from ..models import ReportState
 from ..parsing import DateError, positive_int, typed_day, year_window
 from ..photos.views import FORM_KEY
 from ..timeutil import format_local, utcnow
-from . import printing
+from . import bp, printing
 from .data import build_bulletin, build_province, build_unit_report, highlight_candidates, report_standing
 from .documents import (
     bulletin_document, bulletin_html, province_charts, province_document, province_html, unit_document, unit_html,
@@ -28,7 +28,6 @@ from .services import (
 )
 from .word import unit_docx
 
-bp = Blueprint("reports", __name__, url_prefix="/reports")
 
 PDF_MIMETYPE = "application/pdf"
 DOCX_MIMETYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"

@@ -1,7 +1,7 @@
 """The province's review queue: accept, return with a reason, highlights, bulk accept (query and rule: services.py)."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from ..access import get_activity_or_404, require_province, visible_activities
@@ -12,9 +12,9 @@ from ..htmx import is_htmx, render
 from ..models import Activity, ActivityState
 from ..parsing import positive_int, positive_ints
 from ..redirects import safe_local_path
+from . import bp
 from .services import return_reason_problem, review_queue
 
-bp = Blueprint("reviews", __name__, url_prefix="/reviews")
 
 BULK_MAX = 500  # ten pages of ticks; a longer list is crafted, and would pass SQLite's bound-variable limit
 TABS = {
