@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import flash, get_template_attribute, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user
 from sqlalchemy import func, select
 
@@ -295,7 +295,7 @@ def check_field():
     errors = list(field.errors) if field is not None and name in form._fields else []
     if name == "starts_on" and not errors:
         errors = [e for e in form.ends_on.errors if "早于" in e]
-    return render_template("activities/_field_error.html", name=name, errors=errors)
+    return get_template_attribute("_field.html", "field_error")(name, errors)
 
 
 @bp.get("/<int:activity_id>")

@@ -15,11 +15,11 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from ..access import require_province
-from ..activities.listing import Page
 from ..admin import bp as admin_bp
 from ..extensions import db
 from ..htmx import render
 from ..models import AuditEvent, Unit, User
+from ..paging import Page, page_number
 from ..parsing import DateError, positive_int, typed_day
 from ..textnorm import search_text
 from ..timeutil import LOCAL_TZ, to_local, utcnow
@@ -112,15 +112,14 @@ def audit():
     filters = AuditFilters.from_args(request.args)
     query = filters.query()
     total = db.session.scalar(query.with_only_columns(func.count(AuditEvent.id)).order_by(None))
-    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-    number = min(filters.page, pages)
-    events = list(db.session.scalars(
+    page = Page(items=[], number=page_number(filters.page, total, PAGE_SIZE), total=total, size=PAGE_SIZE)
+    page.items = list(db.session.scalars(
         query.options(joinedload(AuditEvent.actor))
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-        .limit(PAGE_SIZE).offset((number - 1) * PAGE_SIZE)))
+        .limit(page.size).offset(page.offset)))
     units = list(db.session.scalars(select(Unit).order_by(Unit.position)))
     return render(
-        "audit/log.html", filters=filters, page=Page(items=events, number=number, total=total, size=PAGE_SIZE),
+        "audit/log.html", filters=filters, page=page,
         units=units, units_by_id={unit.id: unit for unit in units}, action_labels=ACTION_LABELS,
         action_label=action_label, state_label=state_label, change_lines=change_lines, object_labels=OBJECT_LABELS,
         status=422 if filters.errors else 200,

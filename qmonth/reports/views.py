@@ -4,12 +4,12 @@ from __future__ import annotations
 import uuid
 
 from flask import (
-    Response, abort, current_app, flash, make_response, redirect, render_template, request, send_file,
-    url_for,
+    Response, abort, current_app, flash, make_response, redirect, render_template, request, url_for,
 )
 from flask_login import current_user
 
 from ..access import campaign_or_404, is_admin_of_unit, require_province, visible_unit_or_404
+from ..downloads import send_download
 from ..extensions import db, login_manager
 from ..htmx import render
 from ..models import ReportState
@@ -223,7 +223,7 @@ def unit_word(code: str):
     campaign, unit, report = _unit_report(code)
     data = build_unit_report(campaign, unit, report, viewer=current_user)
     payload = unit_docx(data)
-    return send_file(payload, mimetype=DOCX_MIMETYPE, as_attachment=True, download_name=f"{data.title}.docx")
+    return send_download(payload, mimetype=DOCX_MIMETYPE, name=data.title, extension="docx")
 
 
 # The province roll-up -----------------------------------------------------------------
@@ -366,8 +366,8 @@ def _preview_response(html: str) -> Response:
 
 
 def _send_pdf(path, download_name: str) -> Response:
-    response = send_file(path, mimetype=PDF_MIMETYPE, as_attachment=True, download_name=download_name,
-                         conditional=False, etag=False, max_age=0)
+    response = send_download(path, mimetype=PDF_MIMETYPE, name=download_name, extension="pdf",
+                             conditional=False, etag=False, max_age=0)
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -43,9 +43,9 @@ def queue():
     page = positive_int(request.args.get("page")) or 1
 
     queue = review_queue(current_user, campaign, state, unit_code=unit_code, kind_code=kind_code, page=page)
-    return render("reviews/queue.html", "reviews/_queue_rows.html", rows=queue.rows, tab=tab, state=state,
-                  counts=queue.counts, total=queue.total, page=queue.page, pages=queue.pages,
-                  units=queue.units, unit_code=unit_code, kind_code=kind_code, campaign=campaign)
+    return render("reviews/queue.html", "reviews/_queue_rows.html", rows=queue.page.items, tab=tab, state=state,
+                  counts=queue.counts, page=queue.page, units=queue.units, unit_code=unit_code,
+                  kind_code=kind_code, campaign=campaign)
 
 
 def _respond(activity: Activity, *, error: str | None = None):
