@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import flash, get_template_attribute, redirect, render_template, request, session, url_for
+from flask import flash, get_template_attribute, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user
 from sqlalchemy import func, select
 
