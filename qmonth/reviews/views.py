@@ -61,19 +61,24 @@ def _respond(activity: Activity, *, error: str | None = None):
     return redirect(url_for("activities.detail", activity_id=activity.id))
 
 
-@bp.post("/<int:activity_id>/accept")
-def accept(activity_id: int):
-    """Accept a submitted entry."""
-    activity = get_activity_or_404(current_user, activity_id)
+def _change(activity: Activity, change, *, done: str = ""):
+    """Run one review action on the entry and commit it; a refused change answers with its reason."""
     try:
-        accept_activity(activity, by=current_user)
+        change()
         db.session.commit()
     except WorkflowError as error:
         db.session.rollback()
         return _respond(activity, error=str(error))
-    if not is_htmx():
-        flash(f"已采纳：{activity.title}", "success")
+    if done and not is_htmx():
+        flash(done, "success")
     return _respond(activity)
+
+
+@bp.post("/<int:activity_id>/accept")
+def accept(activity_id: int):
+    """Accept a submitted entry."""
+    activity = get_activity_or_404(current_user, activity_id)
+    return _change(activity, lambda: accept_activity(activity, by=current_user), done=f"已采纳：{activity.title}")
 
 
 @bp.post("/<int:activity_id>/return")
@@ -84,28 +89,16 @@ def return_(activity_id: int):
     problem = return_reason_problem(reason)
     if problem:
         return _respond(activity, error=problem)
-    try:
-        return_activity(activity, by=current_user, reason=reason)
-        db.session.commit()
-    except WorkflowError as error:
-        db.session.rollback()
-        return _respond(activity, error=str(error))
-    if not is_htmx():
-        flash(f"已退回：{activity.title}", "success")
-    return _respond(activity)
+    return _change(activity, lambda: return_activity(activity, by=current_user, reason=reason),
+                   done=f"已退回：{activity.title}")
 
 
 @bp.post("/<int:activity_id>/highlight")
 def highlight(activity_id: int):
     """Mark or unmark an accepted entry for publicity."""
     activity = get_activity_or_404(current_user, activity_id)
-    try:
-        set_highlight(activity, by=current_user, on=request.form.get("on") == "1")
-        db.session.commit()
-    except WorkflowError as error:
-        db.session.rollback()
-        return _respond(activity, error=str(error))
-    return _respond(activity)
+    on = request.form.get("on") == "1"
+    return _change(activity, lambda: set_highlight(activity, by=current_user, on=on))
 
 
 @bp.post("/bulk-accept")
