@@ -8,7 +8,6 @@ from __future__ import annotations
 import string
 from dataclasses import dataclass, field, replace
 from datetime import date
-from math import ceil
 
 from sqlalchemy import (Integer, Select, Text, and_, case, column, func, literal, literal_column, or_, select,
                         table)
@@ -17,6 +16,7 @@ from sqlalchemy.orm import contains_eager, joinedload, load_only
 from ..extensions import db
 from ..campaigns.services import active_campaign
 from ..models import Activity, ActivityKind, ActivityState, Campaign, Task, Unit, User
+from ..paging import Page, page_number
 from ..parsing import day_or_none, positive_int, year_window
 from ..textnorm import search_text
 from ..access import visible_activities
@@ -351,42 +351,9 @@ ROW_COLUMNS = (
 )
 
 
-@dataclass
-class Page:
-    """One page of a list, and enough to draw its page links."""
-
-    items: list
-    number: int
-    total: int
-    size: int = PAGE_SIZE
-
-    @property
-    def pages(self) -> int:
-        return max(ceil(self.total / self.size), 1)
-
-    @property
-    def first_index(self) -> int:
-        return (self.number - 1) * self.size + 1 if self.total else 0
-
-    @property
-    def last_index(self) -> int:
-        return min(self.number * self.size, self.total)
-
-    def numbers(self, around: int = 2) -> list[int | None]:
-        """Page numbers to link, with None where a run of pages is left out: 1 … 4 5 6 … 20."""
-        wanted = {1, self.pages, *range(self.number - around, self.number + around + 1)}
-        shown = sorted(n for n in wanted if 1 <= n <= self.pages)
-        result: list[int | None] = []
-        for number in shown:
-            if result and number - result[-1] > 1:
-                result.append(None)
-            result.append(number)
-        return result
-
-
 def paginate(user: User, filters: ListFilters, total: int, size: int = PAGE_SIZE) -> Page:
     """One page of the filtered list; a page past the end shows the last one."""
-    number = min(filters.page, max(ceil(total / size), 1))
+    number = page_number(filters.page, total, size)
     if not total:
         return Page(items=[], number=1, total=0, size=size)
     # A search that matches many entries finds its page sooner by reading the newest rows

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import flash, get_template_attribute, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user
 from sqlalchemy import func, select
 
@@ -19,8 +19,8 @@ from ..photos.services import (
     UploadRefused, add_attachment, add_photo, attach_staged, refuse_when_full, staged_attachments, staged_photos,
 )
 from ..photos.views import FORM_KEY
+from . import bp
 from .forms import ActivityForm, form_from_activity, parse_figures
-from .listing_views import register_routes as register_listing_routes
 from .services import (
     FIELD_LABELS,
     ActivityGone,
@@ -32,8 +32,6 @@ from .services import (
     update_activity,
 )
 
-bp = Blueprint("activities", __name__, url_prefix="/activities")
-register_listing_routes(bp)  # the list, its search and the export
 
 EXPIRED_FORM = "页面已过期，已为您保留填写的内容，请核对后再次提交。"
 EXPIRED_SESSION = "登录已超时。填写的内容已保留，请输入用户名和密码后继续保存。"
@@ -297,7 +295,7 @@ def check_field():
     errors = list(field.errors) if field is not None and name in form._fields else []
     if name == "starts_on" and not errors:
         errors = [e for e in form.ends_on.errors if "早于" in e]
-    return render_template("activities/_field_error.html", name=name, errors=errors)
+    return get_template_attribute("_field.html", "field_error")(name, errors)
 
 
 @bp.get("/<int:activity_id>")

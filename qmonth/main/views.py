@@ -1,5 +1,5 @@
 """Home page, the campaign catalogue and the health check."""
-from flask import Blueprint, jsonify
+from flask import jsonify
 from flask_login import login_required
 from sqlalchemy import select, text
 
@@ -7,9 +7,9 @@ from ..extensions import db
 from ..htmx import render
 from ..models import Unit
 from ..campaigns.services import active_campaign
+from . import bp
 from .services import report_countdown
 
-bp = Blueprint("main", __name__)
 
 
 @bp.get("/")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
 from ..access import (
@@ -11,18 +11,19 @@ from ..access import (
 )
 from ..activities.services import WorkflowError, lock_activity
 from ..bodysize import accepts_uploads
-from ..downloads import content_disposition
+from ..downloads import send_download
 from ..extensions import db
 from ..securitylog import security_event
 from ..htmx import is_htmx, render
 from ..models import Activity, Attachment, Photo
+from ..redirects import referrer_on_this_site
+from . import bp
 from .services import (
     UploadRefused, add_attachment, add_photo, delete_attachment, delete_photo, make_cover, move_photo,
     refuse_when_full, set_caption,
 )
 from .storage import PHOTO_VARIANTS, attachment_path, photo_path
 
-bp = Blueprint("photos", __name__)
 
 FORM_KEY = re.compile(r"^[0-9a-f]{32}$")
 YEAR = 365 * 24 * 3600
@@ -44,7 +45,7 @@ def _upload_response(item=None, *, error: str | None = None, back: str | None = 
             return jsonify(ok=False, error=error), 422
         return jsonify(ok=True, id=item.id, html=render_template(template, item=item, editable=True))
     flash(error or f"已上传：{item.original_name}", "error" if error else "success")
-    return redirect(back or request.referrer or url_for("activities.index"))
+    return redirect(back or referrer_on_this_site() or url_for("activities.index"))
 
 
 @bp.post("/activities/<int:activity_id>/photos")
@@ -233,8 +234,8 @@ def download(attachment_id: int):
     path = attachment_path(attachment.storage_key, attachment.extension)
     if not path.exists():
         abort(404)
-    response = send_file(path, mimetype=attachment.content_type, conditional=True, etag=attachment.sha256[:16])
-    response.headers["Content-Disposition"] = content_disposition(attachment.original_name, attachment.extension)
+    response = send_download(path, mimetype=attachment.content_type, name=attachment.original_name,
+                             extension=attachment.extension, conditional=True, etag=attachment.sha256[:16])
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response

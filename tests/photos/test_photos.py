@@ -305,7 +305,7 @@ def test_disguised_files_are_refused(client, login_as, make_activity, token, dat
 
 
 def test_content_disposition_never_leaks_quotes_or_line_breaks():
-    from qmonth.photos.views import content_disposition
+    from qmonth.downloads import content_disposition
 
     header = content_disposition('a"b\r\nSet-Cookie: x.pdf', "pdf")
     assert "\r" not in header and "\n" not in header
