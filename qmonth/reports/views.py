@@ -15,6 +15,7 @@ from ..htmx import render
 from ..models import ReportState
 from ..parsing import DateError, positive_int, typed_day, year_window
 from ..photos.views import FORM_KEY
+from ..storage import pdf_cache, send_stored
 from ..timeutil import format_local, utcnow
 from . import printing
 from .data import build_bulletin, build_province, build_unit_report, highlight_candidates, report_standing
@@ -366,9 +367,11 @@ def _preview_response(html: str) -> Response:
     return response
 
 
-def _send_pdf(path, download_name: str) -> Response:
-    response = send_file(path, mimetype=PDF_MIMETYPE, as_attachment=True, download_name=download_name,
-                         conditional=False, etag=False, max_age=0)
+def _send_pdf(cache, key: str, download_name: str) -> Response:
+    response = send_stored(cache, key, mimetype=PDF_MIMETYPE, as_attachment=True, download_name=download_name,
+                           max_age=0)
+    if response is None:
+        abort(404)  # pruned or removed between the check and now: the next request renders it again
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -376,14 +379,15 @@ def _send_pdf(path, download_name: str) -> Response:
 def _pdf_response(document, *, status_url: str, back_url: str, title: str) -> Response:
     """Cached → the file at once; small → made now; large → a thread makes it and the page polls."""
     instance = current_app.instance_path
-    cached = printing.cached_pdf(document, instance)
+    cache = pdf_cache()
+    cached = printing.cached_pdf(document, cache)
     if cached is not None:
-        return _send_pdf(cached, document.download_name)
+        return _send_pdf(cache, cached, document.download_name)
     limit = float(current_app.config.get("REPORT_SYNC_SECONDS", 2.0))
     busy = printing.is_rendering(document.fingerprint, instance) or printing.renderer_busy()
     if document.estimated_seconds <= limit and not busy:
-        return _send_pdf(printing.build_pdf(document, instance), document.download_name)
-    job = printing.start_background(document, instance)
+        return _send_pdf(cache, printing.build_pdf(document, cache), document.download_name)
+    job = printing.start_background(document, cache, instance)
     status_url = f"{status_url}?fp={document.fingerprint}"
     return render("reports/pdf_progress.html", status=202, title=title, job=job, status_url=status_url,
                   download_url=request.path, back_url=back_url)
@@ -394,7 +398,7 @@ def _pdf_status(download_url: str, status_url: str) -> Response:
     if len(fingerprint) != 64 or any(c not in "0123456789abcdef" for c in fingerprint):
         abort(404)
     instance = current_app.instance_path
-    ready = (printing.cache_dir(instance) / f"{fingerprint}.pdf").is_file()
+    ready = pdf_cache().exists(printing.cache_key(fingerprint))
     job = printing.job_for(fingerprint)
     failed = bool(job and job.finished and job.error) and not ready
     if not ready and not failed and not printing.is_rendering(fingerprint, instance):
