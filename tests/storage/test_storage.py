@@ -13,7 +13,7 @@ import pytest
 from docx import Document
 from PIL import Image, ImageStat
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from qmonth import create_app
 from qmonth.extensions import db
@@ -24,6 +24,7 @@ from qmonth.reports import printing
 from qmonth.storage import StorageConfigError, StorageError, pdf_cache, uploads
 
 from tests import photo_samples as samples
+from tests.conftest import _make_app
 from tests.helpers import clear_activities, token
 from tests.reports.support import clear_unit, jpeg_bytes
 
@@ -129,8 +130,10 @@ s3_only = pytest.mark.parametrize("store_kind", ["s3"])
 
 
 @s3_only
-def test_a_wrong_secret_is_refused_by_the_server(app, client, s3_server, s3_prefix, tmp_path):
-    """The server checks every signature: the raw client and the app with a wrong secret get nowhere."""
+def test_a_wrong_secret_is_refused_by_the_server(app, client, s3_server, s3_prefix, tmp_path, database_url,
+                                                 make_activity):
+    """The server checks every signature: the raw client and the app with a wrong secret get nowhere,
+    and a user uploading through such an app is told, in Chinese, with nothing saved."""
     from botocore.exceptions import ClientError
 
     with pytest.raises(ClientError) as refused:
@@ -147,6 +150,19 @@ def test_a_wrong_secret_is_refused_by_the_server(app, client, s3_server, s3_pref
     answer = wrong.test_client().get("/healthz")
     assert answer.status_code == 503
     assert answer.get_json()["storage"] == "unavailable"
+
+    activity = make_activity("jinan-zj")
+    misconfigured = _make_app(tmp_path / "wrong-app", database_url,
+                              **s3_server.settings(s3_prefix, S3_SECRET_KEY="not-the-secret"))
+    user = misconfigured.test_client()
+    user.post("/login", data={"username": "jinan-zj", "password": "qmonth-demo",
+                              "csrf_token": token(user, "/login")})
+    refused_upload = upload(user, f"/activities/{activity.id}/photos",
+                            samples.encode(samples.photo_like(400, 300), "JPEG"), "现场.jpg")
+    assert refused_upload.status_code == 503
+    assert "文件存储暂时无法访问" in refused_upload.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Photo.id)).where(Photo.activity_id == activity.id)) == 0
+    assert s3_server.keys(f"{s3_prefix}/") == []
     assert client.get("/healthz").get_json() == {"status": "ok", "database": "ok", "storage": "ok"}
 
 
