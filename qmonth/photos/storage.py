@@ -11,7 +11,7 @@ from pathlib import Path
 
 from flask import current_app
 
-from ..storage import TEMP_SUFFIX, LocalStorage, uploads  # noqa: F401  (TEMP_SUFFIX re-exported)
+from ..storage import TEMP_SUFFIX, LocalStorage  # noqa: F401  (TEMP_SUFFIX: for the sweeper and tests)
 
 PHOTO_VARIANTS = ("screen", "print", "thumb")
 

@@ -55,3 +55,23 @@ def app_without_database(instance_dir, store_settings):
     app = _make_app(instance_dir, **store_settings)
     with app.app_context():
         yield app
+
+
+@pytest.fixture
+def live_server(instance_dir, database_url, store_settings):
+    """The app served on a loopback port in a thread, for the browser, with this run's store."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    app = _make_app(instance_dir, database_url, **store_settings)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.url = f"http://127.0.0.1:{server.server_port}"
+    server.app = app
+    yield server
+    server.shutdown()
+    thread.join(timeout=5)
+    with app.app_context():
+        db.engine.dispose()
