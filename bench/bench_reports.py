@@ -197,7 +197,7 @@ def file_html(document, static_folder: str) -> str:
     html = document.html.replace('"/static/', f'"{Path(static_folder).as_uri()}/')
 
     def photo(match):
-        return '"' + document.photo_files[int(match.group(1))].as_uri() + '"'
+        return '"' + document.photo_store.local_path(document.photo_files[int(match.group(1))]).as_uri() + '"'
 
     return re.sub(r'"/photos/(\d+)/print\.jpg"', photo, html)
 
@@ -217,10 +217,10 @@ def child(scenario: str, instance: Path, runs: int, mode: str) -> None:
                 shutil.rmtree(Path(app.instance_path) / "cache", ignore_errors=True)
                 start, cpu_start = time.perf_counter(), time.process_time()
                 document = document_for(scenario)      # data + HTML, as the view does
-                path = printing.build_pdf(document, app.instance_path)  # fingerprint, render, cache
+                key = printing.build_pdf(document, app.instance_path)  # fingerprint, render, cache
                 timings.append(time.perf_counter() - start)
                 cpu.append(time.process_time() - cpu_start)
-                size = path.stat().st_size
+                size = (printing.cache_dir(app.instance_path) / key).stat().st_size
                 flask.g.pop("active_campaign", None)
                 from qmonth.extensions import db
 

@@ -35,7 +35,9 @@ def create_app(overrides: dict | None = None) -> Flask:
         app.config["CLOCK_OFFSET"] = demo_clock_offset(app.config["DEMO_CLOCK"])
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = load_or_create_secret_key(instance_path)
-    Path(app.config["UPLOAD_DIR"]).mkdir(parents=True, exist_ok=True)
+    from . import storage
+
+    storage.init_app(app)  # the upload folder or the object store, checked before anything runs
 
     _init_proxy_and_cookies(app)
     db.init_app(app)

@@ -2,8 +2,11 @@
 
 A backup is a folder `qmonth-<UTC time>` holding the database (`qmonth.db` for
 SQLite, `qmonth.dump` from pg_dump for PostgreSQL), `uploads/` with the files the
-database's rows name, and `manifest.json` (row counts per table, every file with
-its size and SHA-256). It is written under a hidden `.partial` name and renamed
+database's rows name, copied out of the upload store (the local folder or the
+object store, qmonth/storage.py), and `manifest.json` (row counts per table, every
+file with its size and SHA-256). A restore puts the files into whichever store the
+app is configured with, so a backup also moves the files from one store to another.
+The PDF cache is not backed up: it is rebuilt on demand. It is written under a hidden `.partial` name and renamed
 when complete, so a folder with the final name is always whole.
 
 A live SQLite database in WAL mode is never copied as a file: committed pages may
@@ -31,7 +34,8 @@ from sqlalchemy import inspect, make_url, text
 
 from .extensions import db
 from .models import Attachment, Photo
-from .photos.storage import PHOTO_VARIANTS, attachment_path, photo_path, upload_root
+from .photos.storage import PHOTO_VARIANTS, attachment_key, photo_key
+from .storage import uploads
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -85,6 +89,7 @@ def make_backup(parent: Path, *, now: datetime | None = None) -> tuple[Path, dic
             "format": FORMAT,
             "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "database": kind,
+            "storage": uploads().kind,
             "schema_revision": snapshot.schema_revision,
             "database_file": database_file,
             "counts": snapshot.counts,
@@ -133,13 +138,13 @@ _KEYS_SQL = (f"SELECT 'photo', storage_key, NULL FROM {Photo.__tablename__} "
 
 
 def _upload_paths(rows) -> list[str]:
-    root = upload_root()
+    """The store keys of every file the rows name; also their paths under uploads/ in the backup."""
     paths = []
     for kind, key, extension in rows:
         if kind == "photo":
-            paths += [photo_path(key, variant).relative_to(root).as_posix() for variant in PHOTO_VARIANTS]
+            paths += [photo_key(key, variant) for variant in PHOTO_VARIANTS]
         else:
-            paths.append(attachment_path(key, extension).relative_to(root).as_posix())
+            paths.append(attachment_key(key, extension))
     return sorted(paths)
 
 
@@ -166,28 +171,34 @@ def _sqlite_revision(connection: sqlite3.Connection) -> str | None:
 
 
 def _copy_uploads(relative_paths: list[str], target: Path) -> tuple[list[dict], list[str]]:
-    root = upload_root()
+    store = uploads()
     files, missing = [], []
     for relative in relative_paths:
-        source = root / relative
-        if not source.exists():
+        try:
+            reader = store.open(relative)
+        except FileNotFoundError:
             missing.append(relative)
             continue
         destination = target / relative
         destination.parent.mkdir(parents=True, exist_ok=True)
-        files.append(_copy_with_digest(source, destination, relative))
+        try:
+            files.append(_copy_with_digest(reader, destination, relative))
+        finally:
+            reader.close()
+        local = store.local_path(relative)
+        if local is not None:
+            shutil.copystat(local, destination)
     return files, missing
 
 
-def _copy_with_digest(source: Path, destination: Path, relative: str) -> dict:
+def _copy_with_digest(reader, destination: Path, relative: str) -> dict:
     digest = hashlib.sha256()
     size = 0
-    with open(source, "rb") as reader, open(destination, "wb") as writer:
+    with open(destination, "wb") as writer:
         while chunk := reader.read(CHUNK):
             digest.update(chunk)
             writer.write(chunk)
             size += len(chunk)
-    shutil.copystat(source, destination)
     return {"path": relative, "bytes": size, "sha256": digest.hexdigest()}
 
 
@@ -348,14 +359,27 @@ def _restore_postgres(dump: Path, *, force: bool) -> dict[str, int]:
 
 
 def _restore_uploads(source: Path, files: list[dict]) -> None:
-    root = upload_root()
+    store = uploads()
     for entry in files:
-        destination = root / entry["path"]
-        if destination.exists() and destination.stat().st_size == entry["bytes"] and \
-                _sha256_of(destination) == entry["sha256"]:
+        key = entry["path"]
+        if store.size(key) == entry["bytes"] and _stored_sha256(store, key) == entry["sha256"]:
             continue
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        # A temporary name first: a restore cut short leaves whole files or ones the sweeper removes.
-        temporary = destination.with_name(f"{destination.name}.restore.part")
-        shutil.copy2(source / entry["path"], temporary)
-        os.replace(temporary, destination)
+        # A temporary file first, put into the store whole: a restore cut short leaves whole
+        # files or temporary ones the sweeper removes.
+        temporary = store.scratch_path(key)
+        shutil.copy2(source / key, temporary)
+        store.put_file(key, temporary)
+
+
+def _stored_sha256(store, key: str) -> str | None:
+    digest = hashlib.sha256()
+    try:
+        reader = store.open(key)
+    except FileNotFoundError:
+        return None
+    try:
+        while chunk := reader.read(CHUNK):
+            digest.update(chunk)
+    finally:
+        reader.close()
+    return digest.hexdigest()

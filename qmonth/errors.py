@@ -7,6 +7,7 @@ from .bodysize import too_large_message
 from .extensions import db
 from .htmx import is_htmx
 from .securitylog import security_event
+from .storage import StorageError
 from .textnorm import NulCharacterRefused
 
 MESSAGES = {
@@ -61,6 +62,13 @@ def register(app) -> None:
     def handle_csrf_error(error: CSRFError):
         security_event("csrf.failure", reason=error.description)
         return render_error(400, "页面已过期，请刷新后重试。")
+
+    @app.errorhandler(StorageError)
+    def handle_storage_error(error: StorageError):
+        # The object store is down or refuses our keys: nothing the user did; nothing is saved.
+        db.session.rollback()
+        app.logger.error("storage: %s", error)
+        return render_error(503, "文件存储暂时无法访问，文件未能保存或读取，请稍后重试。如问题持续，请联系省厅管理员。")
 
     @app.errorhandler(500)
     def handle_server_error(error):

@@ -4,8 +4,10 @@ from __future__ import annotations
 import csv
 import io
 import re
+import shutil
 import zipfile
 from dataclasses import dataclass
+from datetime import datetime
 from typing import IO
 
 from flask import current_app
@@ -15,7 +17,8 @@ from sqlalchemy.orm import joinedload, selectinload
 from ..activities.export import inert
 from ..extensions import db
 from ..models import Activity, ActivityState, Campaign, Photo, Unit
-from ..photos.storage import photo_path
+from ..photos.storage import photo_key
+from ..storage import uploads
 from ..textnorm import file_text
 
 TITLE_IN_NAME_MAX = 40
@@ -71,20 +74,20 @@ def zip_entries(activities: list[Activity]) -> list[ZipEntry]:
 def write_highlights_zip(activities: list[Activity], target: IO[bytes]) -> int:
     """Write the print copies and captions.csv into `target`; returns the number of photos.
 
-    Photos are copied from disk one at a time (never all in memory). JPEGs are stored,
+    Photos are copied from the store one at a time (never all in memory). JPEGs are stored,
     not compressed again. Non-ASCII names get the ZIP UTF-8 flag from zipfile itself.
     """
     captions = io.StringIO()
     writer = csv.writer(captions)
     writer.writerow(["文件", "单位", "活动名称", "图片说明"])
     written = 0
+    store = uploads()
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as archive:
         for entry in zip_entries(activities):
-            source = photo_path(entry.photo.storage_key, "print")
-            if not source.is_file():
-                current_app.logger.warning("highlight photo %s has no print copy at %s", entry.photo.id, source)
+            key = photo_key(entry.photo.storage_key, "print")
+            if not _copy_into(archive, store, key, entry):
+                current_app.logger.warning("highlight photo %s has no print copy at %s", entry.photo.id, key)
                 continue
-            archive.write(source, entry.path)
             # Formulas made inert as in the activity export: the file is opened in Excel.
             writer.writerow([inert(file_text(value)) for value in
                              (entry.path, entry.activity.unit.name, entry.activity.title, entry.photo.caption)])
@@ -92,3 +95,25 @@ def write_highlights_zip(activities: list[Activity], target: IO[bytes]) -> int:
         # The BOM makes Excel on Windows read the Chinese text as UTF-8.
         archive.writestr("captions.csv", "\ufeff" + captions.getvalue(), compress_type=zipfile.ZIP_DEFLATED)
     return written
+
+
+def _copy_into(archive: zipfile.ZipFile, store, key: str, entry: ZipEntry) -> bool:
+    """Copy one stored file into the archive; False when it is missing."""
+    local = store.local_path(key)
+    if local is not None:
+        if not local.is_file():
+            return False
+        archive.write(local, entry.path)
+        return True
+    try:
+        source = store.open(key)
+    except FileNotFoundError:
+        return False
+    try:
+        moment = (entry.photo.created_at or datetime(1980, 1, 1)).timetuple()[:6]
+        info = zipfile.ZipInfo(entry.path, date_time=moment)
+        with archive.open(info, "w") as target:
+            shutil.copyfileobj(source, target, 1024 * 1024)
+    finally:
+        source.close()
+    return True

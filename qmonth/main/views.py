@@ -6,6 +6,7 @@ from sqlalchemy import select, text
 from ..extensions import db
 from ..htmx import render
 from ..models import Unit
+from ..storage import health as storage_health
 from ..campaigns.services import active_campaign
 from . import bp
 from .services import report_countdown
@@ -41,10 +42,13 @@ def campaign():
 
 @bp.get("/healthz")
 def healthz():
-    """200 when the database answers, 503 when it does not."""
+    """200 when the database and the file store answer, 503 when either does not."""
     try:
         db.session.execute(text("SELECT 1"))
+        database = "ok"
     except Exception:  # any driver error means "not healthy"
         db.session.rollback()
-        return jsonify(status="error", database="unavailable"), 503
-    return jsonify(status="ok", database="ok")
+        database = "unavailable"
+    files = storage_health()
+    healthy = database == "ok" and files == "ok"
+    return jsonify(status="ok" if healthy else "error", database=database, storage=files), 200 if healthy else 503

@@ -9,6 +9,7 @@ import zipfile
 from datetime import timedelta
 from pathlib import Path
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from ..audit import record
@@ -17,10 +18,8 @@ from ..models import CAPTION_MAX, ORIGINAL_NAME_MAX, Activity, Attachment, Attac
 from ..textnorm import control_character_problem, is_invalid_code_point, normalise_text
 from ..timeutil import utcnow
 from .processing import PhotoRejected, process_photo
-from .storage import (
-    PHOTO_VARIANTS, TEMP_SUFFIX, attachment_path, move_into_place, new_storage_key, photo_path,
-    temp_path_beside, upload_root, write_atomically,
-)
+from ..storage import LocalStorage, uploads
+from .storage import PHOTO_VARIANTS, TEMP_SUFFIX, attachment_key, new_storage_key, photo_key
 
 MAX_PHOTOS_PER_ACTIVITY = 30
 MAX_FILES_PER_ACTIVITY = 10
@@ -126,8 +125,9 @@ def add_photo(*, stream, filename: str, by: User, activity: Activity | None = No
         raise refused(filename, error.message) from None
     position = refuse_when_full(Photo, filename, by=by, activity=activity, staging_key=staging_key)
     key = new_storage_key()
+    store = uploads()
     for variant in PHOTO_VARIANTS:
-        write_atomically(photo_path(key, variant), getattr(processed, variant))
+        store.put_bytes(photo_key(key, variant), getattr(processed, variant))
     photo = Photo(
         activity=activity, unit_id=activity.unit_id if activity else by.unit_id, uploaded_by_id=by.id,
         staging_key=None if activity else staging_key, position=position,
@@ -222,8 +222,9 @@ def delete_photo(photo: Photo, *, by: User) -> None:
 
 
 def _remove_photo_files(key: str) -> None:
+    store = uploads()
     for variant in PHOTO_VARIANTS:
-        photo_path(key, variant).unlink(missing_ok=True)
+        store.delete(photo_key(key, variant))
 
 
 # Attachments (videos and documents) ---------------------------------------------
@@ -305,9 +306,11 @@ def _office_document_type(path: Path) -> str | None:
 
 def add_attachment(*, stream, filename: str, by: User, activity: Activity | None = None,
                    staging_key: str | None = None) -> Attachment:
-    """Stream a video or document to disk, check it by content, add the row (caller commits)."""
+    """Stream a video or document to a local scratch file, check it by content, put it in the
+    store, add the row (caller commits)."""
     key = new_storage_key()
-    scratch = temp_path_beside(upload_root() / "files" / key[:2] / key)
+    store = uploads()
+    scratch = store.scratch_path(attachment_key(key, "upload"))
     digest = hashlib.sha256()
     size = 0
     try:
@@ -329,7 +332,7 @@ def add_attachment(*, stream, filename: str, by: User, activity: Activity | None
         if kind is AttachmentKind.DOCUMENT and size > MAX_DOCUMENT_BYTES:
             raise refused(filename, "文件不能超过 20 MB。")
         refuse_when_full(Attachment, filename, by=by, activity=activity, staging_key=staging_key)
-        move_into_place(scratch, attachment_path(key, extension))
+        store.put_file(attachment_key(key, extension), scratch)
     finally:
         scratch.unlink(missing_ok=True)
     attachment = Attachment(
@@ -347,10 +350,10 @@ def delete_attachment(attachment: Attachment, *, by: User) -> None:
     if attachment.activity is not None:
         record("attachment.delete", actor=by, obj=attachment.activity,
                changes={"attachment": [attachment.original_name, None]})
-    path = attachment_path(attachment.storage_key, attachment.extension)
+    key = attachment_key(attachment.storage_key, attachment.extension)
     db.session.delete(attachment)
     db.session.flush()
-    path.unlink(missing_ok=True)
+    uploads().delete(key)
 
 
 # Sweeper ---------------------------------------------------------------------------
@@ -372,41 +375,44 @@ def sweep(*, now=None, grace: timedelta = SWEEP_GRACE) -> dict[str, int]:
     cutoff = now - STAGED_PHOTO_LIFETIME
     dropped_files = []
     for photo in db.session.scalars(select(Photo).where(Photo.activity_id.is_(None), Photo.created_at < cutoff)):
-        dropped_files += [photo_path(photo.storage_key, variant) for variant in PHOTO_VARIANTS]
+        dropped_files += [photo_key(photo.storage_key, variant) for variant in PHOTO_VARIANTS]
         db.session.delete(photo)
         removed["staged"] += 1
     for attachment in db.session.scalars(select(Attachment).where(
             Attachment.activity_id.is_(None), Attachment.created_at < cutoff)):
-        dropped_files.append(attachment_path(attachment.storage_key, attachment.extension))
+        dropped_files.append(attachment_key(attachment.storage_key, attachment.extension))
         db.session.delete(attachment)
         removed["staged"] += 1
     db.session.commit()
-    for path in dropped_files:
-        path.unlink(missing_ok=True)
+    store = uploads()
+    for key in dropped_files:
+        store.delete(key)
 
     photo_keys = set(db.session.scalars(select(Photo.storage_key)))
     attachment_keys = set(db.session.scalars(select(Attachment.storage_key)))
     # Commands begin IMMEDIATE (see create_app): end the transaction so that uploads
     # are not held up while the folder is walked.
     db.session.commit()
-    root = upload_root()
     # File times come from the real clock, whatever the app's (demo) clock says.
     file_cutoff = time.time() - grace.total_seconds()
-    for path in list(root.rglob("*")):
-        try:
-            if not path.is_file() or path.stat().st_mtime >= file_cutoff:
+    stores = [store]
+    if store.kind != "local":
+        # Large uploads stream to a local scratch file before they go to the object store.
+        stores.append(LocalStorage(current_app.config["UPLOAD_DIR"]))
+    for each in stores:
+        for item in list(each.list()):
+            if item.modified >= file_cutoff:
                 continue
-        except FileNotFoundError:
-            continue
-        if path.name.endswith(TEMP_SUFFIX):
-            path.unlink(missing_ok=True)
-            removed["temporary"] += 1
-            continue
-        photo_match = _PHOTO_FILE.match(path.name)
-        attachment_match = _ATTACHMENT_FILE.match(path.name)
-        orphan = (photo_match and photo_match.group(1) not in photo_keys) or (
-            attachment_match and attachment_match.group(1) not in attachment_keys)
-        if orphan:
-            path.unlink(missing_ok=True)
-            removed["orphans"] += 1
+            name = item.key.rsplit("/", 1)[-1]
+            if name.endswith(TEMP_SUFFIX):
+                each.delete(item.key)
+                removed["temporary"] += 1
+                continue
+            photo_match = _PHOTO_FILE.match(name)
+            attachment_match = _ATTACHMENT_FILE.match(name)
+            orphan = (photo_match and photo_match.group(1) not in photo_keys) or (
+                attachment_match and attachment_match.group(1) not in attachment_keys)
+            if orphan:
+                each.delete(item.key)
+                removed["orphans"] += 1
     return removed

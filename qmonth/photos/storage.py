@@ -1,23 +1,19 @@
-"""Where photo and attachment files live under the upload folder.
+"""Where photo and attachment files live in the upload store (qmonth/storage.py).
 
-Files get random names; nothing a user typed reaches the file system. Each file
-is written to a temporary name in the same folder and renamed into place, so a
-crash leaves either the whole file or a temporary one the sweeper removes.
+Files get random names; nothing a user typed reaches a key or the file system. The
+store writes each file whole (a temporary name renamed into place locally, one PUT
+on S3), so a crash leaves either the whole file or a temporary one the sweeper removes.
 """
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 
 from flask import current_app
 
+from ..storage import TEMP_SUFFIX, LocalStorage  # noqa: F401  (TEMP_SUFFIX: for the sweeper and tests)
+
 PHOTO_VARIANTS = ("screen", "print", "thumb")
-TEMP_SUFFIX = ".part"
-
-
-def upload_root() -> Path:
-    return Path(current_app.config["UPLOAD_DIR"])
 
 
 def new_storage_key() -> str:
@@ -28,33 +24,30 @@ def _shard(storage_key: str) -> str:
     return storage_key[:2]
 
 
-def photo_path(storage_key: str, variant: str) -> Path:
+def photo_key(storage_key: str, variant: str) -> str:
     if variant not in PHOTO_VARIANTS:
         raise ValueError(variant)
-    return upload_root() / "photos" / _shard(storage_key) / f"{storage_key}-{variant}.jpg"
+    return f"photos/{_shard(storage_key)}/{storage_key}-{variant}.jpg"
+
+
+def attachment_key(storage_key: str, extension: str) -> str:
+    return f"files/{_shard(storage_key)}/{storage_key}.{extension}"
+
+
+# The local folder (the default store): paths for tests, benchmarks and local-only tools.
+
+def upload_root() -> Path:
+    return Path(current_app.config["UPLOAD_DIR"])
+
+
+def photo_path(storage_key: str, variant: str) -> Path:
+    return upload_root() / photo_key(storage_key, variant)
 
 
 def attachment_path(storage_key: str, extension: str) -> Path:
-    return upload_root() / "files" / _shard(storage_key) / f"{storage_key}.{extension}"
+    return upload_root() / attachment_key(storage_key, extension)
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    """Write to <name>.<random>.part, fsync, then rename over the final name."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f"{path.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
-    with open(temp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
-
-
-def move_into_place(temp: Path, path: Path) -> None:
-    """Rename an already written temporary file (large uploads stream to disk first)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(temp, path)
-
-
-def temp_path_beside(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path.with_name(f"{path.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
+    """Write a local file whole: <name>.<random>.part, fsync, then rename over the final name."""
+    LocalStorage(path.parent).put_bytes(path.name, data)

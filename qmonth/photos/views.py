@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from flask import abort, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ..access import (
@@ -11,7 +11,7 @@ from ..access import (
 )
 from ..activities.services import WorkflowError, lock_activity
 from ..bodysize import accepts_uploads
-from ..downloads import send_download
+from ..downloads import content_disposition
 from ..extensions import db
 from ..securitylog import security_event
 from ..htmx import is_htmx, render
@@ -22,7 +22,8 @@ from .services import (
     UploadRefused, add_attachment, add_photo, delete_attachment, delete_photo, make_cover, move_photo,
     refuse_when_full, set_caption,
 )
-from .storage import PHOTO_VARIANTS, attachment_path, photo_path
+from ..storage import send_stored, uploads
+from .storage import PHOTO_VARIANTS, attachment_key, photo_key
 
 
 FORM_KEY = re.compile(r"^[0-9a-f]{32}$")
@@ -120,11 +121,10 @@ def serve(photo_id: int, variant: str):
     if variant not in PHOTO_VARIANTS:
         abort(404)
     photo = get_photo_or_404(current_user, photo_id)
-    path = photo_path(photo.storage_key, variant)
-    if not path.exists():
+    response = send_stored(uploads(), photo_key(photo.storage_key, variant), mimetype="image/jpeg",
+                           etag=f"{photo.sha256[:16]}-{variant}", max_age=YEAR)
+    if response is None:
         abort(404)
-    response = send_file(path, mimetype="image/jpeg", etag=f"{photo.sha256[:16]}-{variant}", conditional=True,
-                         max_age=YEAR)
     response.headers["Cache-Control"] = f"private, max-age={YEAR}, immutable"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
@@ -231,11 +231,11 @@ def upload_file_staged(form_key: str):
 def download(attachment_id: int):
     """Download an attachment, always as a file (never rendered inline)."""
     attachment = get_attachment_or_404(current_user, attachment_id)
-    path = attachment_path(attachment.storage_key, attachment.extension)
-    if not path.exists():
+    response = send_stored(uploads(), attachment_key(attachment.storage_key, attachment.extension),
+                           mimetype=attachment.content_type, etag=attachment.sha256[:16])
+    if response is None:
         abort(404)
-    response = send_download(path, mimetype=attachment.content_type, name=attachment.original_name,
-                             extension=attachment.extension, conditional=True, etag=attachment.sha256[:16])
+    response.headers["Content-Disposition"] = content_disposition(attachment.original_name, attachment.extension)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response

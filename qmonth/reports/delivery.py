@@ -9,8 +9,9 @@ from dataclasses import dataclass
 
 from flask import Response, abort, current_app, make_response, request
 
-from ..downloads import send_download
+from ..downloads import content_disposition
 from ..htmx import render
+from ..storage import pdf_cache, send_stored
 from . import printing
 from .printing import Job, PrintDocument
 
@@ -26,9 +27,12 @@ def preview_response(html: str) -> Response:
     return response
 
 
-def send_pdf(path, download_name: str) -> Response:
-    response = send_download(path, mimetype=PDF_MIMETYPE, name=download_name, extension="pdf",
-                             conditional=False, etag=False, max_age=0)
+def send_pdf(cache, key: str, download_name: str) -> Response:
+    """The cached PDF, streamed from the PDF cache (a local folder or the object store)."""
+    response = send_stored(cache, key, mimetype=PDF_MIMETYPE, max_age=0)
+    if response is None:
+        abort(404)  # pruned or removed between the check and now: the next request renders it again
+    response.headers["Content-Disposition"] = content_disposition(download_name, "pdf")
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -43,12 +47,13 @@ def renders_now(document: PrintDocument, instance: str) -> bool:
 def pdf_response(document: PrintDocument, *, status_url: str, back_url: str, title: str) -> Response:
     """Cached → the file at once; small → made now; large → a thread makes it and the page polls."""
     instance = current_app.instance_path
-    cached = printing.cached_pdf(document, instance)
+    cache = pdf_cache()
+    cached = printing.cached_pdf(document, cache)
     if cached is not None:
-        return send_pdf(cached, document.download_name)
+        return send_pdf(cache, cached, document.download_name)
     if renders_now(document, instance):
-        return send_pdf(printing.build_pdf(document, instance), document.download_name)
-    job = printing.start_background(document, instance)
+        return send_pdf(cache, printing.build_pdf(document, cache), document.download_name)
+    job = printing.start_background(document, cache, instance)
     status_url = f"{status_url}?fp={document.fingerprint}"
     return render("reports/pdf_progress.html", status=202, title=title, job=job, status_url=status_url,
                   download_url=request.path, back_url=back_url)
@@ -67,7 +72,7 @@ class PdfStatus:
 
 def pdf_status(fingerprint: str, instance: str) -> PdfStatus:
     """Is the PDF with this fingerprint cached, still being made, or lost (failed, or a restart)?"""
-    ready = (printing.cache_dir(instance) / f"{fingerprint}.pdf").is_file()
+    ready = pdf_cache().exists(printing.cache_key(fingerprint))
     job = printing.job_for(fingerprint)
     failed = bool(job and job.finished and job.error) and not ready
     if not ready and not failed and not printing.is_rendering(fingerprint, instance):

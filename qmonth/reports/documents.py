@@ -6,7 +6,8 @@ from datetime import datetime, timezone
 from flask import current_app, render_template
 
 from ..charts import activities_per_city, activities_per_kind, activities_per_task
-from ..photos.storage import photo_path
+from ..photos.storage import photo_key
+from ..storage import uploads
 from ..timeutil import format_date_cn
 from .data import HIGHLIGHT_PHOTOS, BulletinData, ProvinceData, UnitReportData, figures_paragraph
 from .printing import PrintDocument
@@ -52,7 +53,8 @@ def _document(html: str, photos, download_name: str) -> PrintDocument:
         html=html,
         download_name=download_name,
         static_folder=current_app.static_folder,
-        photo_files={photo.id: photo_path(photo.storage_key, "print") for photo in photos},
+        photo_files={photo.id: photo_key(photo.storage_key, "print") for photo in photos},
+        photo_store=uploads(),
         photo_keys=[(photo.id, f"{photo.storage_key}:{photo.sha256}:{photo.bytes_print}") for photo in photos],
     )
 

@@ -6,10 +6,12 @@
 * Reproducible: the same data gives the same bytes. The HTML carries fixed
   dates (the data's latest update), the PDF identifier is derived from the
   fingerprint, and WeasyPrint adds nothing time- or run-dependent.
-* One click: the PDF is cached under instance/cache/reports/<fingerprint>.pdf,
-  where the fingerprint covers the HTML, the photo files and the stylesheets
-  and fonts. A large document is rendered by a thread in this process (no extra
-  service to run) into a temporary file renamed into place when complete.
+* One click: the PDF is cached as <fingerprint>.pdf in the PDF cache store
+  (instance/cache/reports, or cache/reports/ in the object store; see
+  qmonth/storage.py), where the fingerprint covers the HTML, the photo files and
+  the stylesheets and fonts. A large document is rendered by a thread in this
+  process (no extra service to run) into a local temporary file that goes into
+  the store whole when complete.
 """
 from __future__ import annotations
 
@@ -17,7 +19,6 @@ import hashlib
 import logging
 import mimetypes
 import os
-import secrets
 import threading
 import time
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 from werkzeug.security import safe_join
 
 from ..fontcoverage import printable
+from ..storage import LocalStorage
 
 logger = logging.getLogger(__name__)
 
@@ -61,18 +63,30 @@ class _FileResponse(URLFetcherResponse):
         return self._local_path
 
 
-class SafeFetcher(URLFetcher):
-    """Serves /static/<path> from the static folder and /photos/<id>/print.jpg of allowed photos only."""
+@dataclass(frozen=True)
+class StoredPhoto:
+    """A photo's print copy in an object store (no local file to point WeasyPrint at)."""
 
-    def __init__(self, static_folder: str | Path, photo_files: dict[int, Path]):
+    store: object
+    key: str
+
+
+class SafeFetcher(URLFetcher):
+    """Serves /static/<path> from the static folder and /photos/<id>/print.jpg of allowed photos only.
+
+    `photo_files` maps photo ids to local paths, or, with `store`, to keys in that store.
+    """
+
+    def __init__(self, static_folder: str | Path, photo_files: dict[int, Path | str], store=None):
         super().__init__(allowed_protocols=("https",), allow_redirects=False, fail_on_errors=False)
         self.static_folder = str(static_folder)
         self.photo_files = dict(photo_files)
+        self.store = store
         self.fetched: list[str] = []
         self.refused: list[str] = []
 
-    def resolve(self, url: str) -> Path | None:
-        """The local file for an allowed URL, or None."""
+    def resolve(self, url: str) -> Path | StoredPhoto | None:
+        """The local file (or the stored object) for an allowed URL, or None."""
         if not url.startswith(BASE_URL):
             return None
         parts = urlsplit(url)
@@ -87,8 +101,14 @@ class SafeFetcher(URLFetcher):
         segments = path.split("/")
         if len(segments) == 4 and segments[1] == "photos" and segments[3] == "print.jpg" and segments[2].isdigit():
             found = self.photo_files.get(int(segments[2]))
-            if found is not None and found.is_file():
-                return found
+            if found is None:
+                return None
+            if self.store is None:
+                return found if Path(found).is_file() else None
+            local = self.store.local_path(found)
+            if local is None:
+                return StoredPhoto(self.store, found)
+            return local if local.is_file() else None
         return None
 
     def fetch(self, url, headers=None):
@@ -97,6 +117,14 @@ class SafeFetcher(URLFetcher):
             self.refused.append(url)
             logger.warning("print: refused to fetch %r", url[:200])
             raise FetchRefused(f"refused: {url[:200]}")
+        if isinstance(local, StoredPhoto):
+            try:
+                data = local.store.read_bytes(local.key)
+            except FileNotFoundError:
+                self.refused.append(url)
+                raise FetchRefused(f"missing: {url[:200]}") from None
+            self.fetched.append(url)
+            return URLFetcherResponse(url, body=data, headers={"Content-Type": "image/jpeg"})
         self.fetched.append(url)
         content_type = mimetypes.guess_type(local.name)[0] or "application/octet-stream"
         if local.suffix.lower() == ".otf":
@@ -111,13 +139,15 @@ class PrintDocument:
     html: str
     download_name: str
     static_folder: str
-    photo_files: dict[int, Path] = field(default_factory=dict)
+    # Photo id → key of its print copy in `photo_store` (or a local path when there is no store).
+    photo_files: dict[int, Path | str] = field(default_factory=dict)
+    photo_store: object = None
     # (photo id, content hash): the files are part of the fingerprint, not only their URLs.
     photo_keys: list[tuple[int, str]] = field(default_factory=list)
     pages_hint: int = 1
 
     def fetcher(self) -> SafeFetcher:
-        return SafeFetcher(self.static_folder, self.photo_files)
+        return SafeFetcher(self.static_folder, self.photo_files, self.photo_store)
 
     @cached_property
     def fingerprint(self) -> str:
@@ -167,50 +197,55 @@ def render_pdf(document: PrintDocument, target=None, *, fetcher: SafeFetcher | N
 # The cache ---------------------------------------------------------------------------
 
 def cache_dir(instance_path: str | Path) -> Path:
+    """The local folder of the cache (and of the render locks, whatever the store)."""
     folder = Path(instance_path) / "cache" / "reports"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 
-def cached_path(document: PrintDocument, instance_path) -> Path:
-    return cache_dir(instance_path) / f"{document.fingerprint}.pdf"
+def _cache_store(cache):
+    """A store as given, or the local cache folder of an instance path (benchmarks, old callers)."""
+    if isinstance(cache, (str, Path)):
+        return LocalStorage(cache_dir(cache))
+    return cache
 
 
-def cached_pdf(document: PrintDocument, instance_path) -> Path | None:
-    path = cached_path(document, instance_path)
-    return path if path.is_file() else None
+def cache_key(fingerprint: str) -> str:
+    return f"{fingerprint}.pdf"
 
 
-def build_pdf(document: PrintDocument, instance_path) -> Path:
-    """Render into the cache (temporary file, then rename) and return the cached file."""
-    path = cached_path(document, instance_path)
-    if path.is_file():
-        return path
-    temp = path.with_name(f"{path.name}.{secrets.token_hex(4)}.part")
+def cached_pdf(document: PrintDocument, cache) -> str | None:
+    """The key of the cached PDF in the cache store, or None."""
+    store = _cache_store(cache)
+    key = cache_key(document.fingerprint)
+    return key if store.exists(key) else None
+
+
+def build_pdf(document: PrintDocument, cache) -> str:
+    """Render into the cache (local temporary file, then into the store whole); return its key."""
+    store = _cache_store(cache)
+    key = cache_key(document.fingerprint)
+    if store.exists(key):
+        return key
+    temp = store.scratch_path(key)
     try:
         render_pdf(document, str(temp))
-        os.replace(temp, path)
+        store.put_file(key, temp)
     finally:
         temp.unlink(missing_ok=True)
-    _prune(path.parent)
-    return path
+    _prune(store)
+    return key
 
 
-def _prune(folder: Path) -> None:
+def _prune(store) -> None:
     """Keep the newest cached PDFs within a count and a size; older fingerprints are old data."""
-    entries = []
-    for path in folder.glob("*.pdf"):
-        try:
-            stat = path.stat()
-        except FileNotFoundError:
-            continue
-        entries.append((stat.st_mtime, stat.st_size, path))
-    entries.sort(key=lambda entry: entry[0], reverse=True)
+    entries = [item for item in store.list() if item.key.endswith(".pdf") and "/" not in item.key]
+    entries.sort(key=lambda item: item.modified, reverse=True)
     total = 0
-    for index, (_, size, path) in enumerate(entries):
-        total += size
+    for index, item in enumerate(entries):
+        total += item.size
         if index >= MAX_CACHED_FILES or (index > 0 and total > MAX_CACHED_BYTES):
-            path.unlink(missing_ok=True)
+            store.delete(item.key)
 
 
 # Background jobs --------------------------------------------------------------------
@@ -231,8 +266,9 @@ _jobs: dict[str, Job] = {}
 _jobs_lock = threading.Lock()
 
 
-def start_background(document: PrintDocument, instance_path) -> Job:
-    """Start (or join) the render of this document in a thread of this process."""
+def start_background(document: PrintDocument, cache, instance_path) -> Job:
+    """Start (or join) the render of this document in a thread of this process; the PDF goes
+    into the `cache` store, the lock lives in the instance folder."""
     fingerprint = document.fingerprint
     with _jobs_lock:
         job = _jobs.get(fingerprint)
@@ -240,18 +276,18 @@ def start_background(document: PrintDocument, instance_path) -> Job:
             return job
         job = Job(fingerprint=fingerprint, started=time.time())
         _jobs[fingerprint] = job
-        thread = threading.Thread(target=_run_job, args=(job, document, Path(instance_path)),
+        thread = threading.Thread(target=_run_job, args=(job, document, _cache_store(cache), Path(instance_path)),
                                   name=f"pdf-{fingerprint[:8]}", daemon=True)
         thread.start()
     return job
 
 
-def _run_job(job: Job, document: PrintDocument, instance_path: Path) -> None:
+def _run_job(job: Job, document: PrintDocument, store, instance_path: Path) -> None:
     lock = cache_dir(instance_path) / f"{job.fingerprint}.lock"
     try:
-        if _acquire_file_lock(lock, lambda: cached_pdf(document, instance_path) is not None):
+        if _acquire_file_lock(lock, lambda: cached_pdf(document, store) is not None):
             try:
-                build_pdf(document, instance_path)
+                build_pdf(document, store)
             finally:
                 lock.unlink(missing_ok=True)
     except Exception:  # the thread must report, never die silently

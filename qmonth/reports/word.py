@@ -28,7 +28,8 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
 
 from ..fontcoverage import is_printable, printable, word_family
-from ..photos.storage import photo_path
+from ..photos.storage import photo_key
+from ..storage import uploads
 from ..textnorm import file_text
 from ..timeutil import format_date_cn
 from .data import HIGHLIGHT_PHOTOS, UnitReportData, figures_paragraph
@@ -164,20 +165,25 @@ def _cell_text(cell, text: str, font: str, center: bool = False) -> None:
 
 def _photos(document, photos_with_labels) -> None:
     """Two photos per row in a borderless table, each with its caption beneath."""
-    items = [(photo, label) for photo, label in photos_with_labels
-             if photo_path(photo.storage_key, "print").is_file()]
+    store = uploads()
+    items = []
+    for photo, label in photos_with_labels:
+        try:
+            items.append((photo, label, store.read_bytes(photo_key(photo.storage_key, "print"))))
+        except FileNotFoundError:
+            continue
     if not items:
         return
     table = document.add_table(rows=0, cols=2)
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     for start in range(0, len(items), 2):
         cells = table.add_row().cells
-        for cell, (photo, label) in zip(cells, items[start:start + 2]):
+        for cell, (photo, label, data) in zip(cells, items[start:start + 2]):
             picture = cell.paragraphs[0]
             picture.paragraph_format.first_line_indent = Pt(0)
             picture.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
             picture.alignment = WD_ALIGN_PARAGRAPH.CENTER
-            picture.add_run().add_picture(str(photo_path(photo.storage_key, "print")), width=PHOTO_WIDTH)
+            picture.add_run().add_picture(io.BytesIO(data), width=PHOTO_WIDTH)
             caption = cell.add_paragraph()
             caption.paragraph_format.first_line_indent = Pt(0)
             caption.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
