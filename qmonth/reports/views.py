@@ -209,11 +209,11 @@ def unit_pdf(code: str):
 
 
 @bp.get("/<code>/pdf-status")
-def unitpdf_status_response(code: str):
+def unit_pdf_status(code: str):
     """Progress of a background PDF (polled by htmx every second)."""
     unit = visible_unit_or_404(current_user, code)
     return pdf_status_response(url_for("reports.unit_pdf", code=unit.code),
-                       url_for("reports.unit_pdf_status", code=unit.code))
+                               url_for("reports.unit_pdf_status", code=unit.code))
 
 
 @bp.get("/<code>.docx")
@@ -237,7 +237,7 @@ def province_pdf():
 
 
 @bp.get("/province/pdf-status")
-def provincepdf_status_response():
+def province_pdf_status():
     require_province(current_user)
     return pdf_status_response(url_for("reports.province_pdf"), url_for("reports.province_pdf_status"))
 
@@ -310,11 +310,11 @@ def bulletin_pdf(number: int):
 
 
 @bp.get("/bulletins/<int:number>/pdf-status")
-def bulletinpdf_status_response(number: int):
+def bulletin_pdf_status(number: int):
     require_province(current_user)
     get_bulletin_or_404(campaign_or_404(), number)
     return pdf_status_response(url_for("reports.bulletin_pdf", number=number),
-                       url_for("reports.bulletin_pdf_status", number=number))
+                               url_for("reports.bulletin_pdf_status", number=number))
 
 
 @bp.get("/bulletins/<int:number>/preview")
