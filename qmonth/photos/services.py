@@ -456,9 +456,12 @@ SWEEP_GRACE = timedelta(minutes=10)
 
 
 def sweep(*, now=None, grace: timedelta = SWEEP_GRACE) -> dict[str, int]:
-    """Remove files no row points to, stale temporary files and old staged uploads."""
+    """Remove files no row points to, stale temporary files, old staged uploads and expired
+    resumable uploads."""
+    from .resumable import remove_expired
+
     now = now or utcnow()
-    removed = {"staged": 0, "orphans": 0, "temporary": 0}
+    removed = {"staged": 0, "orphans": 0, "temporary": 0, "resumable": remove_expired(now=now)}
     cutoff = now - STAGED_PHOTO_LIFETIME
     dropped_files = []
     for photo in db.session.scalars(select(Photo).where(Photo.activity_id.is_(None), Photo.created_at < cutoff)):

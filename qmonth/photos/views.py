@@ -290,3 +290,8 @@ def delete_file(attachment_id: int):
     delete_attachment(attachment, by=current_user)
     db.session.commit()
     return _photo_list_response(None, activity_id=activity_id, staging_key=staging_key)
+
+
+from .resumable import register_routes as register_resumable_routes  # noqa: E402 (routes on this blueprint)
+
+register_resumable_routes(bp)
