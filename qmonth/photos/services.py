@@ -56,13 +56,14 @@ CLIENT_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-
 MESSAGE_BAD_CLIENT_ID = "照片编号格式不正确，请刷新页面后重新上传。"
 
 
-def parse_client_id(value: str | None) -> str | None:
-    """The phone's UUID for an upload, lower-cased; None when none was sent. Raises UploadRefused."""
+def parse_client_id(value: str | None, message: str = MESSAGE_BAD_CLIENT_ID) -> str | None:
+    """The phone's UUID for an upload or an entry, lower-cased; None when none was sent.
+    Raises UploadRefused with `message`."""
     value = (value or "").strip().lower()
     if not value:
         return None
     if not CLIENT_ID.match(value):
-        raise UploadRefused(MESSAGE_BAD_CLIENT_ID)
+        raise UploadRefused(message)
     return value
 
 
