@@ -174,6 +174,17 @@ def submission_problems(activity: Activity | ActivityData) -> dict[str, str]:
     return problems
 
 
+def problems_summary(problems: dict[str, str]) -> str:
+    """One sentence naming what is missing, e.g. 「报送前请补全：活动内容、联系人。」 (no message repeated)."""
+    names = [FIELD_LABELS[name] for name in problems if name != "no_fee_declared"]
+    declare = "no_fee_declared" in problems
+    if names and declare:
+        return f"报送前请补全：{'、'.join(names)}，并勾选自愿参与、未收费承诺。"
+    if declare:
+        return "报送前请勾选自愿参与、未收费承诺。"
+    return f"报送前请补全：{'、'.join(names)}。" if names else ""
+
+
 def _transition(activity: Activity, to: ActivityState, *, by: User, action: str, reason: str = "") -> None:
     before = activity.state
     activity.state = to
@@ -188,7 +199,7 @@ def submit_activity(activity: Activity, *, by: User) -> None:
         raise WorkflowError(f"该活动{activity.state.label}，不能报送。")
     problems = submission_problems(activity)
     if problems:
-        raise WorkflowError("报送前请补全：" + "；".join(problems.values()))
+        raise WorkflowError(problems_summary(problems))
     activity.submitted_at = utcnow()
     action = "activity.resubmit" if activity.state is ActivityState.RETURNED else "activity.submit"
     _transition(activity, ActivityState.SUBMITTED, by=by, action=action)
