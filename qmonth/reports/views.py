@@ -198,7 +198,7 @@ def unit_preview(code: str):
     """The print HTML in the browser: the same markup the PDF is made from."""
     campaign, unit, report = _unit_report(code)
     data = build_unit_report(campaign, unit, report, viewer=current_user)
-    return _preview_response(unit_html(data, root=request.script_root))
+    return _preview_response(unit_html(data, root=request.script_root, light=_light_preview()))
 
 
 @bp.get("/<code>.pdf")
@@ -247,7 +247,8 @@ def province_pdf_status():
 @bp.get("/province/preview")
 def province_preview():
     require_province(current_user)
-    return _preview_response(province_html(build_province(campaign_or_404()), root=request.script_root))
+    return _preview_response(province_html(build_province(campaign_or_404()), root=request.script_root,
+                                           light=_light_preview()))
 
 
 # Bulletins -------------------------------------------------------------------------
@@ -353,10 +354,15 @@ def bulletin_pdf_status(number: int):
 def bulletin_preview(number: int):
     require_province(current_user)
     bulletin = get_bulletin_or_404(campaign_or_404(), number)
-    return _preview_response(bulletin_html(build_bulletin(bulletin), root=request.script_root))
+    return _preview_response(bulletin_html(build_bulletin(bulletin), root=request.script_root, light=_light_preview()))
 
 
 # PDF delivery ------------------------------------------------------------------------
+
+def _light_preview() -> bool:
+    """?light=1: the preview without the print fonts, for a phone on a weak link (the PDF is exact)."""
+    return request.args.get("light") == "1"
+
 
 def _preview_response(html: str) -> Response:
     response = make_response(html)
