@@ -165,10 +165,10 @@ def submission_problems(activity: Activity | ActivityData) -> dict[str, str]:
         problems["county"] = "报送前请填写活动所在县（市、区）。"
     if activity.participants is None:
         problems["participants"] = "报送前请填写参与人次。"
+    if not activity.contact_name:  # in the order the form shows the fields
+        problems["contact_name"] = "报送前请填写联系人。"
     if not activity.description:
         problems["description"] = "报送前请填写活动内容。"
-    if not activity.contact_name:
-        problems["contact_name"] = "报送前请填写联系人。"
     if not activity.no_fee_declared:
         problems["no_fee_declared"] = "报送前须确认活动坚持自愿参与原则，未向企业摊派收费、搭车收费。"
     return problems

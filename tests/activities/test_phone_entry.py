@@ -111,7 +111,7 @@ def test_a_refused_submit_names_what_is_missing(client, login_as):
         "participants": "30", "organiser": "济南市住房和城乡建设局", "no_fee_declared": "y"})
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "报送前请补全：活动内容、联系人。也可以先保存草稿。" in html
+    assert "报送前请补全：联系人、活动内容。也可以先保存草稿。" in html
     assert html.count("报送前请填写联系人。") == 1  # next to its field only
     assert db.session.scalar(select(Activity).where(Activity.title == "质量讲堂")) is None
 
