@@ -29,15 +29,24 @@
     img.setAttribute("src", src + (src.indexOf("?") < 0 ? "?" : "&") + "retry=" + tries);
   }
 
-  document.addEventListener("error", function (event) {
-    var img = event.target;
-    if (!isPhoto(img)) return;
+  function failed(img) {
     img.classList.add("is-broken");
     var tries = parseInt(img.getAttribute("data-retries") || "0", 10);
     if (tries < RETRY_DELAYS_MS.length) {
       setTimeout(function () { reload(img); }, RETRY_DELAYS_MS[tries]);
     }
+  }
+
+  document.addEventListener("error", function (event) {
+    if (isPhoto(event.target)) failed(event.target);
   }, true);  // error does not bubble: listen in the capture phase
+
+  // Images that failed before this (deferred) script ran.
+  function failedEarlier() {
+    Array.prototype.forEach.call(document.images, function (img) {
+      if (isPhoto(img) && img.complete && img.naturalWidth === 0 && !img.classList.contains("is-broken")) failed(img);
+    });
+  }
 
   window.addEventListener("online", function () {
     Array.prototype.forEach.call(document.querySelectorAll("img.is-broken"), function (img) {
@@ -46,5 +55,8 @@
     });
   });
 
-  document.addEventListener("DOMContentLoaded", focusFirstError);
+  document.addEventListener("DOMContentLoaded", function () {
+    failedEarlier();
+    focusFirstError();
+  });
 })();
