@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import re
 import shutil
 import sys
 import tempfile
@@ -72,12 +73,24 @@ def record_photo_posts(app) -> list[tuple[float, int]]:
     return seen
 
 
+def override_shrink(page, shrink: int | None) -> None:
+    """Serve the quick page with another data-shrink (0: send the originals); the uploader reads it once."""
+    if shrink is None:
+        return
+
+    def rewrite(route):
+        response = route.fetch()
+        body = re.sub(r'data-shrink="\d+"', f'data-shrink="{shrink}"', response.text())
+        route.fulfill(response=response, body=body)
+
+    page.route(re.compile(r".*/activities/quick$"), rewrite)
+
+
 def quick_page(browser, base: str, storage_state, shrink: int | None):
     context = browser.new_context(viewport={"width": 390, "height": 844}, storage_state=storage_state)
     page = context.new_page()
+    override_shrink(page, shrink)
     page.goto(f"{base}/activities/quick", wait_until="networkidle")
-    if shrink is not None:  # override the page's own setting (0: send the originals)
-        page.evaluate(f"document.querySelector('#media [data-uploader]').setAttribute('data-shrink', '{shrink}')")
     return context, page
 
 
@@ -112,13 +125,11 @@ def main() -> None:
             sizes: dict[str, int] = {}
             loading = True
             quick.on("response", lambda r: sizes.__setitem__(r.url, len(r.body())) if r.ok and loading else None)
+            override_shrink(quick, options.shrink)
             quick.goto(f"{base}/activities/quick", wait_until="networkidle")
             loading = False
             sizes = dict(sizes)  # the page alone, before any upload
             total = sum(sizes.values())
-            if options.shrink is not None:
-                quick.evaluate("s => document.querySelector('#media [data-uploader]').setAttribute('data-shrink', s)",
-                               str(options.shrink))
 
             started = time.perf_counter()
             quick.set_input_files("#media input[type=file]",
