@@ -97,9 +97,36 @@ def test_a_camera_clock_of_zeros_is_no_capture_time(live_server, page_at):
     assert "taken_at" not in seen[0]["fields"]
 
 
-def test_a_photo_the_browser_cannot_decode_goes_as_it_is(live_server, page_at):
+def test_a_photo_the_browser_cannot_decode_goes_as_it_is_with_its_capture_time(live_server, page_at):
     seen = record_uploads(live_server)
-    heic = samples.heic()
+    exif = samples.exif_with(gps=True)
+    exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = "2024:09:19 08:05:00"
+    heic = samples.encode(samples.photo_like(640, 480), "HEIF", quality=80, exif=exif.tobytes())
     upload_on_quick_page(live_server, page_at, [{"name": "IMG_0002.HEIC", "mimeType": "image/heic", "buffer": heic}])
     assert seen[0]["files"] == {"IMG_0002.HEIC": len(heic)}  # Chromium has no HEIC decoder: the original
+    assert seen[0]["fields"]["taken_at"] == "2024-09-19T08:05:00"  # read from the HEIC's Exif item
     assert stored(live_server, "IMG_0002.HEIC") is not None  # and the server converted it
+
+
+def big_endian_exif(taken: bytes) -> bytes:
+    """An APP1 "Exif" block as some Android cameras write it: Motorola byte order ("MM")."""
+    import struct
+
+    ifd0 = struct.pack(">H", 1) + struct.pack(">HHII", 0x8769, 4, 1, 26) + struct.pack(">I", 0)
+    exif_ifd = struct.pack(">H", 1) + struct.pack(">HHII", 0x9003, 2, 20, 44) + struct.pack(">I", 0)
+    tiff = b"MM\x00*" + struct.pack(">I", 8) + ifd0 + exif_ifd + taken + b"\x00"
+    return b"\xff\xd8\xff\xe1" + struct.pack(">H", len(tiff) + 8) + b"Exif\x00\x00" + tiff
+
+
+def test_capture_times_are_read_in_either_byte_order_and_never_break_on_bad_exif(live_server, page_at):
+    page = page_at(390, 844)
+    browser_login(page, live_server, "jinan-zj")
+    page.goto(f"{live_server.url}/activities/quick")
+    read = "bytes => window.qmonthPhotoPrep.dateTimeOriginal(new Uint8Array(bytes).buffer)"
+    good = big_endian_exif(b"2024:09:21 16:45:09")
+    assert page.evaluate(read, list(good)) == "2024-09-21T16:45:09"
+    assert page.evaluate(read, list(good[:40])) == ""  # cut short: unknown, no exception
+    assert page.evaluate(read, list(big_endian_exif(b"2024:13:21 16:45:09"))) == ""  # month 13
+    assert page.evaluate(read, list(big_endian_exif(b"    :  :     :  :  "))) == ""  # a camera without a clock
+    assert page.evaluate(read, list(b"\xff\xd8\xff\xdb no exif here")) == ""
+    assert page.console_errors == []
