@@ -29,6 +29,9 @@ def activity_from(response) -> Activity:
 
 def test_quick_entry_keeps_the_organiser_and_contact_of_the_account(client, login_as):
     login_as("jinan-zj")
+    page = client.get("/activities/quick").get_data(as_text=True)
+    name = user_named("jinan-zj").display_name
+    assert f"主办单位：济南市住房和城乡建设局；联系人：{name}。可在电脑上修改。" in page  # the user knows
     response = save_quick(client)
     assert response.status_code == 302
     activity = activity_from(response)
