@@ -203,13 +203,24 @@ def submission_problems(activity: Activity | ActivityData) -> dict[str, str]:
         problems["county"] = "报送前请填写活动所在县（市、区）。"
     if activity.participants is None:
         problems["participants"] = "报送前请填写参与人次。"
+    if not activity.contact_name:  # in the order the form shows the fields
+        problems["contact_name"] = "报送前请填写联系人。"
     if not activity.description:
         problems["description"] = "报送前请填写活动内容。"
-    if not activity.contact_name:
-        problems["contact_name"] = "报送前请填写联系人。"
     if not activity.no_fee_declared:
         problems["no_fee_declared"] = "报送前须确认活动坚持自愿参与原则，未向企业摊派收费、搭车收费。"
     return problems
+
+
+def problems_summary(problems: dict[str, str]) -> str:
+    """One sentence naming what is missing, e.g. 「报送前请补全：活动内容、联系人。」 (no message repeated)."""
+    names = [FIELD_LABELS[name] for name in problems if name != "no_fee_declared"]
+    declare = "no_fee_declared" in problems
+    if names and declare:
+        return f"报送前请补全：{'、'.join(names)}，并勾选自愿参与、未收费承诺。"
+    if declare:
+        return "报送前请勾选自愿参与、未收费承诺。"
+    return f"报送前请补全：{'、'.join(names)}。" if names else ""
 
 
 def _transition(activity: Activity, to: ActivityState, *, by: User, action: str, reason: str = "") -> None:
@@ -226,7 +237,7 @@ def submit_activity(activity: Activity, *, by: User) -> None:
         raise WorkflowError(f"该活动{activity.state.label}，不能报送。")
     problems = submission_problems(activity)
     if problems:
-        raise WorkflowError("报送前请补全：" + "；".join(problems.values()))
+        raise WorkflowError(problems_summary(problems))
     activity.submitted_at = utcnow()
     action = "activity.resubmit" if activity.state is ActivityState.RETURNED else "activity.submit"
     _transition(activity, ActivityState.SUBMITTED, by=by, action=action)

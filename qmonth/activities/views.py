@@ -28,6 +28,7 @@ from .services import (
     WorkflowError,
     create_activity,
     delete_activity,
+    problems_summary,
     submission_problems,
     submit_activity,
     update_activity,
@@ -108,6 +109,7 @@ def edit(activity_id: int):
             flash(f"该活动{activity.state.label}，不能修改。", "warning")
             return redirect(url_for(".detail", activity_id=activity.id))
         form = form_from_activity(activity.campaign, activity)
+        _fill_account_defaults(form)  # a quick-entry draft saved before the defaults were kept
         return render("activities/form.html", form=form, activity=activity, media=_media(activity, form))
     return _handle_post(campaign, activity_id=activity_id)
 
@@ -143,6 +145,8 @@ def _handle_post(campaign, activity_id: int | None, template: str = "activities/
             # An entry of an earlier campaign is checked against its own window, kinds and tasks.
             # (Read again only now: who may see the entry was not known before the login check.)
             form, valid = _read_form(activity.campaign, template)
+    if template == QUICK_TEMPLATE:
+        _fill_account_defaults(form)
 
     if form.csrf_token.errors:
         security_event("csrf.failure", reason="; ".join(form.csrf_token.errors))
@@ -153,7 +157,8 @@ def _handle_post(campaign, activity_id: int | None, template: str = "activities/
         return _form_page(form, activity, status=422, notice=notice, template=template)
     if not valid:
         _keep_uploaded_files(form, activity)
-        return _form_page(form, activity, status=422, notice="请根据提示修改后再保存。", template=template)
+        notice = f"请修改以下内容后再保存：{'、'.join(_flagged_labels(form, template))}。"
+        return _form_page(form, activity, status=422, notice=notice, template=template)
 
     data = form.cleaned()
     created_now = activity is None
@@ -164,7 +169,8 @@ def _handle_post(campaign, activity_id: int | None, template: str = "activities/
             for name, message in problems.items():
                 getattr(form, name).errors = [*getattr(form, name).errors, message]
             _keep_uploaded_files(form, activity)
-            return _form_page(form, activity, status=422, notice="报送前请补全标注的内容；也可以先保存草稿。", template=template)
+            notice = f"{problems_summary(problems)}也可以先保存草稿。"
+            return _form_page(form, activity, status=422, notice=notice, template=template)
 
     if activity is None:
         try:
@@ -244,6 +250,39 @@ def _fill_quick_defaults(form) -> None:
         form.tasks.data = [str(kind.default_task_number)]
     if not (form.ends_on.data or "").strip():
         form.ends_on.data = form.starts_on.data
+
+
+def _fill_account_defaults(form) -> None:
+    """Quick entry has no inputs for the organiser and the contact: take them from the account, as the
+    full form prefills them, so the draft can later be submitted without 「报送前请填写联系人。」."""
+    if not form.organiser.data and current_user.unit is not None:
+        form.organiser.data = current_user.unit.name
+    if not form.contact_name.data:
+        form.contact_name.data = current_user.display_name
+
+
+# The fields in the order each page shows them, so the notice names them as the user meets them.
+FORM_ORDER = ("title", "kind", "tasks", "starts_on", "ends_on", "county", "participants", "address", "organiser",
+              "co_organisers", "contact_name", "contact_phone", "description", "results", "figures",
+              "no_fee_declared")
+QUICK_ORDER = ("kind", "title", "starts_on", "county", "address", "participants", "tasks", "ends_on")
+
+
+def _flagged_labels(form, template: str) -> list[str]:
+    """The names of the fields the form flagged, in page order (a figure by its own label)."""
+    order = QUICK_ORDER if template == QUICK_TEMPLATE else FORM_ORDER
+    flagged = {name for name, field in form._fields.items() if field.errors}
+    if template == QUICK_TEMPLATE and form.kind.errors:
+        flagged.discard("tasks")  # quick entry takes the task from the kind: the kind is what to fix
+    labels = [FIELD_LABELS[name] for name in order if name in flagged]
+    kind = form.selected_kind
+    figure_labels = [f["label"] for f in (kind.figures if kind else []) if f["code"] in form.figure_errors]
+    if figure_labels:
+        at = order.index("figures") if "figures" in order else len(order)
+        before = sum(1 for name in order[:at] if name in flagged)
+        labels[before:before] = figure_labels
+    rest = [FIELD_LABELS.get(name, form[name].label.text) for name in flagged if name not in order]
+    return labels + rest
 
 
 def _form_page(form, activity, *, status: int, notice: str, needs_login: bool = False, action: str | None = None,
@@ -334,8 +373,9 @@ def check_field():
 def detail(activity_id: int):
     """Everything about one activity, with its history."""
     activity = get_activity_or_404(current_user, activity_id)
+    problems = submission_problems(activity) if activity.is_editable else {}
     return render("activities/detail.html", activity=activity, history=_history(activity),
-                  field_labels=FIELD_LABELS, problems=submission_problems(activity) if activity.is_editable else {})
+                  field_labels=FIELD_LABELS, problems=problems, problems_summary=problems_summary(problems))
 
 
 @bp.get("/<int:activity_id>/history")

@@ -20,6 +20,11 @@ PREVIEW_CSP = "default-src 'none'; style-src 'self'; font-src 'self'; img-src 's
 INTERRUPTED = "生成已中断，请点击重新生成。"
 
 
+def light_preview() -> bool:
+    """?light=1: the preview without the print fonts, for a phone on a weak link (the PDF is exact)."""
+    return request.args.get("light") == "1"
+
+
 def preview_response(html: str) -> Response:
     """The print HTML as a page; only ever opened as a page of its own, under its own strict CSP."""
     response = make_response(html)

@@ -34,9 +34,10 @@ def _w3c(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _context(root: str, updated_at: datetime) -> dict:
+def _context(root: str, updated_at: datetime, light: bool = False) -> dict:
     return {
         "root": root,
+        "light": light,  # a browser preview without the print fonts (tens of MB), for phones
         "photo_src": lambda photo: f"{root}/photos/{photo.id}/print.jpg",
         "static_src": lambda name: f"{root}/static/{name}",
         "numeral": cn_numeral,
@@ -59,9 +60,9 @@ def _document(html: str, photos, download_name: str) -> PrintDocument:
     )
 
 
-def unit_html(data: UnitReportData, root: str = "") -> str:
+def unit_html(data: UnitReportData, root: str = "", light: bool = False) -> str:
     return render_template("reports/print/unit.html", data=data, figures_text=figures_paragraph(data.figures),
-                           **_context(root, data.updated_at))
+                           **_context(root, data.updated_at, light))
 
 
 def unit_document(data: UnitReportData) -> PrintDocument:
@@ -77,17 +78,17 @@ def province_charts(data: ProvinceData) -> list:
     ]
 
 
-def province_html(data: ProvinceData, root: str = "") -> str:
+def province_html(data: ProvinceData, root: str = "", light: bool = False) -> str:
     return render_template("reports/print/province.html", data=data, charts=province_charts(data),
-                           **_context(root, data.updated_at))
+                           **_context(root, data.updated_at, light))
 
 
 def province_document(data: ProvinceData) -> PrintDocument:
     return _document(province_html(data), data.photos, f"{data.title}.pdf")
 
 
-def bulletin_html(data: BulletinData, root: str = "") -> str:
-    return render_template("reports/print/bulletin.html", data=data, **_context(root, data.updated_at))
+def bulletin_html(data: BulletinData, root: str = "", light: bool = False) -> str:
+    return render_template("reports/print/bulletin.html", data=data, **_context(root, data.updated_at, light))
 
 
 def bulletin_document(data: BulletinData) -> PrintDocument:

@@ -16,7 +16,7 @@ from ..photos.views import FORM_KEY
 from ..timeutil import format_local, utcnow
 from . import bp
 from .data import build_bulletin, build_province, build_unit_report, highlight_candidates, report_standing
-from .delivery import pdf_response, pdf_status_response, preview_response
+from .delivery import light_preview, pdf_response, pdf_status_response, preview_response
 from .documents import (
     bulletin_document, bulletin_html, province_charts, province_document, province_html, unit_document, unit_html,
 )
@@ -196,7 +196,7 @@ def unit_preview(code: str):
     """The print HTML in the browser: the same markup the PDF is made from."""
     campaign, unit, report = _unit_report(code)
     data = build_unit_report(campaign, unit, report, viewer=current_user)
-    return preview_response(unit_html(data, root=request.script_root))
+    return preview_response(unit_html(data, root=request.script_root, light=light_preview()))
 
 
 @bp.get("/<code>.pdf")
@@ -245,7 +245,8 @@ def province_pdf_status():
 @bp.get("/province/preview")
 def province_preview():
     require_province(current_user)
-    return preview_response(province_html(build_province(campaign_or_404()), root=request.script_root))
+    return preview_response(province_html(build_province(campaign_or_404()), root=request.script_root,
+                                           light=light_preview()))
 
 
 # Bulletins -------------------------------------------------------------------------
@@ -321,4 +322,5 @@ def bulletin_pdf_status(number: int):
 def bulletin_preview(number: int):
     require_province(current_user)
     bulletin = get_bulletin_or_404(campaign_or_404(), number)
-    return preview_response(bulletin_html(build_bulletin(bulletin), root=request.script_root))
+    return preview_response(bulletin_html(build_bulletin(bulletin), root=request.script_root,
+                                          light=light_preview()))

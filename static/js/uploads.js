@@ -1,5 +1,5 @@
-// Photo and file uploads for qmonth: shrink photos in the browser, send them one
-// at a time with a progress bar, retry when the network drops. No dependencies.
+// Photo and file uploads for qmonth: photos shrunk in the browser (photo-prep.js), sent one
+// at a time with a progress bar, retried when the network drops. No dependencies.
 // Without this script the file inputs simply submit with the form.
 (function () {
   "use strict";
@@ -15,39 +15,7 @@
     }
   }
 
-  // Shrink to at most `limit` px on the long side as JPEG; HEIC and the like the
-  // browser cannot decode are sent as they are (the server converts them).
-  function shrink(file, limit) {
-    if (!limit || !/^image\/(jpeg|png|webp)$/i.test(file.type) || !window.createImageBitmap) {
-      return Promise.resolve(file);
-    }
-    return createImageBitmap(file, { imageOrientation: "from-image" }).then(function (bitmap) {
-      var scale = Math.min(1, limit / Math.max(bitmap.width, bitmap.height));
-      if (scale === 1 && file.type === "image/jpeg" && file.size < 1500000) {
-        bitmap.close();
-        return file;
-      }
-      var canvas = document.createElement("canvas");
-      canvas.width = Math.round(bitmap.width * scale);
-      canvas.height = Math.round(bitmap.height * scale);
-      canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
-      bitmap.close();
-      return new Promise(function (resolve) {
-        canvas.toBlob(function (blob) {
-          if (!blob || blob.size >= file.size) {
-            resolve(file);
-          } else {
-            var name = file.name.replace(/\.[^.]*$/, "") + ".jpg";
-            resolve(new File([blob], name, { type: "image/jpeg" }));
-          }
-        }, "image/jpeg", 0.85);
-      });
-    }).catch(function () {
-      return file;
-    });
-  }
-
-  function send(url, field, file, onProgress) {
+  function send(url, field, file, onProgress, fields) {
     return new Promise(function (resolve, reject) {
       var xhr = new XMLHttpRequest();
       xhr.open("POST", url);
@@ -73,19 +41,20 @@
       xhr.onerror = xhr.ontimeout = function () { reject({ final: false }); };
       xhr.timeout = 10 * 60 * 1000;
       var data = new FormData();
+      Object.keys(fields || {}).forEach(function (name) { data.append(name, fields[name]); });
       data.append(field, file, file.name);
       xhr.send(data);
     });
   }
 
-  function sendWithRetry(url, field, file, item) {
+  function sendWithRetry(url, field, file, item, fields) {
     var tries = 0;
     function attempt() {
       tries += 1;
       return send(url, field, file, function (fraction) {
         item.bar.value = Math.round(fraction * 100);
         item.status.textContent = "上传中 " + Math.round(fraction * 100) + "%";
-      }).catch(function (error) {
+      }, fields).catch(function (error) {
         if (error.final || tries >= MAX_TRIES) throw error;
         var wait = Math.min(30000, RETRY_BASE_MS * Math.pow(2, tries - 1));
         item.status.textContent = "网络中断，" + Math.round(wait / 1000) + " 秒后自动重试（第 " + tries + " 次）";
@@ -97,6 +66,12 @@
       });
     }
     return attempt();
+  }
+
+  // Photos are shrunk and their capture time read by photo-prep.js; files go as they are.
+  function prepare(file, limit) {
+    if (!limit || !window.qmonthPhotoPrep) return Promise.resolve({ file: file, takenAt: "" });
+    return window.qmonthPhotoPrep.prepare(file, limit);
   }
 
   function queueItem(list, name) {
@@ -118,6 +93,37 @@
     return { node: node, bar: bar, status: status };
   }
 
+  // The upload in progress stays in sight: a bar stuck to the top of the screen mirrors the
+  // first unfinished item of every queue, since the queue itself may be scrolled out of view.
+  function dockFor(queues) {
+    var dock = document.querySelector(".upload-dock");
+    if (!dock) {
+      dock = document.createElement("div");
+      dock.className = "upload-dock";
+      dock.hidden = true;
+      dock.setAttribute("aria-hidden", "true");  // the queues themselves are announced
+      dock.innerHTML = '<span class="upload-dock-text"></span><span class="upload-dock-count"></span><progress max="100" value="0"></progress>';
+      var main = document.querySelector("main") || document.body;
+      main.insertBefore(dock, main.firstChild);
+    }
+    function update() {
+      var active = Array.prototype.filter.call(document.querySelectorAll(".upload-queue .upload-item"), function (node) {
+        return !node.classList.contains("is-failed");
+      });
+      dock.hidden = active.length === 0;
+      if (!active.length) return;
+      var first = active[0];
+      var bar = first.querySelector("progress");
+      dock.querySelector(".upload-dock-text").textContent = first.querySelector(".upload-name").textContent + " · " +
+        first.querySelector(".upload-status").textContent;
+      dock.querySelector(".upload-dock-count").textContent = active.length > 1 ? "另有 " + (active.length - 1) + " 个待上传" : "";
+      dock.querySelector("progress").value = bar ? bar.value : 0;
+      dock.classList.toggle("is-retrying", first.classList.contains("is-retrying"));
+    }
+    var observer = new MutationObserver(update);
+    observer.observe(queues, { childList: true, subtree: true, characterData: true, attributes: true });
+  }
+
   function setUp(uploader) {
     var input = uploader.querySelector("input[type=file]");
     var queue = uploader.querySelector(".upload-queue");
@@ -126,6 +132,7 @@
     var field = uploader.getAttribute("data-field");
     var limit = parseInt(uploader.getAttribute("data-shrink") || "0", 10);
     var chain = Promise.resolve();
+    dockFor(queue);
     // The script uploads the files itself: they must not also go with the form.
     input.removeAttribute("form");
     input.removeAttribute("name");
@@ -137,10 +144,12 @@
         var item = queueItem(queue, file.name);
         chain = chain.then(function () {
           item.status.textContent = limit ? "压缩中" : "准备上传";
-          return shrink(file, limit).then(function (prepared) {
+          return prepare(file, limit).then(function (prepared) {
             // Kept on the uploader so support staff (and tests) can see what was sent.
-            uploader.setAttribute("data-last-bytes", String(prepared.size));
-            return sendWithRetry(url, field, prepared, item);
+            uploader.setAttribute("data-last-bytes", String(prepared.file.size));
+            // The capture time from the original's EXIF, read before shrinking dropped it.
+            var fields = prepared.takenAt ? { taken_at: prepared.takenAt } : {};
+            return sendWithRetry(url, field, prepared.file, item, fields);
           }).then(function (body) {
             var holder = document.createElement("div");
             holder.innerHTML = body.html;
