@@ -76,9 +76,10 @@ def render_item(type_, obj, autogen_context):
 
 
 def include_name(name, type_, parent_names):
-    """Leave SQLite's activity search index (virtual tables made by hand in migration
-    58dc9899ac75) out of autogenerate, which would otherwise offer to drop them."""
-    return not (type_ == "table" and name.startswith("activity_search"))
+    """Leave the activity search indexes, made by hand in their migrations, out of autogenerate."""
+    from qmonth.models import made_by_search_migrations
+
+    return not made_by_search_migrations(name, type_, parent_names)
 
 
 def run_migrations_online():
