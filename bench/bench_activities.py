@@ -51,6 +51,9 @@ STATES = [ActivityState.DRAFT] * 2 + [ActivityState.SUBMITTED] * 3 + [ActivitySt
 def build_instance(instance: Path, count: int, with_indexes: bool = False, database_url: str | None = None):
     app = migrated_app(instance, **({"SQLALCHEMY_DATABASE_URI": database_url} if database_url else {}))
     with app.app_context():
+        if db.session.scalar(select(db.func.count(Activity.id))) >= count:
+            return app  # a database kept from an earlier run (--database-url): measure it as it is
+
         from qmonth.campaigns.loader import load_campaign_file
 
         load_campaign_file(CAMPAIGN_FILE)
@@ -151,10 +154,13 @@ def main() -> int:
                         help="create the proposed indexes first (until a migration adds them)")
     parser.add_argument("--postgresql", action="store_true",
                         help="run on a private PostgreSQL cluster instead of SQLite")
+    parser.add_argument("--database-url", help="an existing database to fill once and measure again "
+                        "(e.g. postgresql+psycopg://postgres@/qmonth?host=/path/to/socket-dir)")
     options = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="qmonth-bench-") as tmp, contextlib.ExitStack() as stack:
-        database_url = stack.enter_context(private_postgres()) if options.postgresql else None
+        database_url = options.database_url or (
+            stack.enter_context(private_postgres()) if options.postgresql else None)
         started = time.perf_counter()
         app = build_instance(Path(tmp), options.activities, options.with_indexes, database_url)
         print(f"{'PostgreSQL' if database_url else 'SQLite'} instance with {options.activities} activities "

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, Select, false, select
 
 from .extensions import db
 from .campaigns.services import active_campaign
-from .models import Activity, Attachment, Campaign, Photo, Unit, User
+from .models import Activity, Attachment, Campaign, Photo, PhotoUpload, Unit, User
 from .securitylog import security_event
 
 
@@ -142,3 +142,15 @@ def get_photo_or_404(user: User, photo_id: int) -> Photo:
 def get_attachment_or_404(user: User, attachment_id: int) -> Attachment:
     """A video or document the user may see (see `_get_media_or_404`), else 404."""
     return _get_media_or_404(Attachment, user, attachment_id)
+
+
+def get_photo_upload_or_404(user: User, token: str) -> PhotoUpload:
+    """A photo upload in progress (or done) is seen by the user who started it only, else 404."""
+    upload = None
+    if len(token) == 32 and all(c in "0123456789abcdef" for c in token):
+        upload = db.session.scalar(select(PhotoUpload).where(PhotoUpload.token == token))
+    if upload is None or upload.user_id != user.id:
+        if upload is not None:
+            security_event("access.not_visible", object="photo_upload", id=upload.id)
+        abort(404)
+    return upload

@@ -12,6 +12,9 @@ from flask import Request, current_app, has_request_context, request
 from flask_login import current_user
 
 
+UPLOAD_MIMETYPES = ("multipart/form-data", "application/offset+octet-stream")
+
+
 def accepts_uploads(view):
     """Mark a view that takes files: its multipart bodies may reach MAX_UPLOAD_CONTENT_LENGTH."""
     view.accepts_uploads = True
@@ -43,8 +46,10 @@ class BodySizeRequest(Request):
                 self.__dict__[name] = type(fields)((k, v) for k, v in fields.items(multi=True) if k is not None)
 
     def _may_upload(self) -> bool:
-        """A multipart body from a signed-in user to a route marked @accepts_uploads."""
-        if self.mimetype != "multipart/form-data" or self.url_rule is None or not has_request_context():
+        """A multipart body, or a piece of a resumable upload (qmonth/photos/resumable.py, which
+        bounds it by the photo's declared length), from a signed-in user to a route marked
+        @accepts_uploads."""
+        if self.mimetype not in UPLOAD_MIMETYPES or self.url_rule is None or not has_request_context():
             return False
         view = current_app.view_functions.get(self.url_rule.endpoint)
         return getattr(view, "accepts_uploads", False) and current_user.is_authenticated

@@ -9,7 +9,7 @@ from sqlalchemy import JSON, Boolean, Date, Enum, ForeignKey, Integer, String, T
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
-from .timeutil import UTCDateTime, utcnow
+from .timeutil import UTCDateTime, to_local, utcnow
 
 
 class Role(enum.Enum):
@@ -273,6 +273,7 @@ class Activity(db.Model):
         db.Index("ix_activity_campaign_state", "campaign_id", "state"),  # counts per state
         # The board's counts per unit and state: covering, so they never read the rows themselves.
         db.Index("ix_activity_campaign_unit_state", "campaign_id", "unit_id", "state", "participants"),
+        db.Index("ix_activity_author_client_id", "author_id", "client_id", unique=True),
         NEVER_REUSE_IDS,
     )
 
@@ -283,6 +284,10 @@ class Activity(db.Model):
     kind_id: Mapped[int] = mapped_column(ForeignKey("activity_kind.id"))
     # One-time key of the rendered form that created the row: a repeated POST finds it.
     form_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Id the phone gave the entry (a UUID), unique per author, and the hash of what it sent:
+    # a repeat of the same entry finds this row; the same id with other content is refused.
+    client_id: Mapped[str | None] = mapped_column(String(36))
+    client_hash: Mapped[str | None] = mapped_column(String(64))
 
     title: Mapped[str] = mapped_column(String(TITLE_MAX))
     organiser: Mapped[str] = mapped_column(String(ORGANISER_MAX), default="")
@@ -357,7 +362,8 @@ class Photo(db.Model):
     form's one-time key (activity_id NULL) and attached when the form is saved.
     """
 
-    __table_args__ = NEVER_REUSE_IDS
+    __table_args__ = (db.Index("ix_photo_uploader_client_id", "uploaded_by_id", "client_id", unique=True),
+                      NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     activity_id: Mapped[int | None] = mapped_column(ForeignKey("activity.id", ondelete="CASCADE"), index=True)
@@ -374,9 +380,25 @@ class Photo(db.Model):
     height: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     bytes_print: Mapped[int] = mapped_column(Integer, default=0)
+    # The phone's id for this photo (a UUID, unique per uploader): a repeated upload finds the row.
+    client_id: Mapped[str | None] = mapped_column(String(36))
+    # SHA-256 of the bytes as sent (before re-encoding): the same picture twice on one activity is refused.
+    original_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    # When the picture was taken (EXIF DateTimeOriginal; None: unknown) and when its last byte arrived.
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     activity: Mapped[Activity | None] = relationship(back_populates="photos")
+
+    @property
+    def taken_outside_activity_dates(self) -> bool:
+        """Whether the capture time (Shanghai date) falls outside the activity's dates."""
+        activity = self.activity
+        if self.taken_at is None or activity is None or activity.starts_on is None:
+            return False
+        taken_on = to_local(self.taken_at).date()
+        return not activity.starts_on <= taken_on <= (activity.ends_on or activity.starts_on)
 
 
 class AttachmentKind(enum.Enum):
@@ -412,6 +434,31 @@ Activity.photos = relationship(Photo, back_populates="activity", order_by=(Photo
                                cascade="all, delete-orphan", passive_deletes=True)
 Activity.attachments = relationship(Attachment, back_populates="activity", order_by=Attachment.id,
                                     cascade="all, delete-orphan", passive_deletes=True)
+
+
+class PhotoUpload(db.Model):
+    """A photo sent in pieces (resumable upload, see qmonth/photos/resumable.py).
+
+    The bytes received so far sit in a file under the upload folder, whose size is the
+    acknowledged offset; the row says what is expected and, once done, which photo it made.
+    """
+
+    __table_args__ = (UniqueConstraint("user_id", "client_id", name="uq_photo_upload_user_client_id"),
+                      NEVER_REUSE_IDS)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(32), unique=True)  # random: the upload's URL
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    activity_id: Mapped[int | None] = mapped_column(ForeignKey("activity.id", ondelete="CASCADE"))
+    staging_key: Mapped[str | None] = mapped_column(String(64))
+    client_id: Mapped[str] = mapped_column(String(36))
+    length: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str | None] = mapped_column(String(64))  # expected, when the client gave it
+    filename: Mapped[str] = mapped_column(String(ORIGINAL_NAME_MAX), default="")
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    photo_id: Mapped[int | None] = mapped_column(ForeignKey("photo.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class ReportState(enum.Enum):

@@ -1,7 +1,10 @@
-"""The one check for a redirect target that came with the request (a `next` field or parameter)."""
+"""The one check for a redirect target that came with the request (a `next` field or parameter,
+or the Referer header)."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
+
+from flask import request
 
 
 def safe_local_path(target: str | None) -> str | None:
@@ -12,3 +15,16 @@ def safe_local_path(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
     return target
+
+
+def referrer_on_this_site(path: str | None = None) -> str | None:
+    """The page the request came from if it is on this site (and at `path`, when given), else None."""
+    referrer = request.referrer
+    if not referrer:
+        return None
+    parts = urlsplit(referrer)
+    if parts.scheme not in ("http", "https") or parts.netloc != request.host:
+        return None
+    if path is not None and parts.path != path:
+        return None
+    return referrer

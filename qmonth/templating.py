@@ -1,5 +1,6 @@
 """Jinja filters and globals shared by every template."""
 
+from .photos.capture_time import evidence_line
 from .timeutil import format_date_cn, format_local, to_local, utcnow
 
 
@@ -7,6 +8,7 @@ def register(app) -> None:
     app.jinja_env.filters["local"] = format_local
     app.jinja_env.filters["date_cn"] = format_date_cn
     app.jinja_env.filters["to_local"] = to_local
+    app.jinja_env.filters["photo_times"] = evidence_line
 
     @app.context_processor
     def inject_globals():

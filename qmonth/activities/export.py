@@ -206,7 +206,7 @@ def download_name(extension: str, today: date | None = None) -> str:
 
 
 def content_disposition(extension: str, today: date | None = None) -> str:
-    """RFC 6266/5987: the Chinese name in filename*, an ASCII one for clients that lack it."""
+    """The export's header: the Chinese name in filename*, an ASCII one for clients that lack it."""
     today = today or to_local(utcnow()).date()
     return downloads.content_disposition(download_name(extension, today), extension,
                                          ascii_stem=f"{ASCII_FILE_STEM}-{today:%Y%m%d}")

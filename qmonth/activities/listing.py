@@ -8,7 +8,6 @@ from __future__ import annotations
 import string
 from dataclasses import dataclass, field, replace
 from datetime import date
-from math import ceil
 
 from sqlalchemy import (Integer, Select, Text, and_, case, column, func, literal, literal_column, or_, select,
                         table)
@@ -17,12 +16,14 @@ from sqlalchemy.orm import contains_eager, joinedload, load_only
 from ..extensions import db
 from ..campaigns.services import active_campaign
 from ..models import Activity, ActivityKind, ActivityState, Campaign, Task, Unit, User
+from ..paging import Page, page_number
 from ..parsing import day_or_none, positive_int, year_window
 from ..textnorm import search_text
 from ..access import visible_activities
 
 PAGE_SIZE = 20
 SEARCH_READS_ROWS_FROM = 25  # when a search's page reads rows instead of its matches: see paginate
+SEARCH_COUNT_CAP = 1000  # a search counts its matches up to here: see state_counts
 QUERY_MAX = 100
 DEFAULT_SORT = "-updated"
 
@@ -205,9 +206,41 @@ SEARCH_DOCUMENT = literal_column("lower(" + " || ".join(
     f"activity.{searched.key} || E'\\x01'" for searched in SEARCHED_COLUMNS) + ")")
 
 
+SEARCH_PIECES_FUNCTION = "qmonth_search_pieces"
+# Enough memory for the bitmap of a term found in a million activities to stay exact: a
+# lossy bitmap would make PostgreSQL recompute the pieces of every row on its lossy pages.
+SEARCH_WORK_MEM = "64MB"
+
+
+def plan_searches_on_their_index(engine) -> None:
+    """Run every statement that searches through the pieces index with sequential scans off.
+
+    The pieces are computed from an activity's whole text: a few thousand per row. Read
+    through the index they cost nothing, but when the planner judges a term common (质量)
+    and scans the table instead, it computes them row by row and a search of 300,000
+    activities takes minutes. With sequential scans off the index is always read, and
+    the rows it finds are confirmed with ILIKE, which is cheap; settings are restored
+    right after, so no other statement of the transaction is affected.
+    """
+    from sqlalchemy import event
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        if SEARCH_PIECES_FUNCTION in statement:
+            cursor.connection.execute("SELECT set_config('enable_seqscan', 'off', true), "
+                                      f"set_config('work_mem', '{SEARCH_WORK_MEM}', true)")
+
+    def after(conn, cursor, statement, parameters, context, executemany):
+        if SEARCH_PIECES_FUNCTION in statement:
+            cursor.connection.execute("SELECT set_config(name, reset_val, true) FROM pg_settings "
+                                      "WHERE name IN ('enable_seqscan', 'work_mem')")
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+
+
 def _pieces_of_term_present(term: str):
     """Every piece of the term is among the activity's pieces: true of every row ILIKE finds."""
-    pieces = func.qmonth_search_pieces
+    pieces = getattr(func, SEARCH_PIECES_FUNCTION)
     return pieces(SEARCH_DOCUMENT).op("@>")(pieces(func.lower(literal(term, Text))))
 
 
@@ -235,9 +268,10 @@ def _narrowed(user: User, filters: ListFilters, *, with_state: bool = True,
               read_rows: bool = False) -> Select:
     """The scoped activities matching the filters (optionally ignoring the state)."""
     query = visible_activities(user).where(Activity.campaign_id == filters.campaign_id)
-    # One unit's entries are few: testing each of them costs less than looking the
-    # term up among the whole province's.
-    read_rows = read_rows or not user.is_province or filters.unit is not None
+    if db.session.get_bind().dialect.name == "sqlite":
+        # One unit's entries are few: testing each of them costs less than looking the
+        # term up in SQLite's index of the whole province's (PostgreSQL combines both indexes).
+        read_rows = read_rows or not user.is_province or filters.unit is not None
     for term in filters.q.split():
         query = query.where(_mentions(term, read_rows=read_rows))
     if filters.kind is not None:
@@ -275,14 +309,37 @@ def filtered_activities(user: User, filters: ListFilters) -> Select:
     )
 
 
-def state_counts(user: User, filters: ListFilters) -> dict[ActivityState, int]:
-    """Entries per state under every filter but the state one, in one aggregate query."""
+def state_counts(user: User, filters: ListFilters) -> dict[ActivityState, int] | None:
+    """Entries per state under every filter but the state one, in one aggregate query.
+
+    A search counts its matches only up to SEARCH_COUNT_CAP: counting every activity that
+    holds 培训 among a million takes longer than the person typing will wait, and a number
+    past a thousand tells them only to narrow the search. None when the cap is passed.
+    """
+    if filters.q:
+        return _search_counts(user, filters)
     # count(...) FILTER per state rather than GROUP BY state: grouping steers SQLite onto
     # the state index and, during a search, into reading rows in random order (slower).
     states = list(ActivityState)
     query = _narrowed(user, filters, with_state=False).with_only_columns(
         *(func.count(Activity.id).filter(Activity.state == state) for state in states))
     return dict(zip(states, db.session.execute(query).one()))
+
+
+def _search_counts(user: User, filters: ListFilters) -> dict[ActivityState, int] | None:
+    """Matches per state, or None when there are more than SEARCH_COUNT_CAP of them."""
+    matches = (_narrowed(user, filters, with_state=False).with_only_columns(Activity.state)
+               .limit(SEARCH_COUNT_CAP + 1).subquery())
+    counts = dict(db.session.execute(select(matches.c.state, func.count()).group_by(matches.c.state)).all())
+    if sum(counts.values()) > SEARCH_COUNT_CAP:
+        return None
+    return {state: counts.get(state, 0) for state in ActivityState}
+
+
+def _capped_total(user: User, filters: ListFilters) -> int:
+    """How many match the filters, state included, counted up to one past SEARCH_COUNT_CAP."""
+    matches = _narrowed(user, filters).with_only_columns(Activity.id).limit(SEARCH_COUNT_CAP + 1).subquery()
+    return db.session.scalar(select(func.count()).select_from(matches))
 
 
 # What _row.html shows. Other columns (long texts, figures) are not loaded for the list,
@@ -294,42 +351,9 @@ ROW_COLUMNS = (
 )
 
 
-@dataclass
-class Page:
-    """One page of a list, and enough to draw its page links."""
-
-    items: list
-    number: int
-    total: int
-    size: int = PAGE_SIZE
-
-    @property
-    def pages(self) -> int:
-        return max(ceil(self.total / self.size), 1)
-
-    @property
-    def first_index(self) -> int:
-        return (self.number - 1) * self.size + 1 if self.total else 0
-
-    @property
-    def last_index(self) -> int:
-        return min(self.number * self.size, self.total)
-
-    def numbers(self, around: int = 2) -> list[int | None]:
-        """Page numbers to link, with None where a run of pages is left out: 1 … 4 5 6 … 20."""
-        wanted = {1, self.pages, *range(self.number - around, self.number + around + 1)}
-        shown = sorted(n for n in wanted if 1 <= n <= self.pages)
-        result: list[int | None] = []
-        for number in shown:
-            if result and number - result[-1] > 1:
-                result.append(None)
-            result.append(number)
-        return result
-
-
 def paginate(user: User, filters: ListFilters, total: int, size: int = PAGE_SIZE) -> Page:
     """One page of the filtered list; a page past the end shows the last one."""
-    number = min(filters.page, max(ceil(total / size), 1))
+    number = page_number(filters.page, total, size)
     if not total:
         return Page(items=[], number=1, total=0, size=size)
     # A search that matches many entries finds its page sooner by reading the newest rows
@@ -359,18 +383,25 @@ class ActivityList:
     """What the list page shows: the filters, the counts per state and one page."""
 
     filters: ListFilters
-    counts: dict[ActivityState, int]
+    counts: dict[ActivityState, int] | None  # None: a search with more than SEARCH_COUNT_CAP matches
     page: Page
+    is_capped: bool = False  # more matches than a search counts: the page pages through the first ones
+    count_cap: int = SEARCH_COUNT_CAP
 
     @property
     def count_all(self) -> int:
-        return sum(self.counts.values())
+        return self.count_cap if self.counts is None else sum(self.counts.values())
 
 
 def activity_list(user: User, filters: ListFilters) -> ActivityList:
     """Counts and one page of the list: two queries, whatever the page shows."""
     counts = state_counts(user, filters)
-    # The counts already give the total, so no separate COUNT(*) is needed.
-    total = counts[filters.state] if filters.state else sum(counts.values())
-    page = paginate(user, filters, total)
-    return ActivityList(filters=filters, counts=counts, page=page)
+    # The counts already give the total, so no separate COUNT(*) is needed. Past the cap a
+    # search pages through its first SEARCH_COUNT_CAP matches.
+    if counts is None:
+        total = _capped_total(user, filters) if filters.state else SEARCH_COUNT_CAP + 1
+    else:
+        total = counts[filters.state] if filters.state else sum(counts.values())
+    page = paginate(user, filters, min(total, SEARCH_COUNT_CAP))
+    return ActivityList(filters=filters, counts=counts, page=page, is_capped=total > SEARCH_COUNT_CAP,
+                        count_cap=SEARCH_COUNT_CAP)

@@ -1,21 +1,15 @@
-"""The activity list, its active search and filters, and the XLSX/CSV export."""
-from flask import Blueprint, Response, abort, request, url_for
+"""The activity list, its active search and filters, and the XLSX/CSV export (routes of the activities blueprint)."""
+from flask import Response, abort, request, url_for
 from flask_login import current_user, login_required
 
 from ..htmx import is_htmx, render
 from ..campaigns.services import active_campaign
 from ..models import ActivityState
-from . import export
+from . import bp, export
 from .listing import SORT_LABELS, FilterChoices, ListFilters, activity_list
 
 
-def register_routes(bp: Blueprint) -> None:
-    """Add the list, search and export routes to the activities blueprint."""
-    bp.add_url_rule("/", view_func=index, methods=["GET"])
-    bp.add_url_rule("/export.xlsx", view_func=export_xlsx, methods=["GET"])
-    bp.add_url_rule("/export.csv", view_func=export_csv, methods=["GET"])
-
-
+@bp.get("/")
 @login_required
 def index():
     """The activities the user may see in the active campaign: searched, filtered, paged."""
@@ -48,6 +42,7 @@ def _export(extension: str, build, mimetype: str) -> Response:
     return response
 
 
+@bp.get("/export.xlsx")
 @login_required
 def export_xlsx():
     """The filtered list (all pages) as an Excel workbook."""
@@ -55,6 +50,7 @@ def export_xlsx():
                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
+@bp.get("/export.csv")
 @login_required
 def export_csv():
     """The filtered list (all pages) as CSV, UTF-8 with a BOM."""

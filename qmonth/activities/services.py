@@ -1,6 +1,8 @@
 """Activities: every change of state (each one audited); who may see them is in qmonth.access."""
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import date
 
@@ -113,24 +115,60 @@ def _apply(activity: Activity, data: ActivityData) -> dict:
     return changes
 
 
-def create_activity(
-    *, campaign: Campaign, unit: Unit, author: User, data: ActivityData, form_key: str | None
-) -> tuple[Activity, bool]:
-    """Create a draft, exactly once per form key. Returns (activity, created)."""
-    if form_key:
-        existing = db.session.scalar(select(Activity).where(Activity.form_key == form_key))
+class ClientIdConflict(WorkflowError):
+    """The phone's id for an entry already names another entry of this author (answered 409)."""
+
+
+CLIENT_ID_TAKEN = "该条目编号已用于另一条内容不同的登记，未重复保存。请刷新页面后重新填写，或在活动列表中核对已保存的登记。"
+
+
+def entry_hash(campaign: Campaign, data: ActivityData) -> str:
+    """SHA-256 of what an entry says (its cleaned fields and campaign): a repeat hashes the same."""
+    fields = {name: _comparable(getattr(data, name)) for name in EDITABLE_FIELDS}
+    fields["figures"] = dict(sorted((data.figures or {}).items()))
+    fields["campaign"] = campaign.id
+    text = json.dumps(fields, ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _earlier_entry(author: User, form_key: str | None, client_id: str | None, client_hash: str | None):
+    """The entry an earlier request of this form or this client id made, or None; ClientIdConflict
+    when the client id names an entry with other content."""
+    if client_id:
+        existing = db.session.scalar(select(Activity).where(Activity.author_id == author.id,
+                                                            Activity.client_id == client_id))
         if existing is not None:
-            return existing, False
-    activity = Activity(campaign=campaign, unit=unit, author=author, form_key=form_key,
-                        state=ActivityState.DRAFT, figures={})
-    _apply(activity, data)
-    db.session.add(activity)
+            if existing.client_hash != client_hash:
+                raise ClientIdConflict(CLIENT_ID_TAKEN)
+            return existing
+    if form_key:
+        return db.session.scalar(select(Activity).where(Activity.form_key == form_key))
+    return None
+
+
+def create_activity(
+    *, campaign: Campaign, unit: Unit, author: User, data: ActivityData, form_key: str | None,
+    client_id: str | None = None,
+) -> tuple[Activity, bool]:
+    """Create a draft, exactly once per form key and per client id (the phone's UUID for the entry,
+    unique per author). Returns (activity, created); a repeat returns the first one's row, and the
+    same client id with other content raises ClientIdConflict."""
+    client_hash = entry_hash(campaign, data) if client_id else None
+    existing = _earlier_entry(author, form_key, client_id, client_hash)
+    if existing is not None:
+        return existing, False
     try:
-        # A savepoint: a concurrent twin with the same key loses here, not at commit.
+        # A savepoint, begun before the row exists (beginning one flushes what is pending): a
+        # concurrent twin with the same key loses here, not at commit.
         with db.session.begin_nested():
+            activity = Activity(campaign=campaign, unit=unit, author=author, form_key=form_key,
+                                client_id=client_id, client_hash=client_hash, state=ActivityState.DRAFT,
+                                figures={})
+            _apply(activity, data)
+            db.session.add(activity)
             db.session.flush()
     except IntegrityError:
-        existing = db.session.scalar(select(Activity).where(Activity.form_key == form_key))
+        existing = _earlier_entry(author, form_key, client_id, client_hash)
         if existing is None:
             raise
         return existing, False

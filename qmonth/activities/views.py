@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import flash, get_template_attribute, jsonify, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user
 from sqlalchemy import func, select
 
@@ -16,14 +16,15 @@ from ..htmx import render
 from ..models import Attachment, AuditEvent, Campaign, Photo
 from ..timeutil import LOCAL_TZ, utcnow
 from ..photos.services import (
-    UploadRefused, add_attachment, add_photo, attach_staged, refuse_when_full, staged_attachments, staged_photos,
+    UploadRefused, add_attachment, parse_client_id, add_photo, attach_staged, refuse_when_full, staged_attachments, staged_photos,
 )
 from ..photos.views import FORM_KEY
+from . import bp
 from .forms import ActivityForm, form_from_activity, parse_figures
-from .listing_views import register_routes as register_listing_routes
 from .services import (
     FIELD_LABELS,
     ActivityGone,
+    ClientIdConflict,
     WorkflowError,
     create_activity,
     delete_activity,
@@ -32,12 +33,11 @@ from .services import (
     update_activity,
 )
 
-bp = Blueprint("activities", __name__, url_prefix="/activities")
-register_listing_routes(bp)  # the list, its search and the export
 
 EXPIRED_FORM = "页面已过期，已为您保留填写的内容，请核对后再次提交。"
 EXPIRED_SESSION = "登录已超时。填写的内容已保留，请输入用户名和密码后继续保存。"
 FILES_NOT_KEPT = "所选的照片和文件未上传，请重新选择。"
+BAD_CLIENT_ID = "登记编号格式不正确，请刷新页面后重新提交。"
 
 
 def _campaign_of_the_form():
@@ -156,6 +156,7 @@ def _handle_post(campaign, activity_id: int | None, template: str = "activities/
         return _form_page(form, activity, status=422, notice="请根据提示修改后再保存。", template=template)
 
     data = form.cleaned()
+    created_now = activity is None
     wants_submit = request.form.get("action") == "submit"
     if wants_submit:
         problems = submission_problems(data)
@@ -166,11 +167,20 @@ def _handle_post(campaign, activity_id: int | None, template: str = "activities/
             return _form_page(form, activity, status=422, notice="报送前请补全标注的内容；也可以先保存草稿。", template=template)
 
     if activity is None:
-        activity, created = create_activity(campaign=campaign, unit=current_user.unit, author=current_user,
-                                            data=data, form_key=form.form_key.data)
-        if not created:  # a repeated POST of the same form: show what the first one made
+        try:
+            client_id = parse_client_id(request.form.get("client_id"), BAD_CLIENT_ID)
+            activity, created = create_activity(campaign=campaign, unit=current_user.unit, author=current_user,
+                                                data=data, form_key=form.form_key.data, client_id=client_id)
+        except (UploadRefused, ClientIdConflict) as error:
             db.session.rollback()
-            return redirect(url_for(".detail", activity_id=activity.id))
+            status = 409 if isinstance(error, ClientIdConflict) else 422
+            if _wants_json():
+                return jsonify(ok=False, error=str(error)), status
+            return _form_page(form, None, status=status, notice=str(error), template=template)
+        if not created:  # a repeated POST of the same form or entry: answer as the first one was answered
+            activity_id = activity.id
+            db.session.rollback()
+            return _created_answer(activity_id, repeat=True)
         attach_staged(activity, staging_key=form.form_key.data, by=current_user)
     else:
         try:
@@ -190,6 +200,8 @@ def _handle_post(campaign, activity_id: int | None, template: str = "activities/
             db.session.rollback()
             return _form_page(form, activity, status=422, notice=str(error), template=template)
     db.session.commit()
+    if created_now and _wants_json():
+        return _created_answer(activity.id, repeat=False, problems=upload_problems)
     if wants_submit:
         flash("活动已报送，等待省厅审核。", "success")
     else:
@@ -197,6 +209,23 @@ def _handle_post(campaign, activity_id: int | None, template: str = "activities/
     for problem in upload_problems:
         flash(problem, "error")
     return redirect(url_for(".detail", activity_id=activity.id))
+
+
+def _wants_json() -> bool:
+    """The phone's outbox (X-Requested-With: qmonth-upload) wants the new entry's id, not a page."""
+    return request.headers.get("X-Requested-With") == "qmonth-upload"
+
+
+def _created_answer(activity_id: int, *, repeat: bool, problems: list[str] = ()):
+    """The answer to a new entry, the same for its repeats: the entry's page, or JSON for the outbox
+    ({"ok", "id", "url", "already_received"}, 201 when new, 200 when already received)."""
+    url = url_for(".detail", activity_id=activity_id)
+    if _wants_json():
+        return jsonify(ok=True, id=activity_id, url=url, already_received=repeat,
+                       upload_problems=list(problems)), 200 if repeat else 201
+    if repeat:
+        flash("该登记已收到，未重复保存。", "info")
+    return redirect(url)
 
 
 def _read_form(campaign, template: str):
@@ -297,7 +326,7 @@ def check_field():
     errors = list(field.errors) if field is not None and name in form._fields else []
     if name == "starts_on" and not errors:
         errors = [e for e in form.ends_on.errors if "早于" in e]
-    return render_template("activities/_field_error.html", name=name, errors=errors)
+    return get_template_attribute("_field.html", "field_error")(name, errors)
 
 
 @bp.get("/<int:activity_id>")

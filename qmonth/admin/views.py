@@ -1,12 +1,12 @@
 """Account management for province and unit admins."""
-from flask import Blueprint, abort, flash, redirect, url_for
+from flask import abort, flash, redirect, url_for
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
-from ..audit.views import register_routes as register_audit_routes
 from ..extensions import db
 from ..htmx import render
 from ..models import Role
+from . import bp
 from .forms import UserCreateForm
 from .services import (
     AccountError,
@@ -18,8 +18,6 @@ from .services import (
     set_user_enabled,
 )
 
-bp = Blueprint("admin", __name__, url_prefix="/admin")
-register_audit_routes(bp)  # the audit log, province only
 
 
 @bp.before_request

@@ -1,23 +1,25 @@
 """The audit log for the province: who did what, when and why, filtered and paged.
 
-The page sits with the administration pages: `register_routes` hangs it on the admin blueprint,
-so its URL (/admin/audit) and endpoint name (admin.audit) stay what pages and tests use.
+The page sits with the administration pages, so its route hangs on the admin blueprint (whose login
+check covers it): its URL (/admin/audit) and endpoint name (admin.audit), which templates, tests and
+recorded audit rows name, stay as they were.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from flask import Blueprint, request
+from flask import request
 from flask_login import current_user
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from ..access import require_province
-from ..activities.listing import Page
+from ..admin import bp as admin_bp
 from ..extensions import db
 from ..htmx import render
 from ..models import AuditEvent, Unit, User
+from ..paging import Page, page_number
 from ..parsing import DateError, positive_int, typed_day
 from ..textnorm import search_text
 from ..timeutil import LOCAL_TZ, to_local, utcnow
@@ -25,10 +27,6 @@ from .labels import ACTION_LABELS, OBJECT_LABELS, action_label, change_lines, st
 
 PAGE_SIZE = 50
 
-
-def register_routes(bp: Blueprint) -> None:
-    """Add the audit log page to the admin blueprint (its login check covers it)."""
-    bp.add_url_rule("/audit", view_func=audit, methods=["GET"])
 
 DATE_LABELS = {"date_from": "起始日期", "date_to": "截止日期"}
 
@@ -107,21 +105,21 @@ class AuditFilters:
         return query
 
 
+@admin_bp.get("/audit")
 def audit():
     """The audit trail, newest first (province only)."""
     require_province(current_user)
     filters = AuditFilters.from_args(request.args)
     query = filters.query()
     total = db.session.scalar(query.with_only_columns(func.count(AuditEvent.id)).order_by(None))
-    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-    number = min(filters.page, pages)
-    events = list(db.session.scalars(
+    page = Page(items=[], number=page_number(filters.page, total, PAGE_SIZE), total=total, size=PAGE_SIZE)
+    page.items = list(db.session.scalars(
         query.options(joinedload(AuditEvent.actor))
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-        .limit(PAGE_SIZE).offset((number - 1) * PAGE_SIZE)))
+        .limit(page.size).offset(page.offset)))
     units = list(db.session.scalars(select(Unit).order_by(Unit.position)))
     return render(
-        "audit/log.html", filters=filters, page=Page(items=events, number=number, total=total, size=PAGE_SIZE),
+        "audit/log.html", filters=filters, page=page,
         units=units, units_by_id={unit.id: unit for unit in units}, action_labels=ACTION_LABELS,
         action_label=action_label, state_label=state_label, change_lines=change_lines, object_labels=OBJECT_LABELS,
         status=422 if filters.errors else 200,

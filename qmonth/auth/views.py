@@ -1,16 +1,16 @@
 """Login, logout and the user's own password."""
 
-from flask import Blueprint, flash, redirect, request, session, url_for
+from flask import flash, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import db
 from ..htmx import render
 from ..redirects import safe_local_path
 from ..securitylog import security_event
+from . import bp
 from .forms import LoginForm, PasswordChangeForm
 from .services import LoginRefused, checked_login, checked_password_change, end_all_sessions
 
-bp = Blueprint("auth", __name__)
 
 
 @bp.route("/login", methods=["GET", "POST"])

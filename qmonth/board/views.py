@@ -3,19 +3,20 @@ from __future__ import annotations
 
 import tempfile
 from datetime import timedelta
-from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, request, send_file, url_for
+from flask import flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from .. import timeutil
 from ..access import campaign_or_404, require_bureau_user, require_province, unit_by_code_or_404
-from ..campaigns.views import register_routes as register_campaign_routes
+from ..downloads import send_download
 from ..extensions import db
 from ..htmx import is_htmx, render
 from ..main.services import report_countdown
 from ..models import Campaign
+from ..redirects import referrer_on_this_site
 from ..deadlines import ReportStatus
+from . import bp
 from .forms import ReminderForm, ReopenForm, reopening_window
 from .highlights import cover_photo, highlighted_activities, write_highlights_zip
 from .rows import SORT_CHOICES, BoardFilters, build_board
@@ -25,8 +26,6 @@ from .services import (
 )
 from .stats import campaign_stats, stats_charts
 
-bp = Blueprint("board", __name__, url_prefix="/board")
-register_campaign_routes(bp)
 
 
 @bp.before_request
@@ -79,7 +78,7 @@ def send():
             # A double click gets the same answer as the first click: the reminder it sent.
             flash(f"已向 {len(reminder.recipients)} 个单位发送催报。", "success")
             if not is_htmx():
-                return redirect(request.referrer if _is_board_url(request.referrer) else url_for(".index"))
+                return redirect(referrer_on_this_site(url_for(".index")) or url_for(".index"))
             response = render("board/_reminder_form.html", "board/_reminder_form.html",
                               form=ReminderForm(formdata=None), sent=True)
             response.headers["HX-Trigger"] = "board-changed"
@@ -87,14 +86,6 @@ def send():
     if is_htmx():
         return render("board/_reminder_form.html", "board/_reminder_form.html", status=422, form=form)
     return _board_page(campaign, form, status=422)
-
-
-def _is_board_url(url: str | None) -> bool:
-    """Only back to the board itself (with its sort and filters), never elsewhere."""
-    if not url:
-        return False
-    parts = urlsplit(url)
-    return parts.netloc == request.host and parts.path == url_for(".index")
 
 
 # Reminders as the units see them -------------------------------------------------------
@@ -217,6 +208,5 @@ def highlights_zip():
     except Exception:
         archive.close()
         raise
-    return send_file(archive, mimetype="application/zip", as_attachment=True,
-                     download_name=f"{campaign.year}年质量月宣传推广照片.zip", conditional=False, etag=False,
-                     max_age=0)
+    return send_download(archive, mimetype="application/zip", name=f"{campaign.year}年质量月宣传推广照片",
+                         extension="zip", conditional=False, etag=False, max_age=0)

@@ -104,6 +104,18 @@ class _Checker:
             self.fail(f"{key} 应为列表", header, index, key)
         return value
 
+    def code(self, table: dict, header: str, index: int, seen: set[str], pattern, *, malformed: str,
+             repeated: str) -> str:
+        """The table's `code`: matching `pattern` and not `seen` before in its list (then added to it).
+        The messages are formatted with the code."""
+        code = self.field(table, "code", str, header, index)
+        if not pattern.match(code):
+            self.fail(malformed.format(code=code), header, index, "code")
+        if code in seen:
+            self.fail(repeated.format(code=code), header, index, "code")
+        seen.add(code)
+        return code
+
     def text(self, value: str, key: str, header: str, index: int = 0, column_name: str | None = None) -> None:
         """No control characters, and no longer than the column that will hold it."""
         problem = control_character_problem(value, multiline=True)
@@ -197,12 +209,8 @@ def _check(data: dict, check: _Checker) -> None:
     kind_codes: set[str] = set()
     figure_index = 0
     for index, kind in enumerate(data["kinds"]):
-        code = check.field(kind, "code", str, "kinds", index)
-        if not CODE_PATTERN.match(code):
-            check.fail(f"活动类型代码 {code!r} 只能使用小写字母、数字和下划线", "kinds", index, "code")
-        if code in kind_codes:
-            check.fail(f"活动类型代码 {code} 重复", "kinds", index, "code")
-        kind_codes.add(code)
+        check.code(kind, "kinds", index, kind_codes, CODE_PATTERN,
+                   malformed="活动类型代码 {code!r} 只能使用小写字母、数字和下划线", repeated="活动类型代码 {code} 重复")
         check.field(kind, "name", str, "kinds", index)
         task = check.field(kind, "task", int, "kinds", index, required=False)
         if task is not None and task not in task_numbers:
@@ -210,10 +218,8 @@ def _check(data: dict, check: _Checker) -> None:
         figure_codes: set[str] = set()
         for figure in kind.get("figures", []):
             header = "kinds.figures"
-            fcode = check.field(figure, "code", str, header, figure_index)
-            if not CODE_PATTERN.match(fcode) or fcode in figure_codes:
-                check.fail(f"指标代码 {fcode!r} 无效或重复", header, figure_index, "code")
-            figure_codes.add(fcode)
+            check.code(figure, header, figure_index, figure_codes, CODE_PATTERN,
+                       malformed="指标代码 {code!r} 无效或重复", repeated="指标代码 {code!r} 无效或重复")
             check.field(figure, "label", str, header, figure_index)
             ftype = check.field(figure, "type", str, header, figure_index)
             if ftype not in FIGURE_TYPES:
@@ -234,12 +240,8 @@ def _check(data: dict, check: _Checker) -> None:
     unit_codes: set[str] = set()
     departments = {d.value for d in Department}
     for index, unit in enumerate(data["units"]):
-        code = check.field(unit, "code", str, "units", index)
-        if not UNIT_CODE_PATTERN.match(code):
-            check.fail(f"单位代码 {code!r} 应为“城市拼音-部门”，如 jinan-zj", "units", index, "code")
-        if code in unit_codes:
-            check.fail(f"单位代码 {code} 重复", "units", index, "code")
-        unit_codes.add(code)
+        code = check.code(unit, "units", index, unit_codes, UNIT_CODE_PATTERN,
+                          malformed="单位代码 {code!r} 应为“城市拼音-部门”，如 jinan-zj", repeated="单位代码 {code} 重复")
         check.field(unit, "name", str, "units", index)
         check.field(unit, "city", str, "units", index)
         dept = check.field(unit, "dept", str, "units", index)

@@ -1,5 +1,5 @@
 """Home page, the campaign catalogue and the health check."""
-from flask import Blueprint, jsonify
+from flask import jsonify
 from flask_login import login_required
 from sqlalchemy import select, text
 
@@ -8,9 +8,9 @@ from ..htmx import render
 from ..models import Unit
 from ..storage import health as storage_health
 from ..campaigns.services import active_campaign
+from . import bp
 from .services import report_countdown
 
-bp = Blueprint("main", __name__)
 
 
 @bp.get("/")

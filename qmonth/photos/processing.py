@@ -22,10 +22,13 @@ import logging
 import os
 import struct
 from dataclasses import dataclass
+from datetime import datetime
 from typing import BinaryIO
 
 import pillow_heif
 from PIL import Image, ImageCms
+
+from . import capture_time
 
 pillow_heif.register_heif_opener()
 
@@ -120,6 +123,8 @@ class ProcessedPhoto:
     height: int
     source_format: str
     sha256: str
+    original_sha256: str  # of the bytes as sent: the same picture sent twice has the same one
+    taken_at: datetime | None  # EXIF DateTimeOriginal of the original, when it carries one
 
 
 def sniff_image_type(head: bytes) -> str | None:
@@ -193,6 +198,8 @@ def process_photo(
         height=height,
         source_format=source_format,
         sha256=hashlib.sha256(print_bytes).hexdigest(),
+        original_sha256=hashlib.sha256(data).hexdigest(),
+        taken_at=decoded.taken_at,
     )
 
 
@@ -202,6 +209,7 @@ class _Decoded:
     stored_size: tuple[int, int]  # full size as stored in the file
     orientation: int  # EXIF orientation, 1-8
     icc_profile: bytes | None
+    taken_at: datetime | None = None
 
     @property
     def upright_size(self) -> tuple[int, int]:
@@ -250,10 +258,11 @@ def _decode(data: bytes, source_format: str, max_pixels: int) -> _Decoded:
     img.load()
 
     orientation = _exif_orientation(img)
+    taken_at = capture_time.from_image(img)
     icc_profile = img.info.get("icc_profile")
     image = img if img.mode == "CMYK" else _flatten_to_rgb(img)
     image.info = {}  # resize() copies info into every output; keep nothing
-    return _Decoded(image, (stored_width, stored_height), orientation, icc_profile)
+    return _Decoded(image, (stored_width, stored_height), orientation, icc_profile, taken_at)
 
 
 def _has_end_marker(data: bytes, img: Image.Image) -> bool:

@@ -11,12 +11,14 @@ from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from ..audit import record
 from ..extensions import db
 from ..models import CAPTION_MAX, ORIGINAL_NAME_MAX, Activity, Attachment, AttachmentKind, Photo, User
 from ..textnorm import control_character_problem, is_invalid_code_point, normalise_text
 from ..timeutil import utcnow
+from . import capture_time
 from .processing import PhotoRejected, process_photo
 from ..storage import LocalStorage, uploads
 from .storage import PHOTO_VARIANTS, TEMP_SUFFIX, attachment_key, new_storage_key, photo_key
@@ -35,6 +37,71 @@ STAGED_PHOTO_LIFETIME = timedelta(days=2)
 
 class UploadRefused(ValueError):
     """A refused file; the message names the file and the reason, in Chinese."""
+
+
+class ClientIdConflict(UploadRefused):
+    """The phone's id for this photo already names another picture of this user (answered 409)."""
+
+
+class AlreadyReceived(Exception):
+    """A repeat of an upload this user made before (same id, same bytes): here is its photo."""
+
+    def __init__(self, photo: Photo) -> None:
+        super().__init__(photo.id)
+        self.photo = photo
+
+
+CLIENT_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+MESSAGE_BAD_CLIENT_ID = "照片编号格式不正确，请刷新页面后重新上传。"
+
+
+def parse_client_id(value: str | None, message: str = MESSAGE_BAD_CLIENT_ID) -> str | None:
+    """The phone's UUID for an upload or an entry, lower-cased; None when none was sent.
+    Raises UploadRefused with `message`."""
+    value = (value or "").strip().lower()
+    if not value:
+        return None
+    if not CLIENT_ID.match(value):
+        raise UploadRefused(message)
+    return value
+
+
+def photo_with_client_id(user: User, client_id: str | None) -> Photo | None:
+    if not client_id:
+        return None
+    return db.session.scalar(select(Photo).where(Photo.uploaded_by_id == user.id, Photo.client_id == client_id))
+
+
+def same_upload_or_conflict(existing: Photo, original_sha256: str, filename: str) -> Exception:
+    """A repeat with the same bytes is the same upload; the same id with other bytes is refused."""
+    if existing.original_sha256 != original_sha256:
+        return ClientIdConflict(
+            f"“{display_name(filename)}”未能上传：该照片编号已用于另一张照片（“{existing.original_name}”），"
+            "请刷新页面后重新选择照片。")
+    return AlreadyReceived(existing)
+
+
+def check_repeat(stream, *, by: User, client_id: str | None, filename: str) -> None:
+    """Before any limit is applied: a repeat of an earlier upload of this user raises AlreadyReceived
+    (so a repeat of the 30th photo is not refused as a 31st), a reused id ClientIdConflict.
+    Reads the stream to hash it only when the id is known; otherwise leaves it untouched."""
+    existing = photo_with_client_id(by, client_id)
+    if existing is None:
+        return
+    digest = hashlib.sha256()
+    while chunk := stream.read(1024 * 1024):
+        digest.update(chunk)
+    raise same_upload_or_conflict(existing, digest.hexdigest(), filename)
+
+
+def _refuse_identical(filename: str, original_sha256: str, *, activity: Activity | None,
+                      staging_key: str | None) -> None:
+    """The same picture (byte for byte) is on this activity or staged form already."""
+    where = (Photo.activity_id == activity.id) if activity is not None else (
+        (Photo.staging_key == staging_key) & Photo.activity_id.is_(None))
+    twin = db.session.scalar(select(Photo).where(where, Photo.original_sha256 == original_sha256).limit(1))
+    if twin is not None:
+        raise refused(filename, f"这张照片已上传到本活动（与“{twin.original_name}”完全相同），无需重复上传。")
 
 
 def display_name(filename: str | None) -> str:
@@ -109,13 +176,19 @@ def refuse_when_full(model, filename: str, *, by: User, activity: Activity | Non
 
 
 def add_photo(*, stream, filename: str, by: User, activity: Activity | None = None,
-              staging_key: str | None = None) -> Photo:
+              staging_key: str | None = None, client_id: str | None = None, taken_at=None,
+              received_at=None) -> Photo:
     """Verify and normalise one upload, store its three copies, add the row (caller commits).
 
     Files are in place before the row is committed, so a row never points at
     nothing; a crash in between leaves orphan files for the sweeper. The image
     work comes before the first query, so a caller that has ended its transaction
     does not hold the database's write lock while it runs (see photos.views).
+
+    With the phone's `client_id`, a repeat of an upload this user made raises AlreadyReceived
+    (and ClientIdConflict for other bytes), also when two repeats race: the unique index on
+    (uploader, client id) lets one row in and the loser finds it. `taken_at` is what the
+    browser read from EXIF; the original's own EXIF wins.
     """
     if activity is None and not staging_key:
         raise ValueError("a photo belongs to an activity or to a staged form")
@@ -123,19 +196,37 @@ def add_photo(*, stream, filename: str, by: User, activity: Activity | None = No
         processed = process_photo(stream, max_bytes=MAX_PHOTO_BYTES)
     except PhotoRejected as error:
         raise refused(filename, error.message) from None
+    existing = photo_with_client_id(by, client_id)
+    if existing is not None:
+        raise same_upload_or_conflict(existing, processed.original_sha256, filename)
+    _refuse_identical(filename, processed.original_sha256, activity=activity, staging_key=staging_key)
     position = refuse_when_full(Photo, filename, by=by, activity=activity, staging_key=staging_key)
+    now = utcnow()
     key = new_storage_key()
     store = uploads()
     for variant in PHOTO_VARIANTS:
         store.put_bytes(photo_key(key, variant), getattr(processed, variant))
-    photo = Photo(
-        activity=activity, unit_id=activity.unit_id if activity else by.unit_id, uploaded_by_id=by.id,
-        staging_key=None if activity else staging_key, position=position,
-        is_cover=position == 0, original_name=display_name(filename), storage_key=key,
-        width=processed.width, height=processed.height, sha256=processed.sha256,
-        bytes_print=len(processed.print),
-    )
-    db.session.add(photo)
+    try:
+        # A savepoint begun before the row exists (it flushes what is pending): a racing twin
+        # with the same client id loses here, on the unique index, not at commit.
+        with db.session.begin_nested():
+            photo = Photo(
+                activity=activity, unit_id=activity.unit_id if activity else by.unit_id, uploaded_by_id=by.id,
+                staging_key=None if activity else staging_key, position=position,
+                is_cover=position == 0, original_name=display_name(filename), storage_key=key,
+                width=processed.width, height=processed.height, sha256=processed.sha256,
+                bytes_print=len(processed.print), client_id=client_id, original_sha256=processed.original_sha256,
+                taken_at=capture_time.plausible(processed.taken_at or taken_at, now=now),
+                received_at=received_at or now,
+            )
+            db.session.add(photo)
+            db.session.flush()
+    except IntegrityError:
+        _remove_photo_files(key)
+        existing = photo_with_client_id(by, client_id)
+        if existing is None:
+            raise
+        raise same_upload_or_conflict(existing, processed.original_sha256, filename) from None
     if activity is not None:
         record("photo.add", actor=by, obj=activity, changes={"photo": [None, photo.original_name]})
     return photo
@@ -369,9 +460,12 @@ SWEEP_GRACE = timedelta(minutes=10)
 
 
 def sweep(*, now=None, grace: timedelta = SWEEP_GRACE) -> dict[str, int]:
-    """Remove files no row points to, stale temporary files and old staged uploads."""
+    """Remove files no row points to, stale temporary files, old staged uploads and expired
+    resumable uploads."""
+    from .resumable import remove_expired
+
     now = now or utcnow()
-    removed = {"staged": 0, "orphans": 0, "temporary": 0}
+    removed = {"staged": 0, "orphans": 0, "temporary": 0, "resumable": remove_expired(now=now)}
     cutoff = now - STAGED_PHOTO_LIFETIME
     dropped_files = []
     for photo in db.session.scalars(select(Photo).where(Photo.activity_id.is_(None), Photo.created_at < cutoff)):

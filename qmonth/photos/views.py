@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ..access import (
@@ -16,14 +16,15 @@ from ..extensions import db
 from ..securitylog import security_event
 from ..htmx import is_htmx, render
 from ..models import Activity, Attachment, Photo
+from ..redirects import referrer_on_this_site
+from . import bp, capture_time
 from .services import (
-    UploadRefused, add_attachment, add_photo, delete_attachment, delete_photo, make_cover, move_photo,
-    refuse_when_full, set_caption,
+    AlreadyReceived, ClientIdConflict, UploadRefused, add_attachment, add_photo, check_repeat, delete_attachment,
+    delete_photo, make_cover, move_photo, parse_client_id, refuse_when_full, set_caption,
 )
 from ..storage import send_stored, uploads
 from .storage import PHOTO_VARIANTS, attachment_key, photo_key
 
-bp = Blueprint("photos", __name__)
 
 FORM_KEY = re.compile(r"^[0-9a-f]{32}$")
 YEAR = 365 * 24 * 3600
@@ -39,13 +40,28 @@ def _staging_key(form_key: str) -> str:
     return form_key
 
 
-def _upload_response(item=None, *, error: str | None = None, back: str | None = None, template: str):
+def _upload_response(item=None, *, error: str | None = None, back: str | None = None, template: str,
+                     status: int = 422, repeat: bool = False):
+    """JSON for the page's uploader, else a message and a redirect. A repeat of an upload already
+    received answers as the first one did, and says so."""
     if _wants_json():
         if error:
-            return jsonify(ok=False, error=error), 422
-        return jsonify(ok=True, id=item.id, html=render_template(template, item=item, editable=True))
-    flash(error or f"已上传：{item.original_name}", "error" if error else "success")
-    return redirect(back or request.referrer or url_for("activities.index"))
+            return jsonify(ok=False, error=error), status
+        return jsonify(ok=True, id=item.id, html=render_template(template, item=item, editable=True),
+                       already_received=repeat, **photo_times(item))
+    if error:
+        flash(error, "error")
+    else:
+        flash(f"已收到，无需重复上传：{item.original_name}" if repeat else f"已上传：{item.original_name}", "success")
+    return redirect(back or referrer_on_this_site() or url_for("activities.index"))
+
+
+def photo_times(item) -> dict:
+    """Capture and receipt times of a photo for JSON answers (ISO 8601, UTC); nothing for files."""
+    if not isinstance(item, Photo):
+        return {}
+    return {"taken_at": item.taken_at.isoformat() if item.taken_at else None,
+            "received_at": item.received_at.isoformat() if item.received_at else None}
 
 
 @bp.post("/activities/<int:activity_id>/photos")
@@ -75,14 +91,31 @@ UPLOADS = {
 
 
 def _store_upload(field: str, *, activity, staging_key, back):
-    """One path for photos and files: check the field, call the service, answer JSON or redirect."""
+    """One path for photos and files: check the field, call the service, answer JSON or redirect.
+
+    A photo may carry `client_id` (the phone's UUID for it: a repeat is answered "already
+    received" with the first answer, never stored twice) and `taken_at` (EXIF DateTimeOriginal
+    as the browser read it before shrinking the picture).
+    """
     add, model, template, missing = UPLOADS[field]
     upload_file = request.files.get(field)
     if upload_file is None or not upload_file.filename:
         return _upload_response(error=missing, back=back, template=template)
-    try:  # a full activity refuses the file before it is read or decoded
+    extra = {}
+    try:
+        if model is Photo:
+            extra = {"client_id": parse_client_id(request.form.get("client_id")),
+                     "taken_at": capture_time.from_client(request.form.get("taken_at"))}
+            check_repeat(upload_file.stream, by=current_user, client_id=extra["client_id"],
+                         filename=upload_file.filename)
+        # a full activity refuses the file before it is read or decoded
         refuse_when_full(model, upload_file.filename, by=current_user, activity=activity, staging_key=staging_key)
-    except UploadRefused as error:
+    except AlreadyReceived as repeat:
+        return _upload_response(repeat.photo, back=back, template=template, repeat=True)
+    except ClientIdConflict as error:
+        db.session.rollback()
+        return _upload_response(error=str(error), back=back, template=template, status=409)
+    except (UploadRefused, capture_time.BadCaptureTime) as error:
         db.session.rollback()
         return _upload_response(error=str(error), back=back, template=template)
     # This POST began IMMEDIATE (see create_app): it has held the write lock since its first
@@ -91,11 +124,18 @@ def _store_upload(field: str, *, activity, staging_key, back):
     db.session.commit()
     try:
         item = add(stream=upload_file.stream, filename=upload_file.filename, by=current_user,
-                   activity=activity, staging_key=staging_key)
+                   activity=activity, staging_key=staging_key, **extra)
         if activity is not None and not _still_editable(activity):  # submitted meanwhile, in another tab
             db.session.rollback()  # the files written are left to the sweeper
             abort(409)
         db.session.commit()
+    except AlreadyReceived as repeat:  # a twin request got there first
+        photo_id = repeat.photo.id
+        db.session.rollback()
+        return _upload_response(db.session.get(Photo, photo_id), back=back, template=template, repeat=True)
+    except ClientIdConflict as error:
+        db.session.rollback()
+        return _upload_response(error=str(error), back=back, template=template, status=409)
     except UploadRefused as error:
         db.session.rollback()
         security_event("upload.refused", file=upload_file.filename, reason=str(error))
@@ -250,3 +290,8 @@ def delete_file(attachment_id: int):
     delete_attachment(attachment, by=current_user)
     db.session.commit()
     return _photo_list_response(None, activity_id=activity_id, staging_key=staging_key)
+
+
+from .resumable import register_routes as register_resumable_routes  # noqa: E402 (routes on this blueprint)
+
+register_resumable_routes(bp)

@@ -3,25 +3,24 @@ from __future__ import annotations
 
 import uuid
 
-from flask import (
-    Blueprint, Response, abort, current_app, flash, make_response, redirect, render_template, request, send_file,
-    url_for,
-)
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..access import campaign_or_404, is_admin_of_unit, require_province, visible_unit_or_404
+from ..downloads import send_download
 from ..extensions import db, login_manager
 from ..htmx import render
 from ..models import ReportState
-from ..parsing import DateError, positive_int, typed_day, year_window
+from ..parsing import positive_int
 from ..photos.views import FORM_KEY
-from ..storage import pdf_cache, send_stored
 from ..timeutil import format_local, utcnow
-from . import printing
+from . import bp
 from .data import build_bulletin, build_province, build_unit_report, highlight_candidates, report_standing
+from .delivery import pdf_response, pdf_status_response, preview_response
 from .documents import (
     bulletin_document, bulletin_html, province_charts, province_document, province_html, unit_document, unit_html,
 )
+from .forms import BulletinForm, ordered_choice
 from .services import (
     SAVABLE_FIELDS, SECTIONS, ReportError, StaleRevision, clean_value, create_bulletin, current_value,
     get_bulletin_or_404, last_reopen_reason, list_bulletins, may_edit_report, reopen_report, report_for,
@@ -29,9 +28,7 @@ from .services import (
 )
 from .word import unit_docx
 
-bp = Blueprint("reports", __name__, url_prefix="/reports")
 
-PDF_MIMETYPE = "application/pdf"
 DOCX_MIMETYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
@@ -199,7 +196,7 @@ def unit_preview(code: str):
     """The print HTML in the browser: the same markup the PDF is made from."""
     campaign, unit, report = _unit_report(code)
     data = build_unit_report(campaign, unit, report, viewer=current_user)
-    return _preview_response(unit_html(data, root=request.script_root))
+    return preview_response(unit_html(data, root=request.script_root))
 
 
 @bp.get("/<code>.pdf")
@@ -207,7 +204,7 @@ def unit_pdf(code: str):
     """The bureau's report as a GB/T 9704 PDF (cached; large ones are made in the background)."""
     campaign, unit, report = _unit_report(code)
     data = build_unit_report(campaign, unit, report, viewer=current_user)
-    return _pdf_response(unit_document(data), status_url=url_for("reports.unit_pdf_status", code=unit.code),
+    return pdf_response(unit_document(data), status_url=url_for("reports.unit_pdf_status", code=unit.code),
                          back_url=url_for("reports.unit_report", code=unit.code), title=data.title)
 
 
@@ -215,8 +212,8 @@ def unit_pdf(code: str):
 def unit_pdf_status(code: str):
     """Progress of a background PDF (polled by htmx every second)."""
     unit = visible_unit_or_404(current_user, code)
-    return _pdf_status(url_for("reports.unit_pdf", code=unit.code),
-                       url_for("reports.unit_pdf_status", code=unit.code))
+    return pdf_status_response(url_for("reports.unit_pdf", code=unit.code),
+                               url_for("reports.unit_pdf_status", code=unit.code))
 
 
 @bp.get("/<code>.docx")
@@ -225,7 +222,7 @@ def unit_word(code: str):
     campaign, unit, report = _unit_report(code)
     data = build_unit_report(campaign, unit, report, viewer=current_user)
     payload = unit_docx(data)
-    return send_file(payload, mimetype=DOCX_MIMETYPE, as_attachment=True, download_name=f"{data.title}.docx")
+    return send_download(payload, mimetype=DOCX_MIMETYPE, name=data.title, extension="docx")
 
 
 # The province roll-up -----------------------------------------------------------------
@@ -235,20 +232,20 @@ def province_pdf():
     """All 44 units: submission status, figures, charts and highlights (province only)."""
     require_province(current_user)
     data = build_province(campaign_or_404())
-    return _pdf_response(province_document(data), status_url=url_for("reports.province_pdf_status"),
+    return pdf_response(province_document(data), status_url=url_for("reports.province_pdf_status"),
                          back_url=url_for("reports.index"), title=data.title)
 
 
 @bp.get("/province/pdf-status")
 def province_pdf_status():
     require_province(current_user)
-    return _pdf_status(url_for("reports.province_pdf"), url_for("reports.province_pdf_status"))
+    return pdf_status_response(url_for("reports.province_pdf"), url_for("reports.province_pdf_status"))
 
 
 @bp.get("/province/preview")
 def province_preview():
     require_province(current_user)
-    return _preview_response(province_html(build_province(campaign_or_404()), root=request.script_root))
+    return preview_response(province_html(build_province(campaign_or_404()), root=request.script_root))
 
 
 # Bulletins -------------------------------------------------------------------------
@@ -279,56 +276,26 @@ def edit_bulletin(number: int):
     campaign = campaign_or_404()
     bulletin = get_bulletin_or_404(campaign, number)
     candidates = {activity.id: activity for activity in highlight_candidates(campaign)}
-    error = ""
+    form, error = BulletinForm.of(bulletin), ""
     if request.method == "POST":
-        chosen = _ordered_choice(candidates)
-        try:
-            issued_on = typed_day(request.form.get("issued_on"), "日期", *year_window(campaign.year))
-        except DateError as exc:
-            issued_on, error = bulletin.issued_on, str(exc)
-        if not error:
+        form = BulletinForm(campaign)
+        if form.validate():
             try:
-                update_bulletin(bulletin, title=request.form.get("title", ""), lead=request.form.get("lead", ""),
-                                issued_on=issued_on, activity_ids=chosen, by=current_user)
+                update_bulletin(bulletin, title=form.title.data, lead=form.lead.data, issued_on=form.issued_day,
+                                activity_ids=ordered_choice(request.form, candidates), by=current_user)
                 db.session.commit()
             except ReportError as exc:
                 db.session.rollback()
                 error = str(exc)
-        if not error:
-            if request.form.get("op", "save") == "save":
-                flash(f"第{bulletin.number}期简报已保存。", "success")
-            return redirect(url_for("reports.edit_bulletin", number=bulletin.number))
+            else:
+                if request.form.get("op", "save") == "save":
+                    flash(f"第{bulletin.number}期简报已保存。", "success")
+                return redirect(url_for("reports.edit_bulletin", number=bulletin.number))
     items = [candidates[i] for i in bulletin.activity_ids or [] if i in candidates]
     missing = [i for i in bulletin.activity_ids or [] if i not in candidates]
     others = [a for a in candidates.values() if a.id not in set(bulletin.activity_ids or [])]
-    return render("reports/bulletins/edit.html", status=422 if error else 200, bulletin=bulletin, items=items,
-                  others=others, missing=missing, error=error, campaign=campaign,
-                  typed=request.form if error else {})
-
-
-def _ordered_choice(candidates: dict) -> list[int]:
-    """The chosen items in the order of their position numbers, then the up/down/add/remove button."""
-    positions = []
-    for index, raw in enumerate(request.form.getlist("item")):
-        activity_id = positive_int(raw)
-        if activity_id is None:
-            continue
-        # The page's order boxes hold 1..999; anything else (nan, ٣, 1e400) keeps the item where it is.
-        position = positive_int(request.form.get(f"position-{activity_id}"), 999) or index + 1
-        positions.append((position, index, activity_id))
-    chosen = [activity_id for _, _, activity_id in sorted(positions) if activity_id in candidates]
-    op, _, target = request.form.get("op", "save").partition(":")
-    target_id = positive_int(target)
-    if op == "add" and target_id in candidates and target_id not in chosen:
-        chosen.append(target_id)
-    elif op == "remove" and target_id in chosen:
-        chosen.remove(target_id)
-    elif op in ("up", "down") and target_id in chosen:
-        at = chosen.index(target_id)
-        swap = at - 1 if op == "up" else at + 1
-        if 0 <= swap < len(chosen):
-            chosen[at], chosen[swap] = chosen[swap], chosen[at]
-    return chosen
+    return render("reports/bulletins/edit.html", status=422 if error or form.errors else 200, bulletin=bulletin,
+                  items=items, others=others, missing=missing, error=error, campaign=campaign, form=form)
 
 
 @bp.get("/bulletins/<int:number>.pdf")
@@ -336,7 +303,7 @@ def bulletin_pdf(number: int):
     """The issue as a PDF: masthead, items, up to two photos each."""
     require_province(current_user)
     bulletin = get_bulletin_or_404(campaign_or_404(), number)
-    return _pdf_response(bulletin_document(build_bulletin(bulletin)),
+    return pdf_response(bulletin_document(build_bulletin(bulletin)),
                          status_url=url_for("reports.bulletin_pdf_status", number=number),
                          back_url=url_for("reports.edit_bulletin", number=number),
                          title=f"质量月活动简报第{number}期")
@@ -346,64 +313,12 @@ def bulletin_pdf(number: int):
 def bulletin_pdf_status(number: int):
     require_province(current_user)
     get_bulletin_or_404(campaign_or_404(), number)
-    return _pdf_status(url_for("reports.bulletin_pdf", number=number),
-                       url_for("reports.bulletin_pdf_status", number=number))
+    return pdf_status_response(url_for("reports.bulletin_pdf", number=number),
+                               url_for("reports.bulletin_pdf_status", number=number))
 
 
 @bp.get("/bulletins/<int:number>/preview")
 def bulletin_preview(number: int):
     require_province(current_user)
     bulletin = get_bulletin_or_404(campaign_or_404(), number)
-    return _preview_response(bulletin_html(build_bulletin(bulletin), root=request.script_root))
-
-
-# PDF delivery ------------------------------------------------------------------------
-
-def _preview_response(html: str) -> Response:
-    response = make_response(html)
-    # The preview is only ever opened as a page of its own.
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; style-src 'self'; font-src 'self'; img-src 'self'; frame-ancestors 'none'")
-    return response
-
-
-def _send_pdf(cache, key: str, download_name: str) -> Response:
-    response = send_stored(cache, key, mimetype=PDF_MIMETYPE, as_attachment=True, download_name=download_name,
-                           max_age=0)
-    if response is None:
-        abort(404)  # pruned or removed between the check and now: the next request renders it again
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def _pdf_response(document, *, status_url: str, back_url: str, title: str) -> Response:
-    """Cached → the file at once; small → made now; large → a thread makes it and the page polls."""
-    instance = current_app.instance_path
-    cache = pdf_cache()
-    cached = printing.cached_pdf(document, cache)
-    if cached is not None:
-        return _send_pdf(cache, cached, document.download_name)
-    limit = float(current_app.config.get("REPORT_SYNC_SECONDS", 2.0))
-    busy = printing.is_rendering(document.fingerprint, instance) or printing.renderer_busy()
-    if document.estimated_seconds <= limit and not busy:
-        return _send_pdf(cache, printing.build_pdf(document, cache), document.download_name)
-    job = printing.start_background(document, cache, instance)
-    status_url = f"{status_url}?fp={document.fingerprint}"
-    return render("reports/pdf_progress.html", status=202, title=title, job=job, status_url=status_url,
-                  download_url=request.path, back_url=back_url)
-
-
-def _pdf_status(download_url: str, status_url: str) -> Response:
-    fingerprint = request.args.get("fp", "")
-    if len(fingerprint) != 64 or any(c not in "0123456789abcdef" for c in fingerprint):
-        abort(404)
-    instance = current_app.instance_path
-    ready = pdf_cache().exists(printing.cache_key(fingerprint))
-    job = printing.job_for(fingerprint)
-    failed = bool(job and job.finished and job.error) and not ready
-    if not ready and not failed and not printing.is_rendering(fingerprint, instance):
-        failed = True  # nothing is making it (a restart): the link starts it again
-    return render("reports/_pdf_status.html", "reports/_pdf_status.html", ready=ready, failed=failed, job=job,
-                  status_url=f"{status_url}?fp={fingerprint}", download_url=download_url,
-                  error=(job.error if job and job.error else "生成已中断，请点击重新生成。"))
-
+    return preview_response(bulletin_html(build_bulletin(bulletin), root=request.script_root))

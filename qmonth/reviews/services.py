@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 from ..access import visible_activities
 from ..extensions import db
 from ..models import Activity, ActivityState, Campaign, Unit, User
+from ..paging import Page, page_number
 from ..textnorm import control_character_problem
 
 PAGE_SIZE = 50
@@ -17,11 +18,8 @@ RETURN_REASON_MAX = 500
 
 @dataclass
 class ReviewQueue:
-    rows: list[Activity]
+    page: Page  # its items: the entries shown
     counts: dict[ActivityState, int]
-    total: int
-    page: int
-    pages: int
     units: list[Unit]
 
 
@@ -36,18 +34,17 @@ def review_queue(user: User, campaign: Campaign, state: ActivityState, *, unit_c
         kind = next((k for k in campaign.kinds if k.code == kind_code), None)
         query = query.where(Activity.kind_id == (kind.id if kind else -1))
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(page, pages)
-    rows = list(db.session.scalars(
+    shown = Page(items=[], number=page_number(page, total, PAGE_SIZE), total=total, size=PAGE_SIZE)
+    shown.items = list(db.session.scalars(
         query.options(selectinload(Activity.unit), selectinload(Activity.kind), selectinload(Activity.tasks))
         .order_by(Activity.submitted_at.asc().nulls_last(), Activity.id)
-        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+        .limit(shown.size).offset(shown.offset)
     ))
     counts = dict(db.session.execute(
         select(Activity.state, func.count()).where(Activity.campaign_id == campaign.id).group_by(Activity.state)
     ).all())
     units = list(db.session.scalars(select(Unit).order_by(Unit.position)))
-    return ReviewQueue(rows=rows, counts=counts, total=total, page=page, pages=pages, units=units)
+    return ReviewQueue(page=shown, counts=counts, units=units)
 
 
 def return_reason_problem(reason: str) -> str | None:

@@ -1,7 +1,7 @@
 """The province's review queue: accept, return with a reason, highlights, bulk accept (query and rule: services.py)."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from ..access import get_activity_or_404, require_province, visible_activities
@@ -12,9 +12,9 @@ from ..htmx import is_htmx, render
 from ..models import Activity, ActivityState
 from ..parsing import positive_int, positive_ints
 from ..redirects import safe_local_path
+from . import bp
 from .services import return_reason_problem, review_queue
 
-bp = Blueprint("reviews", __name__, url_prefix="/reviews")
 
 BULK_MAX = 500  # ten pages of ticks; a longer list is crafted, and would pass SQLite's bound-variable limit
 TABS = {
@@ -43,9 +43,9 @@ def queue():
     page = positive_int(request.args.get("page")) or 1
 
     queue = review_queue(current_user, campaign, state, unit_code=unit_code, kind_code=kind_code, page=page)
-    return render("reviews/queue.html", "reviews/_queue_rows.html", rows=queue.rows, tab=tab, state=state,
-                  counts=queue.counts, total=queue.total, page=queue.page, pages=queue.pages,
-                  units=queue.units, unit_code=unit_code, kind_code=kind_code, campaign=campaign)
+    return render("reviews/queue.html", "reviews/_queue_rows.html", rows=queue.page.items, tab=tab, state=state,
+                  counts=queue.counts, page=queue.page, units=queue.units, unit_code=unit_code,
+                  kind_code=kind_code, campaign=campaign)
 
 
 def _respond(activity: Activity, *, error: str | None = None):
@@ -61,19 +61,24 @@ def _respond(activity: Activity, *, error: str | None = None):
     return redirect(url_for("activities.detail", activity_id=activity.id))
 
 
-@bp.post("/<int:activity_id>/accept")
-def accept(activity_id: int):
-    """Accept a submitted entry."""
-    activity = get_activity_or_404(current_user, activity_id)
+def _change(activity: Activity, change, *, done: str = ""):
+    """Run one review action on the entry and commit it; a refused change answers with its reason."""
     try:
-        accept_activity(activity, by=current_user)
+        change()
         db.session.commit()
     except WorkflowError as error:
         db.session.rollback()
         return _respond(activity, error=str(error))
-    if not is_htmx():
-        flash(f"已采纳：{activity.title}", "success")
+    if done and not is_htmx():
+        flash(done, "success")
     return _respond(activity)
+
+
+@bp.post("/<int:activity_id>/accept")
+def accept(activity_id: int):
+    """Accept a submitted entry."""
+    activity = get_activity_or_404(current_user, activity_id)
+    return _change(activity, lambda: accept_activity(activity, by=current_user), done=f"已采纳：{activity.title}")
 
 
 @bp.post("/<int:activity_id>/return")
@@ -84,28 +89,16 @@ def return_(activity_id: int):
     problem = return_reason_problem(reason)
     if problem:
         return _respond(activity, error=problem)
-    try:
-        return_activity(activity, by=current_user, reason=reason)
-        db.session.commit()
-    except WorkflowError as error:
-        db.session.rollback()
-        return _respond(activity, error=str(error))
-    if not is_htmx():
-        flash(f"已退回：{activity.title}", "success")
-    return _respond(activity)
+    return _change(activity, lambda: return_activity(activity, by=current_user, reason=reason),
+                   done=f"已退回：{activity.title}")
 
 
 @bp.post("/<int:activity_id>/highlight")
 def highlight(activity_id: int):
     """Mark or unmark an accepted entry for publicity."""
     activity = get_activity_or_404(current_user, activity_id)
-    try:
-        set_highlight(activity, by=current_user, on=request.form.get("on") == "1")
-        db.session.commit()
-    except WorkflowError as error:
-        db.session.rollback()
-        return _respond(activity, error=str(error))
-    return _respond(activity)
+    on = request.form.get("on") == "1"
+    return _change(activity, lambda: set_highlight(activity, by=current_user, on=on))
 
 
 @bp.post("/bulk-accept")

@@ -163,6 +163,19 @@ SPEC = {
     "photos.serve GET": {
         "anonymous": LOGIN3, "reporter_a": ("ok", "404", "404"), "admin_a": ("ok", "404", "404"),
         "reporter_b": ("404", "ok", "404"), "province": ("ok", "ok", "404")},
+    "photos.create_photo_upload POST": {
+        "anonymous": LOGIN3, "reporter_a": ("ok", "404", "404"), "admin_a": ("ok", "404", "404"),
+        "reporter_b": ("404", "ok", "404"), "province": ("403", "403", "404")},
+    "photos.create_staged_photo_upload POST": {
+        "anonymous": LOGIN3, "reporter_a": ("ok", "ok", "ok"), "admin_a": ("ok", "ok", "ok"),
+        "reporter_b": ("ok", "ok", "ok"), "province": ("404", "404", "404")},
+    # A photo sent in pieces is its uploader's alone, like a staged photo (A's was started by reporter_a).
+    "photos.upload_status GET": {
+        "anonymous": LOGIN3, "reporter_a": ("ok", "404", "404"), "admin_a": ("404", "404", "404"),
+        "reporter_b": ("404", "ok", "404"), "province": ("404", "404", "404")},
+    "photos.upload_chunk PATCH": {
+        "anonymous": LOGIN3, "reporter_a": ("ok", "404", "404"), "admin_a": ("404", "404", "404"),
+        "reporter_b": ("404", "ok", "404"), "province": ("404", "404", "404")},
     "photos.upload POST": {
         "anonymous": LOGIN3, "reporter_a": ("ok", "404", "404"), "admin_a": ("ok", "404", "404"),
         "reporter_b": ("404", "ok", "404"), "province": ("403", "403", "404")},

@@ -7,6 +7,9 @@ submit) never changes what the next actor meets.
 from __future__ import annotations
 
 import io
+import secrets
+import uuid
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 from flask import url_for
@@ -16,7 +19,7 @@ from sqlalchemy import select
 from qmonth.auth.services import hash_password
 from qmonth.board.services import send_reminder
 from qmonth.extensions import db
-from qmonth.models import Bulletin, Campaign, Role, Unit, User
+from qmonth.models import Bulletin, Campaign, PhotoUpload, Role, Unit, User
 from qmonth.photos.services import add_attachment, add_photo
 from qmonth.reports.services import create_bulletin
 
@@ -64,18 +67,22 @@ def build_world(make_activity) -> dict[str, dict]:
                     role=Role.REPORTER, password_hash=_password_hash)
         db.session.add(user)
         reminder = send_reminder(campaign, units=[unit], message="请及时报送。", by=province)
+        upload = PhotoUpload(token=secrets.token_hex(16), user_id=author.id, activity_id=activity.id,
+                             client_id=str(uuid.uuid4()), length=1000, filename="现场.jpg",
+                             expires_at=datetime.now(timezone.utc) + timedelta(days=1))
+        db.session.add(upload)
         db.session.commit()
         world[owner] = {
             "title": activity.title, "activity_id": activity.id, "photo_id": photo.id, "attachment_id": attachment.id,
             "user_id": user.id, "code": code, "reminder_id": reminder.id, "campaign_id": campaign.id,
             "number": _bulletin_number(campaign, province), "form_key": "0123456789abcdef0123456789abcdef",
-            "variant": "thumb", "field": "problems", "filename": "css/app.css",
+            "variant": "thumb", "field": "problems", "filename": "css/app.css", "token": upload.token,
         }
     world["missing"] = {
         "activity_id": MISSING_ID, "photo_id": MISSING_ID, "attachment_id": MISSING_ID, "user_id": MISSING_ID,
         "code": "nowhere-zz", "reminder_id": MISSING_ID, "campaign_id": MISSING_ID, "number": MISSING_ID,
         "form_key": "0123456789abcdef0123456789abcdef", "variant": "thumb", "field": "problems",
-        "filename": "css/missing.css",
+        "filename": "css/missing.css", "token": "f" * 32,
     }
     return world
 

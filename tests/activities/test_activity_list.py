@@ -213,15 +213,17 @@ def test_postgresql_looks_search_terms_up_in_its_index(app, database, term, titl
     province = db.session.scalar(select(User).where(User.username == "province"))
     query = _narrowed(province, ListFilters.from_args({"q": term}, province)).with_only_columns(Activity.title)
     assert set(db.session.scalars(query)) == titles
-    db.session.execute(db.text("SET LOCAL enable_seqscan = off"))
-    # The table is tiny, so the planner would rather read it; without that choice, the
-    # lookup must find the index by its expression.
+    # The table is tiny, so the planner would rather read it row by row, computing the pieces
+    # of each: statements that search run with sequential scans off, and must find the index
+    # by its expression.
     from qmonth.activities.listing import _pieces_of_term_present
 
     lookup = select(Activity.id).where(_pieces_of_term_present(term))
     compiled = lookup.compile(db.engine, compile_kwargs={"literal_binds": True})
     plan = "\n".join(db.session.scalars(db.text(f"EXPLAIN {compiled}")))
     assert "ix_activity_search_pieces" in plan, plan
+    # ... and only those statements: the rest of the transaction plans as usual.
+    assert db.session.scalar(db.text("SHOW enable_seqscan")) == "on"
 
 
 def test_a_page_of_many_matches_is_the_same_read_either_way(app, client, login_as, monkeypatch):
@@ -497,3 +499,31 @@ def test_chosen_state_travels_with_the_filter_form(app, client, login_as):
     assert '<input type="hidden" id="results-state" name="state" value="returned">' in html
     page = get_list(client).get_data(as_text=True)
     assert 'data-hx-include="#filters, #results-state"' in page
+
+
+def test_a_search_with_more_matches_than_it_counts_says_so(app, client, login_as, monkeypatch):
+    """Past the cap a search stops counting: 「超过 N 条」, no figures per state, the first pages."""
+    from qmonth.activities import listing
+
+    monkeypatch.setattr(listing, "SEARCH_COUNT_CAP", 20)
+    for number in range(25):
+        build_activity("jinan-zj", f"培训班第{number}期", updated_at=BASE_TIME + timedelta(hours=number),
+                       state=ActivityState.ACCEPTED if number % 5 == 0 else ActivityState.SUBMITTED)
+    build_activity("jinan-zj", "现场观摩会")
+    login_as("province")
+
+    page = get_list(client, "?q=培训").get_data(as_text=True)
+    assert "符合条件的活动超过 <strong>20</strong> 条，仅列出前 20 条，第 1–20 条。" in page
+    assert re.search(r'全部 <span class="state-count">20\+</span>', page)
+    assert "已采纳 <span" not in page and "已报送 <span" not in page
+    assert titles_of(page) == [f"培训班第{number}期" for number in range(24, 4, -1)]
+    assert 'rel="next"' not in page  # one page: the cap is 20
+
+    # Narrowed to a state, the 5 accepted ones are under the cap: counted exactly again.
+    accepted = get_list(client, "?q=培训&state=accepted").get_data(as_text=True)
+    assert "共 <strong>5</strong> 条" in accepted
+    assert titles_of(accepted) == [f"培训班第{number}期" for number in (20, 15, 10, 5, 0)]
+
+    # Under the cap nothing changes: exact counts per state.
+    exact = get_list(client, "?q=观摩").get_data(as_text=True)
+    assert "共 <strong>1</strong> 条" in exact and "超过" not in exact

@@ -167,6 +167,8 @@ FIELDS: dict[str, dict] = {  # endpoint: {"query": {...}, "form": {...}, "files"
     "photos.upload_file": {"files": {"file": "document_file"}},
     "photos.upload_file_staged": {"files": {"file": "document_file"}},
     "photos.caption": {"form": {"caption": "text"}},
+    "photos.create_photo_upload": {"form": {"length": "number", "filename": "text"}},
+    "photos.create_staged_photo_upload": {"form": {"length": "number", "filename": "text"}},
     "photos.move": {"form": {"direction": ("choice", ["up", "down"])}},
     "admin.new_user": {"form": {"username": "username", "display_name": "text",
                                 "role": ("choice", ["reporter", "unit_admin", "province_admin"]), "unit": "unit",
@@ -323,6 +325,10 @@ class Generator:
                 return "jinan-zj" if baseline else self.rng.choice(["jinan-zj", "jinan-zj", "qingdao-zj", "nowhere-zz"])
             if name == "form_key":
                 return self.worlds[-1]["a"]["form_key"] if baseline else "%032x" % self.rng.getrandbits(128)
+            if name == "token":  # a photo upload in progress (qmonth/photos/resumable.py)
+                newest = self.worlds[-1]
+                return newest["a"]["token"] if baseline else self.rng.choice(
+                    [newest["a"]["token"], newest["b"]["token"], "%032x" % self.rng.getrandbits(128)])
             if name in PATH_WORDS:
                 return self.rng.choice(PATH_WORDS[name])
         return self.pools.draw("text") if roll < 0.9 else self.pools.draw("id")
