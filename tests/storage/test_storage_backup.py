@@ -97,3 +97,30 @@ def test_a_backup_restores_every_file_into_a_fresh_instance(app, client, login_a
         assert again.exit_code == 0, again.output  # files already there and whole are left as they are
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.mark.parametrize("store_kind", ["s3"])
+def test_backup_and_restore_stop_with_a_clear_message_when_the_store_refuses(
+        app, tmp_path, database_url, s3_server, s3_prefix, empty_database_url):  # noqa: F811
+    result = app.test_cli_runner().invoke(args=["backup", str(tmp_path / "backups")])
+    assert result.exit_code == 0, result.output
+    folder = next((tmp_path / "backups").glob("qmonth-*"))
+
+    refused = _make_app(tmp_path / "refused", database_url,
+                        **s3_server.settings(s3_prefix, S3_SECRET_KEY="not-the-secret"))
+    with refused.app_context():
+        result = refused.test_cli_runner().invoke(args=["backup", str(tmp_path / "more")])
+        assert result.exit_code != 0 and "cannot be used" in result.output and "Forbidden" in result.output
+        assert not (tmp_path / "more").exists() or not any((tmp_path / "more").iterdir())
+        db.session.remove()
+        db.engine.dispose()
+
+    fresh = _make_app(tmp_path / "restored", empty_database_url,
+                      **s3_server.settings(s3_prefix + "-fresh", S3_SECRET_KEY="not-the-secret"))
+    with fresh.app_context():
+        result = fresh.test_cli_runner().invoke(args=["restore", str(folder)])
+        assert result.exit_code != 0 and "cannot be used" in result.output
+        from sqlalchemy import inspect
+
+        assert inspect(db.engine).get_table_names() == []  # the database was left alone
+        db.engine.dispose()
