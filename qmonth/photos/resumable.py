@@ -423,6 +423,8 @@ def status_of_upload(token: str):
         response.headers["Upload-Complete"] = "?1"
         return response
     length = upload.length
+    if not incoming_path(token).exists():  # nothing received yet; a GET creates nothing
+        return _answer(_status_body(token, 0, length), offset=0, length=length)
     with _locked(token, wait=LOCK_WAIT_SECONDS) as handle:
         offset = handle.seek(0, os.SEEK_END) if handle is not None else incoming_path(token).stat().st_size
     return _answer(_status_body(token, offset, length), offset=offset, length=length)
