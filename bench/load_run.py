@@ -118,6 +118,12 @@ def read_world(database: Path) -> World:
     return World(accounts=accounts, activities_by_unit=by_unit)
 
 
+def with_comment(jpeg: bytes, text: str) -> bytes:
+    """The same picture with a JPEG comment (COM segment) after SOI: other bytes, same pixels."""
+    body = text.encode("ascii")
+    return jpeg[:2] + b"\xff\xfe" + (len(body) + 2).to_bytes(2, "big") + body + jpeg[2:]
+
+
 def camera_photos(count: int = len(PHOTO_SHAPES)) -> list[bytes]:
     """3-6 MB JPEGs with sensor-like noise, made once and kept in the temporary folder."""
     cache = Path(tempfile.gettempdir()) / "qmonth-load-run-photos"
@@ -238,7 +244,9 @@ class SimulatedUser:
             self.submit(draft=True)
             return
         draft = self.rng.choice(open_drafts)
-        answer = self.http.upload_photo(draft[0], self.csrf_token, self.rng.choice(self.photos))
+        # Each upload a distinct file: the same picture twice on one activity is refused.
+        photo = with_comment(self.rng.choice(self.photos), f"{draft[0]}-{draft[1]}-{self.rng.random()}")
+        answer = self.http.upload_photo(draft[0], self.csrf_token, photo)
         ok = answer.status == 200 and bool(answer.json and answer.json.get("ok"))
         self.ledger.add(Record("upload", f"/activities/{draft[0]}/photos", answer.status, answer.seconds, ok,
                                "" if ok else answer.text[:200]))

@@ -1,6 +1,6 @@
 """Jinja filters and globals shared by every template."""
 
-from .photos.capture_time import evidence_line
+from .photos.capture_time import evidence_line, evidence_parts
 from .timeutil import format_date_cn, format_local, to_local, utcnow
 
 
@@ -9,6 +9,7 @@ def register(app) -> None:
     app.jinja_env.filters["date_cn"] = format_date_cn
     app.jinja_env.filters["to_local"] = to_local
     app.jinja_env.filters["photo_times"] = evidence_line
+    app.jinja_env.filters["photo_time_parts"] = evidence_parts
 
     @app.context_processor
     def inject_globals():

@@ -107,8 +107,8 @@ def _month_day_time(local: datetime) -> str:
     return f"{local.month}月{local.day}日 {local:%H:%M}"
 
 
-def evidence_line(photo) -> str:
-    """「拍摄 9月18日 10:12 · 上传 10:15」: capture and receipt in Shanghai time; the receipt's
+def evidence_parts(photo) -> list[str]:
+    """["拍摄 9月18日 10:12", "上传 10:15"]: capture and receipt in Shanghai time; the receipt's
     date is left out when it is the capture's. Unknown capture: 拍摄时间不详."""
     taken = to_local(photo.taken_at)
     received = to_local(photo.received_at or photo.created_at)
@@ -116,4 +116,9 @@ def evidence_line(photo) -> str:
     if received is not None:
         same_day = taken is not None and taken.date() == received.date()
         parts.append(f"上传 {received:%H:%M}" if same_day else f"上传 {_month_day_time(received)}")
-    return " · ".join(parts)
+    return parts
+
+
+def evidence_line(photo) -> str:
+    """「拍摄 9月18日 10:12 · 上传 10:15」 (see evidence_parts)."""
+    return " · ".join(evidence_parts(photo))

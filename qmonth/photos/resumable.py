@@ -52,7 +52,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from flask import jsonify, render_template, request, url_for
+from flask import abort, jsonify, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -379,9 +379,17 @@ def _finish(expected: _Expected, handle) -> tuple[Photo, bool]:
     return photo, repeat
 
 
+def _live_upload(token: str) -> PhotoUpload:
+    """The user's upload, unless it expired unfinished (then 404, as once the sweeper has run)."""
+    upload = get_photo_upload_or_404(current_user, token)
+    if upload.photo_id is None and upload.expires_at < utcnow():
+        abort(404)
+    return upload
+
+
 def receive_chunk(token: str):
     """PATCH: append the body at the acknowledged offset; finish the photo with the last byte."""
-    upload = get_photo_upload_or_404(current_user, token)
+    upload = _live_upload(token)
     if request.mimetype != CHUNK_CONTENT_TYPE:
         return _refusal(Refusal(415, f"请以 {CHUNK_CONTENT_TYPE} 发送照片数据。"))
     try:
@@ -416,13 +424,15 @@ def receive_chunk(token: str):
 
 def status_of_upload(token: str):
     """HEAD or GET: what the server holds of this upload (waits briefly for a body still arriving)."""
-    upload = get_photo_upload_or_404(current_user, token)
+    upload = _live_upload(token)
     if upload.photo_id is not None:
         response = _answer(_status_json(upload, upload.length, repeat=True), offset=upload.length,
                            length=upload.length)
         response.headers["Upload-Complete"] = "?1"
         return response
     length = upload.length
+    if not incoming_path(token).exists():  # nothing received yet; a GET creates nothing
+        return _answer(_status_body(token, 0, length), offset=0, length=length)
     with _locked(token, wait=LOCK_WAIT_SECONDS) as handle:
         offset = handle.seek(0, os.SEEK_END) if handle is not None else incoming_path(token).stat().st_size
     return _answer(_status_body(token, offset, length), offset=offset, length=length)

@@ -67,7 +67,8 @@ def build_world(make_activity) -> dict[str, dict]:
                     role=Role.REPORTER, password_hash=_password_hash)
         db.session.add(user)
         reminder = send_reminder(campaign, units=[unit], message="请及时报送。", by=province)
-        upload = PhotoUpload(token=secrets.token_hex(16), user_id=author.id, activity_id=activity.id,
+        # Staged (for a form not yet saved), so that deleting the activity leaves it to later requests.
+        upload = PhotoUpload(token=secrets.token_hex(16), user_id=author.id, staging_key="0123456789abcdef" * 2,
                              client_id=str(uuid.uuid4()), length=1000, filename="现场.jpg",
                              expires_at=datetime.now(timezone.utc) + timedelta(days=1))
         db.session.add(upload)

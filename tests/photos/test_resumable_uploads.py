@@ -191,6 +191,7 @@ def test_open_uploads_are_limited_and_expire_after_a_day(app, client, login_as, 
         upload.created_at -= timedelta(hours=25)
         upload.expires_at -= timedelta(hours=25)
     db.session.commit()
+    assert client.head(urls[0]).status_code == 404  # expired, though not yet removed
     assert create(client, csrf, f"/activities/{activity.id}/photo-uploads", picture(2)).status_code == 201
     assert client.head(urls[0]).status_code == 404
     assert not resumable.incoming_path(urls[0].rsplit("/", 1)[1]).exists()
