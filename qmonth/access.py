@@ -8,7 +8,7 @@ belongs to the parent (`may_accept`), and the root may also return anything belo
 """
 from __future__ import annotations
 
-from flask import abort
+from flask import abort, g
 from sqlalchemy import ColumnElement, Select, false, select
 
 from .extensions import db
@@ -40,6 +40,17 @@ def sees_unit(user: User, unit_id: int | None) -> bool:
     return unit_id is not None and in_subtree(user.unit, db.session.get(Unit, unit_id))
 
 
+def sees_units_below(user: User) -> bool:
+    """Whether the user's scope holds units below their own (lists then show and filter by unit)."""
+    if user.unit_id is None:
+        return user.is_province
+    cached = g.get("sees_units_below")
+    if cached is None or cached[0] != user.id:
+        below = db.session.scalar(select(Unit.id).where(Unit.parent_id == user.unit_id).limit(1)) is not None
+        g.sees_units_below = cached = (user.id, below)
+    return cached[1]
+
+
 def is_root_admin(user: User) -> bool:
     """The issuing department's admin (the province role): the campaign's powers are theirs."""
     return user.is_province
@@ -48,6 +59,17 @@ def is_root_admin(user: User) -> bool:
 def may_review(user: User) -> bool:
     """Admins of a node review what the nodes directly below it submit."""
     return user.is_province or user.is_unit_admin
+
+
+def reviewed_units(user: User) -> Select:
+    """The ids of the units whose entries the user's node reviews: those directly below it (and the
+    root's own, which have no parent to review them)."""
+    if not may_review(user) or user.unit_id is None:
+        return select(Unit.id).where(false())
+    below = Unit.parent_id == user.unit_id
+    if is_root_admin(user):
+        return select(Unit.id).where(below | ((Unit.id == user.unit_id) & Unit.parent_id.is_(None)))
+    return select(Unit.id).where(below)
 
 
 def may_accept(user: User, activity: Activity) -> bool:

@@ -80,7 +80,7 @@ def _make_tree(bind):
     root_id = bind.execute(sa.select(units.c.id).where(units.c.code == code)).scalar()
     if root_id is None:
         root_id = bind.execute(units.insert().values(
-            code=code, name=name[:120], city="", department="zj", position=0,
+            code=code, name=name[:120], city="省直", department="zj", position=0,
             parent_id=None, path="", depth=0).returning(units.c.id)).scalar()
     bind.execute(units.update().where(units.c.id == root_id).values(parent_id=None, path=f"/{root_id}/", depth=0))
     bind.execute(units.update().where(units.c.id != root_id, units.c.parent_id.is_(None))

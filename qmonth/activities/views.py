@@ -18,6 +18,7 @@ from ..timeutil import LOCAL_TZ, utcnow
 from ..photos.services import (
     UploadRefused, add_attachment, parse_client_id, add_photo, attach_staged, refuse_when_full, staged_attachments, staged_photos,
 )
+from ..parsing import positive_int
 from ..photos.views import FORM_KEY
 from . import bp
 from .forms import ActivityForm, form_from_activity, parse_figures
@@ -62,10 +63,24 @@ def new():
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
         require_bureau_user(current_user)
-        form = ActivityForm(campaign, formdata=None, data={"organiser": current_user.unit.name,
-                                                           "contact_name": current_user.display_name})
-        return render("activities/form.html", form=form, activity=None, media=_media(None, form))
+        data = {"organiser": current_user.unit.name, "contact_name": current_user.display_name}
+        actions = issuer_actions_for(current_user, campaign)
+        chosen = positive_int(request.args.get("action"))
+        if chosen and chosen <= len(actions):  # one of the notice's actions, picked from the list
+            action = actions[chosen - 1]
+            data.update(title=action["title"], kind=action["kind"],
+                        tasks=[str(action["task"])] if action.get("task") else [])
+        form = ActivityForm(campaign, formdata=None, data=data)
+        return render("activities/form.html", form=form, activity=None, media=_media(None, form),
+                      issuer_actions=actions)
     return _handle_post(campaign, activity_id=None)
+
+
+def issuer_actions_for(user, campaign) -> list[dict]:
+    """The issuer's own actions named in the notice, offered on the root's new-activity form only."""
+    if user.unit_id is None or user.unit_id != campaign.root_unit_id:
+        return []
+    return list(campaign.issuer_actions or [])
 
 
 @bp.route("/quick", methods=["GET", "POST"])

@@ -23,6 +23,7 @@ from ..units import place_under
 FIGURE_TYPES = {"int", "text", "choice", "multi", "slogans"}
 CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 UNIT_CODE_PATTERN = re.compile(r"^[a-z]+-(zj|cg|sw|yl|jt)$")
+ROOT_CITY = "省直"  # the root's "city" in lists and filters: the issuing department itself
 ISSUER_CODE_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)+$")
 YEAR_MIN, YEAR_MAX = 2000, 2100
 # Where each table's texts are stored: a text longer than its column is refused here,
@@ -373,7 +374,7 @@ def _sync_root(spec: dict) -> tuple[Unit, bool]:
     root = db.session.scalar(select(Unit).where(Unit.code == spec["issuer_code"]))
     created = root is None
     if created:
-        root = Unit(code=spec["issuer_code"], name=spec["issuer"], city="", department=Department.ZJ, position=0)
+        root = Unit(code=spec["issuer_code"], name=spec["issuer"], city=ROOT_CITY, department=Department.ZJ, position=0)
         db.session.add(root)
         place_under(root, None)
     return root, created
