@@ -147,6 +147,15 @@ def visible_unit_or_404(user: User, code: str) -> Unit:
     return unit
 
 
+def unit_below_or_404(user: User, code: str) -> Unit:
+    """A unit strictly below the user's own, which the tree screens change: one outside the
+    subtree is a 404, the user's own unit (changed by the level above) a 403."""
+    unit = visible_unit_or_404(user, code)
+    if unit.id == user.unit_id or (user.unit_id is None and unit.parent_id is None):
+        abort(403)
+    return unit
+
+
 def visible_activities(user: User) -> Select:
     """The activities the user sees; every activity query starts here."""
     return scoped_to_units(select(Activity), user, Activity.unit_id)
