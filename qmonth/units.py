@@ -107,7 +107,8 @@ def _department_of(code: str, parent: Unit) -> Department:
     return next((d for d in Department if d.value == suffix), parent.department)
 
 
-def add_child(parent: Unit, *, code: str, name: str, city: str | None = None, by: User | None) -> Unit:
+def add_child(parent: Unit, *, code: str, name: str, city: str | None = None, by: User | None,
+              at=None) -> Unit:
     """A new unit directly below `parent` (a county bureau under its city's, for instance)."""
     if parent.retired_at is not None:
         raise TreeError(f"“{parent.name}”已撤销，不能再添加下级单位。")
@@ -119,7 +120,7 @@ def add_child(parent: Unit, *, code: str, name: str, city: str | None = None, by
     db.session.add(unit)
     place_under(unit, parent)
     record("unit.add", actor=by, obj=unit, unit_id=unit.id,
-           changes={"code": [None, code], "name": [None, name], "parent": [None, parent.code]})
+           changes={"code": [None, code], "name": [None, name], "parent": [None, parent.code]}, at=at)
     return unit
 
 

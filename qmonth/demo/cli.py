@@ -26,6 +26,14 @@ def demo_now() -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_TZ)
 
 
+def _before_the_campaign() -> datetime | None:
+    """When the demo's county bureaus were set up: before the campaign (the demo dates nothing after its clock)."""
+    campaign = active_campaign()
+    if campaign is None:
+        return None
+    return min(datetime.combine(campaign.issued_on, datetime.min.time(), LOCAL_TZ), demo_now())
+
+
 @click.command("seed-demo", help="Create demo accounts for all units (password qmonth-demo), demo activities "
                                   "and summary reports, dated up to the app's clock (QMONTH_DEMO_CLOCK). "
                                   "Demo only.")
@@ -53,7 +61,7 @@ def seed_demo_command(campaign_file, data_file, activity_count):
         path = campaign_file or Path(current_app.config["CAMPAIGN_DIR"]) / "2024-shandong.toml"
         load_campaign_file(path)
     try:
-        county_units = seed_county_units(counties)
+        county_units = seed_county_units(counties, at=_before_the_campaign())
     except DemoDataError as error:
         db.session.rollback()
         raise click.ClickException(str(error)) from None

@@ -1,6 +1,6 @@
 """The demo's third level: a city's county bureaus (qmonth/demo/counties-jinan.toml), their units and
 their entries, which the city bureau reviews. Units are added once (found by code afterwards);
-entries carry form_key "demo-county-<code>-<n>", so seeding again adds nothing."""
+entries carry form_key "county-demo-<code>-<n>" (apart from the 44 units' "demo-<n>"), so seeding again adds nothing."""
 from __future__ import annotations
 
 import tomllib
@@ -17,7 +17,7 @@ from ..units import add_child
 from .content import DemoDataError
 
 COUNTIES_FILE = Path(__file__).with_name("counties-jinan.toml")
-FORM_KEY_PREFIX = "demo-county-"
+FORM_KEY_PREFIX = "county-demo-"
 STATES = {"accepted": ActivityState.ACCEPTED, "submitted": ActivityState.SUBMITTED,
           "returned": ActivityState.RETURNED}
 
@@ -38,7 +38,7 @@ def read_counties(path: Path = COUNTIES_FILE) -> dict:
     return data
 
 
-def seed_county_units(data: dict) -> int:
+def seed_county_units(data: dict, *, at: datetime | None = None) -> int:
     """The county bureaus below their city bureau; those already there are kept as they are."""
     parent = db.session.scalar(select(Unit).where(Unit.code == data["parent"]))
     if parent is None:
@@ -46,7 +46,8 @@ def seed_county_units(data: dict) -> int:
     created = 0
     for spec in data["units"]:
         if db.session.scalar(select(Unit.id).where(Unit.code == spec["code"])) is None:
-            add_child(parent, code=spec["code"], name=f"{spec['county']}住房城乡建设局", city=data.get("city"), by=None)
+            add_child(parent, code=spec["code"], name=f"{spec['county']}住房城乡建设局", city=data.get("city"), by=None,
+                      at=at)
             created += 1
     db.session.flush()
     return created
@@ -99,7 +100,8 @@ def _add_entry(key, plan, spec, unit, author, reviewer, campaign, kind, task, he
         campaign=campaign, unit=unit, author=author, kind=kind, tasks=[task] if task else [], form_key=key,
         title=plan["title"].format(**text), organiser=unit.name, starts_on=held, ends_on=held,
         county=spec["county"], address=plan.get("address", ""), participants=plan.get("participants"),
-        description=plan.get("description", "").format(**text), results=plan.get("results", "").format(**text),
+        description=plan.get("description", "").format(**text),
+        results="" if state is ActivityState.DRAFT and held >= today else plan.get("results", "").format(**text),
         contact_name=author.display_name[:40], contact_phone="0531-86000000", figures=dict(plan.get("figures", {})),
         no_fee_declared=state is not ActivityState.DRAFT, state=state,
         return_reason=plan.get("return_reason", "") if state is ActivityState.RETURNED else "",
