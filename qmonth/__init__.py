@@ -70,7 +70,7 @@ def _register_blueprints(app: Flask) -> None:
     admin's blueprints, keeping their URLs and endpoint names)."""
     from . import activities, admin, auth, board, main, photos, reports, reviews
     from .activities import listing_views, views as activities_views  # noqa: F401 (routes)
-    from .admin import views as admin_views  # noqa: F401
+    from .admin import units_views, views as admin_views  # noqa: F401
     from .audit import views as audit_views  # noqa: F401
     from .auth import views as auth_views  # noqa: F401
     from .board import views as board_views  # noqa: F401

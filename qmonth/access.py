@@ -1,41 +1,91 @@
 """What a user may see and do: the one scoping rule and every role and ownership check.
 
 Every view that loads an object by id goes through here, and every role or ownership check
-lives here. The scoping rule is `unit_scope`: today a bureau's users see their own unit; when
-the reporting tree arrives, "own unit" becomes "own subtree" by changing that one function.
+lives here. The scoping rule is `unit_scope`: a user sees their own unit and every unit below
+it in the reporting tree (a subquery on the materialized path, see qmonth/units.py), never a
+sibling's or a cousin's. Changing entries stays with the very unit (`is_own_unit`); review
+belongs to the parent (`may_accept`), and the root may also return anything below it.
 """
 from __future__ import annotations
 
-from flask import abort
+from flask import abort, g
 from sqlalchemy import ColumnElement, Select, false, select
 
 from .extensions import db
 from .campaigns.services import active_campaign
 from .models import Activity, Attachment, Campaign, Photo, PhotoUpload, Unit, User
 from .securitylog import security_event
+from .units import in_subtree, subtree_ids
 
 
-def unit_scope(user: User) -> list[int] | None:
-    """The ids of the units whose rows the user sees: None for everything (the province)."""
-    if user.is_province:
-        return None
-    return [] if user.unit_id is None else [user.unit_id]
+def unit_scope(user: User) -> Select | None:
+    """The ids of the units whose rows the user sees, as a subquery: the user's subtree.
+    None for everything (a province admin outside the tree, as accounts made before the tree
+    were); a user without a unit sees nothing."""
+    if user.unit_id is None:
+        return None if user.is_province else select(Unit.id).where(false())
+    return subtree_ids(user.unit)
 
 
 def scoped_to_units(query: Select, user: User, column: ColumnElement) -> Select:
     """The query narrowed to rows whose unit id `column` lies within the user's scope."""
     scope = unit_scope(user)
-    if scope is None:
-        return query
-    if not scope:
-        return query.where(false())
-    return query.where(column.in_(scope) if len(scope) > 1 else column == scope[0])
+    return query if scope is None else query.where(column.in_(scope))
 
 
 def sees_unit(user: User, unit_id: int | None) -> bool:
     """Whether the unit lies within the user's scope (the Python twin of `scoped_to_units`)."""
-    scope = unit_scope(user)
-    return scope is None or unit_id in scope
+    if user.unit_id is None:
+        return user.is_province
+    return unit_id is not None and in_subtree(user.unit, db.session.get(Unit, unit_id))
+
+
+def sees_units_below(user: User) -> bool:
+    """Whether the user's scope holds units below their own (lists then show and filter by unit)."""
+    if user.unit_id is None:
+        return user.is_province
+    cached = g.get("sees_units_below")
+    if cached is None or cached[0] != user.id:
+        below = db.session.scalar(select(Unit.id).where(Unit.parent_id == user.unit_id).limit(1)) is not None
+        g.sees_units_below = cached = (user.id, below)
+    return cached[1]
+
+
+def is_root_admin(user: User) -> bool:
+    """The issuing department's admin (the province role): the campaign's powers are theirs."""
+    return user.is_province
+
+
+def may_review(user: User) -> bool:
+    """Admins of a node review what the nodes directly below it submit."""
+    return user.is_province or user.is_unit_admin
+
+
+def reviewed_units(user: User) -> Select:
+    """The ids of the units whose entries the user's node reviews: those directly below it (and the
+    root's own, which have no parent to review them)."""
+    if not may_review(user) or user.unit_id is None:
+        return select(Unit.id).where(false())
+    below = Unit.parent_id == user.unit_id
+    if is_root_admin(user):
+        return select(Unit.id).where(below | ((Unit.id == user.unit_id) & Unit.parent_id.is_(None)))
+    return select(Unit.id).where(below)
+
+
+def may_accept(user: User, activity: Activity) -> bool:
+    """Only the parent node's admins accept an entry (the root's own entries, having no parent,
+    by the root's admins)."""
+    unit = activity.unit
+    if not may_review(user) or unit is None or user.unit_id is None:
+        return False
+    return unit.parent_id == user.unit_id or (unit.parent_id is None and unit.id == user.unit_id
+                                              and is_root_admin(user))
+
+
+def may_return(user: User, activity: Activity) -> bool:
+    """The parent node's admins return an entry; so may the root's, anywhere in its subtree."""
+    return may_accept(user, activity) or (
+        is_root_admin(user) and activity.unit_id != user.unit_id and sees_unit(user, activity.unit_id))
 
 
 def is_own_unit(user: User, unit_id: int | None) -> bool:
@@ -54,8 +104,21 @@ def require_province(user: User) -> None:
         abort(403)
 
 
+def require_reviewer(user: User) -> None:
+    """The review queue: admins of a node (the province's and the units'), else 403."""
+    if not may_review(user):
+        abort(403)
+
+
+def require_own_unit(user: User, unit_id: int | None) -> None:
+    """Actions a unit does for itself only (its entries, its report): anyone else gets a 403."""
+    if not is_own_unit(user, unit_id):
+        abort(403)
+
+
 def require_bureau_user(user: User) -> None:
-    """Pages and actions for bureau users only (their reminders, registering activities): else 403."""
+    """Pages and actions for users of a unit (their reminders, registering activities), the root's
+    included: else 403."""
     if user.unit_id is None:
         abort(403)
 
@@ -81,6 +144,15 @@ def visible_unit_or_404(user: User, code: str) -> Unit:
     unit = db.session.scalar(select(Unit).where(Unit.code == code))
     if unit is None or not sees_unit(user, unit.id):
         abort(404)
+    return unit
+
+
+def unit_below_or_404(user: User, code: str) -> Unit:
+    """A unit strictly below the user's own, which the tree screens change: one outside the
+    subtree is a 404, the user's own unit (changed by the level above) a 403."""
+    unit = visible_unit_or_404(user, code)
+    if unit.id == user.unit_id or (user.unit_id is None and unit.parent_id is None):
+        abort(403)
     return unit
 
 

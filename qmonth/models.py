@@ -80,6 +80,10 @@ class Campaign(db.Model):
     contact_phone: Mapped[str] = mapped_column(String(60), default="")
     contact_email: Mapped[str] = mapped_column(String(120), default="")
     is_active: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The issuing department's unit: the campaign's reporting tree is its subtree.
+    root_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    # The issuer's own actions named in the notice, [{title, kind, task}]: its new-activity form suggests them.
+    issuer_actions: Mapped[list] = mapped_column(JSON, default=list)
     loaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     groups: Mapped[list[TaskGroup]] = relationship(
@@ -164,11 +168,19 @@ class Slogan(db.Model):
 
 
 class Unit(db.Model):
-    """A reporting unit (a city bureau). Units outlive campaigns."""
+    """A node of the reporting tree: the issuing department, a city bureau, a county bureau.
+
+    `path` is the materialized path of ids ("/1/7/"): a subtree is `path LIKE '/1/7/%'`, one
+    query at any depth (see qmonth/units.py, which alone changes parent, path and depth).
+    """
 
     __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    path: Mapped[str] = mapped_column(String(255), default="", index=True)
+    depth: Mapped[int] = mapped_column(Integer, default=0)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     city: Mapped[str] = mapped_column(String(20))
@@ -178,6 +190,7 @@ class Unit(db.Model):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
     users: Mapped[list[User]] = relationship(back_populates="unit")
+    parent: Mapped[Unit | None] = relationship(remote_side=[id])
 
     def __repr__(self) -> str:
         return f"<Unit {self.code}>"

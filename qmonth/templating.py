@@ -13,9 +13,11 @@ def register(app) -> None:
 
     @app.context_processor
     def inject_globals():
+        from .access import may_accept, may_return, sees_units_below
         from .campaigns.services import active_campaign
 
         from flask import current_app
 
-        return {"active_campaign": active_campaign, "now_utc": utcnow,
+        return {"active_campaign": active_campaign, "now_utc": utcnow, "may_accept": may_accept,
+                "may_return": may_return, "sees_units_below": sees_units_below,
                 "demo_clock": bool(current_app.config.get("CLOCK_OFFSET"))}

@@ -19,7 +19,7 @@ from ..models import Activity, ActivityKind, ActivityState, Campaign, Task, Unit
 from ..paging import Page, page_number
 from ..parsing import day_or_none, positive_int, year_window
 from ..textnorm import search_text
-from ..access import visible_activities
+from ..access import scoped_to_units, sees_units_below, visible_activities
 
 PAGE_SIZE = 20
 SEARCH_READS_ROWS_FROM = 25  # when a search's page reads rows instead of its matches: see paginate
@@ -60,7 +60,7 @@ class FilterChoices:
 
     kinds: list[ActivityKind]
     tasks: list[Task]
-    units_by_city: dict[str, list[Unit]] = field(default_factory=dict)  # province only
+    units_by_city: dict[str, list[Unit]] = field(default_factory=dict)  # users with units below them only
 
     @property
     def cities(self) -> list[str]:
@@ -72,10 +72,11 @@ class FilterChoices:
 
     @classmethod
     def for_user(cls, user: User, campaign: Campaign) -> FilterChoices:
-        """Kinds and tasks of the campaign; cities and units only for the province."""
+        """Kinds and tasks of the campaign; cities and units only for a user with units below them."""
         units_by_city: dict[str, list[Unit]] = {}
-        if user.is_province:
-            for unit in db.session.scalars(select(Unit).order_by(Unit.position)):
+        if sees_units_below(user):
+            units = scoped_to_units(select(Unit), user, Unit.id).order_by(Unit.depth, Unit.position, Unit.id)
+            for unit in db.session.scalars(units):
                 units_by_city.setdefault(unit.city, []).append(unit)
         return cls(kinds=list(campaign.kinds), tasks=list(campaign.tasks), units_by_city=units_by_city)
 
@@ -271,7 +272,7 @@ def _narrowed(user: User, filters: ListFilters, *, with_state: bool = True,
     if db.session.get_bind().dialect.name == "sqlite":
         # One unit's entries are few: testing each of them costs less than looking the
         # term up in SQLite's index of the whole province's (PostgreSQL combines both indexes).
-        read_rows = read_rows or not user.is_province or filters.unit is not None
+        read_rows = read_rows or not sees_units_below(user) or filters.unit is not None
     for term in filters.q.split():
         query = query.where(_mentions(term, read_rows=read_rows))
     if filters.kind is not None:

@@ -9,10 +9,12 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ..access import require_province
+from flask import abort
+
+from ..access import may_accept, may_return, may_review, require_province
 from ..audit import record
 from ..extensions import db
-from ..models import Activity, ActivityKind, ActivityState, Campaign, Task, Unit, User
+from ..models import Activity, ActivityKind, ActivityState, Campaign, Reminder, ReminderRecipient, Task, Unit, User
 from ..timeutil import utcnow
 
 
@@ -223,10 +225,12 @@ def problems_summary(problems: dict[str, str]) -> str:
     return f"报送前请补全：{'、'.join(names)}。" if names else ""
 
 
-def _transition(activity: Activity, to: ActivityState, *, by: User, action: str, reason: str = "") -> None:
+def _transition(activity: Activity, to: ActivityState, *, by: User, action: str, reason: str = "",
+                changes: dict | None = None) -> None:
     before = activity.state
     activity.state = to
-    record(action, actor=by, obj=activity, from_state=before.value, to_state=to.value, reason=reason)
+    record(action, actor=by, obj=activity, from_state=before.value, to_state=to.value, reason=reason,
+           changes=changes)
 
 
 def submit_activity(activity: Activity, *, by: User) -> None:
@@ -244,8 +248,9 @@ def submit_activity(activity: Activity, *, by: User) -> None:
 
 
 def accept_activity(activity: Activity, *, by: User) -> None:
-    """Submitted → accepted (province only)."""
-    require_province(by)
+    """Submitted → accepted, by the admins of the unit's parent node only."""
+    if not may_accept(by, activity):
+        abort(403)
     if not lock_activity(activity, done=ActivityState.ACCEPTED):
         return
     if activity.state is not ActivityState.SUBMITTED:
@@ -257,8 +262,11 @@ def accept_activity(activity: Activity, *, by: User) -> None:
 
 
 def return_activity(activity: Activity, *, by: User, reason: str) -> None:
-    """Submitted (or accepted) → returned with a reason the bureau sees (province only)."""
-    require_province(by)
+    """Submitted (or accepted) → returned with a reason the unit sees: by the parent node's admins, or by
+    the root's anywhere below it. A return by the root over the parent's head is recorded as the root's,
+    and both the unit and its parent are told (a message on their reminders page)."""
+    if not may_return(by, activity):
+        abort(403)
     reason = (reason or "").strip()
     if not reason:
         raise WorkflowError("退回时请填写退回原因。")
@@ -269,7 +277,21 @@ def return_activity(activity: Activity, *, by: User, reason: str) -> None:
     activity.reviewed_by = by
     activity.return_reason = reason
     activity.is_highlight = False
-    _transition(activity, ActivityState.RETURNED, by=by, action="activity.return", reason=reason)
+    over_parent = not may_accept(by, activity)
+    _transition(activity, ActivityState.RETURNED, by=by, action="activity.return", reason=reason,
+                changes={"returned_by": by.unit.code, "over_parent": True} if over_parent else None)
+    if over_parent:
+        _tell_unit_and_parent(activity, by=by, reason=reason)
+
+
+def _tell_unit_and_parent(activity: Activity, *, by: User, reason: str) -> None:
+    """The unit and the parent that reviews it both learn that the root returned the entry."""
+    unit = activity.unit
+    message = f"{by.unit.name}退回了{unit.name}的活动“{activity.title}”。退回原因：{reason}"
+    reminder = Reminder(campaign_id=activity.campaign_id, message=message, sent_by_id=by.id)
+    reminder.recipients = [ReminderRecipient(unit_id=unit_id)
+                           for unit_id in dict.fromkeys((unit.id, unit.parent_id)) if unit_id is not None]
+    db.session.add(reminder)
 
 
 def set_highlight(activity: Activity, *, by: User, on: bool) -> None:
@@ -286,11 +308,12 @@ def set_highlight(activity: Activity, *, by: User, on: bool) -> None:
 
 
 def bulk_accept(activities: list[Activity], *, by: User) -> tuple[int, list[str]]:
-    """Accept every submitted entry of the list; returns (accepted, skipped titles)."""
-    require_province(by)
+    """Accept every submitted entry of the list that the user may accept; returns (accepted, skipped titles)."""
+    if not may_review(by):
+        abort(403)
     accepted, skipped = 0, []
     for activity in activities:
-        if activity.state is ActivityState.SUBMITTED:
+        if activity.state is ActivityState.SUBMITTED and may_accept(by, activity):
             try:
                 accept_activity(activity, by=by)
             except WorkflowError:  # returned by a colleague since the list was read

@@ -7,7 +7,7 @@ from flask import flash, get_template_attribute, jsonify, redirect, request, ses
 from flask_login import current_user, login_required, login_user
 from sqlalchemy import func, select
 
-from ..access import campaign_or_404, get_activity_or_404, require_bureau_user
+from ..access import campaign_or_404, get_activity_or_404, require_bureau_user, require_own_unit
 from ..auth.services import LoginRefused, checked_login
 from ..bodysize import accepts_uploads
 from ..extensions import csrf, db, login_manager
@@ -18,6 +18,7 @@ from ..timeutil import LOCAL_TZ, utcnow
 from ..photos.services import (
     UploadRefused, add_attachment, parse_client_id, add_photo, attach_staged, refuse_when_full, staged_attachments, staged_photos,
 )
+from ..parsing import positive_int
 from ..photos.views import FORM_KEY
 from . import bp
 from .forms import ActivityForm, form_from_activity, parse_figures
@@ -62,10 +63,24 @@ def new():
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
         require_bureau_user(current_user)
-        form = ActivityForm(campaign, formdata=None, data={"organiser": current_user.unit.name,
-                                                           "contact_name": current_user.display_name})
-        return render("activities/form.html", form=form, activity=None, media=_media(None, form))
+        data = {"organiser": current_user.unit.name, "contact_name": current_user.display_name}
+        actions = issuer_actions_for(current_user, campaign)
+        chosen = positive_int(request.args.get("action"))
+        if chosen and chosen <= len(actions):  # one of the notice's actions, picked from the list
+            action = actions[chosen - 1]
+            data.update(title=action["title"], kind=action["kind"],
+                        tasks=[str(action["task"])] if action.get("task") else [])
+        form = ActivityForm(campaign, formdata=None, data=data)
+        return render("activities/form.html", form=form, activity=None, media=_media(None, form),
+                      issuer_actions=actions)
     return _handle_post(campaign, activity_id=None)
+
+
+def issuer_actions_for(user, campaign) -> list[dict]:
+    """The issuer's own actions named in the notice, offered on the root's new-activity form only."""
+    if user.unit_id is None or user.unit_id != campaign.root_unit_id:
+        return []
+    return list(campaign.issuer_actions or [])
 
 
 @bp.route("/quick", methods=["GET", "POST"])
@@ -104,7 +119,7 @@ def edit(activity_id: int):
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
         activity = get_activity_or_404(current_user, activity_id)
-        require_bureau_user(current_user)
+        require_own_unit(current_user, activity.unit_id)  # units above see it, only its own change it
         if not activity.is_editable:
             flash(f"该活动{activity.state.label}，不能修改。", "warning")
             return redirect(url_for(".detail", activity_id=activity.id))
@@ -138,6 +153,7 @@ def _handle_post(campaign, activity_id: int | None, template: str = "activities/
     require_bureau_user(current_user)
     if activity_id is not None:
         activity = get_activity_or_404(current_user, activity_id)
+        require_own_unit(current_user, activity.unit_id)
         if not activity.is_editable:
             flash(f"该活动{activity.state.label}，不能修改。", "warning")
             return redirect(url_for(".detail", activity_id=activity.id))
@@ -209,7 +225,7 @@ def _handle_post(campaign, activity_id: int | None, template: str = "activities/
     if created_now and _wants_json():
         return _created_answer(activity.id, repeat=False, problems=upload_problems)
     if wants_submit:
-        flash("活动已报送，等待省厅审核。", "success")
+        flash(_submitted_message(activity), "success")
     else:
         flash("草稿已保存，可稍后在电脑上补充完善后报送。" if template == QUICK_TEMPLATE else "草稿已保存。", "success")
     for problem in upload_problems:
@@ -407,9 +423,9 @@ def _history(activity):
 @bp.post("/<int:activity_id>/submit")
 @login_required
 def submit(activity_id: int):
-    """Submit a draft or a returned entry to the province."""
+    """Submit a draft or a returned entry to the unit above."""
     activity = get_activity_or_404(current_user, activity_id)
-    require_bureau_user(current_user)
+    require_own_unit(current_user, activity.unit_id)
     try:
         submit_activity(activity, by=current_user)
         db.session.commit()
@@ -417,8 +433,16 @@ def submit(activity_id: int):
         db.session.rollback()
         flash(str(error), "error")
     else:
-        flash("活动已报送，等待省厅审核。", "success")
+        flash(_submitted_message(activity), "success")
     return redirect(url_for(".detail", activity_id=activity_id))
+
+
+def _submitted_message(activity) -> str:
+    """Who reviews the entry now: the province for its addressees, else the unit above."""
+    parent = activity.unit.parent
+    if parent is None:
+        return "活动已报送。"
+    return f"活动已报送，等待{'省厅' if parent.parent_id is None else parent.name}审核。"
 
 
 @bp.route("/<int:activity_id>/delete", methods=["GET", "POST"])
@@ -426,7 +450,7 @@ def submit(activity_id: int):
 def delete(activity_id: int):
     """Delete a draft, after a confirmation page."""
     activity = get_activity_or_404(current_user, activity_id)
-    require_bureau_user(current_user)
+    require_own_unit(current_user, activity.unit_id)
     if request.method == "GET":
         if activity.state.value != "draft":
             flash("只能删除草稿。", "warning")

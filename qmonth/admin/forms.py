@@ -18,3 +18,24 @@ class UserCreateForm(FlaskForm):
         problem = password_problem(field.data or "")
         if problem:
             raise ValidationError(problem)
+
+
+class UnitAddForm(FlaskForm):
+    parent = SelectField("上级单位", coerce=str)
+    name = StringField("单位名称", validators=[DataRequired("请填写单位名称。"),
+                                            Length(max=120, message="单位名称不能超过 120 个字。"), CleanText()])
+    code = StringField("单位代码", validators=[DataRequired("请填写单位代码。"),
+                                            Length(max=40, message="单位代码不能超过 40 位。"), CleanText()])
+
+
+class UnitRenameForm(FlaskForm):
+    name = StringField("新名称", validators=[DataRequired("请填写新名称。"),
+                                          Length(max=120, message="单位名称不能超过 120 个字。"), CleanText()])
+
+
+class UnitMoveForm(FlaskForm):
+    parent = SelectField("移到", coerce=str)
+
+
+class AccountMoveForm(FlaskForm):
+    unit = SelectField("调往单位", coerce=str)

@@ -10,7 +10,9 @@ from ..access import scoped_to_units
 from ..extensions import db
 from ..models import Role, Unit, User
 from ..auth.services import end_all_sessions, hash_password
+from ..campaigns.services import active_campaign
 from ..textnorm import control_character_problem
+from ..units import campaign_root
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,59}$")
 
@@ -20,10 +22,10 @@ class AccountError(ValueError):
 
 
 def manageable_users(actor: User) -> Select:
-    """The users an admin may see and manage: all for the province, own unit otherwise."""
-    # The province's accounts (no unit) first on every database: SQLite sorts NULL first, PostgreSQL last.
+    """The users an admin may see and manage: those of the admin's subtree (all for the province)."""
+    # Top of the tree first (an account without a unit before all): SQLite sorts NULL first, PostgreSQL last.
     query = (select(User).outerjoin(Unit, User.unit_id == Unit.id)
-             .order_by(Unit.position.asc().nulls_first(), User.role, User.username))
+             .order_by(Unit.depth.asc().nulls_first(), Unit.position.asc().nulls_first(), User.role, User.username))
     if actor.is_province:
         return query
     if actor.is_unit_admin:
@@ -47,11 +49,11 @@ def assignable_roles(actor: User) -> list[Role]:
 
 
 def assignable_units(actor: User) -> list[Unit]:
-    if actor.is_province:
-        return list(db.session.scalars(select(Unit).order_by(Unit.position)))
-    if actor.is_unit_admin:
-        return list(db.session.scalars(scoped_to_units(select(Unit), actor, Unit.id).order_by(Unit.position)))
-    return []
+    """The units of the admin's subtree that take accounts (not retired), top of the tree first."""
+    if not actor.can_manage_accounts:
+        return []
+    query = scoped_to_units(select(Unit).where(Unit.retired_at.is_(None)), actor, Unit.id)
+    return list(db.session.scalars(query.order_by(Unit.depth, Unit.position, Unit.id)))
 
 
 def create_user(
@@ -67,15 +69,15 @@ def create_user(
     problem = control_character_problem(display_name)
     if problem:
         raise AccountError(f"姓名：{problem}")
-    if role is Role.PROVINCE_ADMIN:
-        unit = None
+    if role is Role.PROVINCE_ADMIN:  # the issuing department's admins belong to the root
+        unit = campaign_root(active_campaign()) or (actor.unit if actor is not None else None)
     elif unit is None:
         raise AccountError("填报员和单位管理员必须属于一个单位。")
     if actor is not None:
         if role not in assignable_roles(actor):
             raise AccountError("您不能创建该角色的账号。")
         if unit is not None and unit not in assignable_units(actor):
-            raise AccountError("您只能为本单位创建账号。")
+            raise AccountError("您只能为本单位及下级单位创建账号。")
     user = User(
         username=username,
         display_name=display_name.strip() or username,

@@ -36,13 +36,12 @@ def users():
 
 @bp.route("/users/new", methods=["GET", "POST"])
 def new_user():
-    """Create an account: any unit for the province, the own unit for a unit admin."""
+    """Create an account in a unit of the admin's subtree."""
     form = UserCreateForm()
     roles = assignable_roles(current_user)
     units = assignable_units(current_user)
     form.role.choices = [SelectChoice(role.value, role.label) for role in roles]
-    form.unit.choices = ([SelectChoice("", "（省厅，无单位）")] * current_user.is_province
-                         + [SelectChoice(u.code, u.name) for u in units])
+    form.unit.choices = [SelectChoice(u.code, "　" * u.depth + u.name) for u in units]
     if form.validate_on_submit():
         unit = next((u for u in units if u.code == form.unit.data), None)
         try:

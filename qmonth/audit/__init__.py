@@ -16,6 +16,7 @@ def record(
     to_state: str | None = None,
     reason: str = "",
     changes: dict | None = None,
+    at=None,
 ) -> AuditEvent:
     """Add an audit record to the session; the caller's commit makes it durable with the change."""
     if obj is not None and getattr(obj, "id", None) is None:
@@ -31,5 +32,7 @@ def record(
         reason=reason,
         changes=changes or {},
     )
+    if at is not None:  # a moment other than now: demo data dated to its own clock
+        event.at = at
     db.session.add(event)
     return event

@@ -200,6 +200,10 @@ def _board_statement(one_unit: bool):
     query = add_report_columns(query, campaign_id).order_by(Unit.position, Unit.id)
     if one_unit:
         query = query.where(Unit.id == bindparam("unit_id"))
+    else:
+        # The province's board lists the notice's addressees, the root's children (per-level
+        # boards, a city's counties on its own, come with issue 15's item 5).
+        query = query.where(Unit.parent_id == bindparam("root_id"), Unit.retired_at.is_(None))
     return query
 
 
@@ -220,7 +224,8 @@ def build_board(campaign: Campaign, now: datetime | None = None, *, unit_id: int
     rows: list[BoardRow] = []
     previous_year = None
     cities: list[str] = []
-    params = {"campaign_id": campaign.id, "year": campaign.year, "unit_id": unit_id}
+    params = {"campaign_id": campaign.id, "year": campaign.year, "unit_id": unit_id,
+              "root_id": campaign.root_unit_id}
     # Core rows, not ORM entities: the board only reads, and 44 plain rows are cheaper.
     for record in db.session.connection().execute(_STATEMENTS[unit_id is not None], params):
         columns = record._mapping

@@ -82,12 +82,14 @@ def _add(row: StatRow, submitted: int, accepted: int, participants: int) -> None
 def _city_and_kind_rows(campaign: Campaign) -> tuple[list[StatRow], list[StatRow]]:
     cities: dict[str, StatRow] = {}
     city_of = {}
-    for unit in db.session.scalars(select(Unit).order_by(Unit.position)):
-        cities.setdefault(unit.city, StatRow(unit.city, {"city": unit.city}))
+    for unit in db.session.scalars(select(Unit).order_by(Unit.depth, Unit.position)):
+        if unit.parent_id is not None:  # the cities of the units; the root's own (省直) only once it has entries
+            cities.setdefault(unit.city, StatRow(unit.city, {"city": unit.city}))
         city_of[unit.id] = unit.city
     kinds = {kind.id: StatRow(kind.name, {"kind": kind.code}) for kind in campaign.kinds}
     for unit_id, kind_id, *figures in _by_unit_and_kind(campaign):
-        _add(cities[city_of[unit_id]], *figures)
+        city = city_of[unit_id]
+        _add(cities.setdefault(city, StatRow(city, {"city": city})), *figures)
         if kind_id in kinds:
             _add(kinds[kind_id], *figures)
     return list(cities.values()), list(kinds.values())

@@ -15,18 +15,21 @@ from pathlib import Path
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import ActivityKind, Campaign, Department, Slogan, Task, TaskGroup, Unit
+from ..models import Activity, ActivityKind, Campaign, Department, Slogan, Task, TaskGroup, Unit
 from ..parsing import INT_MAX, year_window
 from ..textnorm import control_character_problem
+from ..units import place_under
 
 FIGURE_TYPES = {"int", "text", "choice", "multi", "slogans"}
 CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 UNIT_CODE_PATTERN = re.compile(r"^[a-z]+-(zj|cg|sw|yl|jt)$")
+ROOT_CITY = "省直"  # the root's "city" in lists and filters: the issuing department itself
+ISSUER_CODE_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)+$")
 YEAR_MIN, YEAR_MAX = 2000, 2100
 # Where each table's texts are stored: a text longer than its column is refused here,
 # as PostgreSQL would refuse it (SQLite would keep it whole).
 TABLE_MODELS = {"campaign": Campaign, "groups": TaskGroup, "tasks": Task, "slogans": Slogan,
-                "kinds": ActivityKind, "units": Unit}
+                "kinds": ActivityKind, "units": Unit, "issuer_actions": Activity}
 
 
 class CampaignFileError(ValueError):
@@ -157,6 +160,9 @@ def _check(data: dict, check: _Checker) -> None:
     campaign = data["campaign"]
     for key in ("slug", "title", "theme", "issuer", "addressees", "report_addressee"):
         check.field(campaign, key, str, "campaign")
+    issuer_code = check.field(campaign, "issuer_code", str, "campaign")
+    if not ISSUER_CODE_PATTERN.match(issuer_code) or len(issuer_code) > 40:
+        check.fail(f"发文单位代码 {issuer_code!r} 应为小写拼音和连字符，如 shandong-zjt", "campaign", 0, "issuer_code")
     check.field(campaign, "year", int, "campaign")
     for key in ("starts_on", "ends_on", "issued_on"):
         check.field(campaign, key, date, "campaign")
@@ -237,7 +243,17 @@ def _check(data: dict, check: _Checker) -> None:
                 check.text(figure["unit"], "unit", header, figure_index)
             figure_index += 1
 
-    unit_codes: set[str] = set()
+    kind_codes_known = {kind["code"] for kind in data["kinds"]}
+    for index, action in enumerate(data.get("issuer_actions", [])):
+        check.field(action, "title", str, "issuer_actions", index)
+        kind = check.field(action, "kind", str, "issuer_actions", index)
+        if kind not in kind_codes_known:
+            check.fail(f"发文单位活动的类型 {kind!r} 不存在", "issuer_actions", index, "kind")
+        task = check.field(action, "task", int, "issuer_actions", index, required=False)
+        if task is not None and task not in task_numbers:
+            check.fail(f"发文单位活动对应的任务 {task} 不存在", "issuer_actions", index, "task")
+
+    unit_codes: set[str] = {issuer_code}
     departments = {d.value for d in Department}
     for index, unit in enumerate(data["units"]):
         code = check.code(unit, "units", index, unit_codes, UNIT_CODE_PATTERN,
@@ -282,6 +298,8 @@ def load_campaign(data: dict) -> LoadResult:
         "contact_people": list(contact.get("people", [])),
         "contact_phone": contact.get("phone", ""),
         "contact_email": contact.get("email", ""),
+        "issuer_actions": [{"title": a["title"], "kind": a["kind"], "task": a.get("task")}
+                           for a in data.get("issuer_actions", [])],
     })
     if created and db.session.scalar(select(Campaign).where(Campaign.is_active)) is None:
         campaign.is_active = True
@@ -303,7 +321,12 @@ def load_campaign(data: dict) -> LoadResult:
         "default_task_number": k.get("task"),
         "figures": [_figure(f) for f in k.get("figures", [])],
     })
-    changed |= _sync_units(data["units"])
+    root, root_changed = _sync_root(spec)
+    changed |= root_changed
+    if campaign.root_unit_id != root.id:
+        campaign.root_unit_id = root.id
+        changed = True
+    changed |= _sync_units(data["units"], root)
     db.session.flush()
     return LoadResult(campaign=campaign, created=created, changed=changed or created)
 
@@ -346,7 +369,19 @@ def _sync_children(existing: list, specs: list[dict], key: str, model, values_of
     return changed
 
 
-def _sync_units(specs: list[dict]) -> bool:
+def _sync_root(spec: dict) -> tuple[Unit, bool]:
+    """The issuing department's unit, found by its code (made on the first load): the tree's root."""
+    root = db.session.scalar(select(Unit).where(Unit.code == spec["issuer_code"]))
+    created = root is None
+    if created:
+        root = Unit(code=spec["issuer_code"], name=spec["issuer"], city=ROOT_CITY, department=Department.ZJ, position=0)
+        db.session.add(root)
+        place_under(root, None)
+    return root, created
+
+
+def _sync_units(specs: list[dict], root: Unit) -> bool:
+    """The addressees, as the root's children. A unit the tree screens moved elsewhere stays there."""
     current = {unit.code: unit for unit in db.session.scalars(select(Unit))}
     changed = False
     for position, spec in enumerate(specs, start=1):
@@ -359,6 +394,8 @@ def _sync_units(specs: list[dict]) -> bool:
             "name": spec["name"], "city": spec["city"],
             "department": Department(spec["dept"]), "position": position,
         })
+        if unit.parent_id is None and not unit.path:
+            place_under(unit, root)
     return changed
 
 

@@ -94,6 +94,7 @@ def clone_campaign(source: Campaign, *, by: User) -> Campaign:
         addressees=source.addressees, report_addressee=source.report_addressee,
         contact_people=list(source.contact_people or []), contact_phone=source.contact_phone,
         contact_email=source.contact_email, is_active=False,
+        root_unit_id=source.root_unit_id, issuer_actions=list(source.issuer_actions or []),
     )
     groups = {group.id: TaskGroup(number=group.number, title=group.title) for group in source.groups}
     clone.groups = list(groups.values())

@@ -23,6 +23,7 @@ from sqlalchemy import func, insert, select
 
 from ..extensions import db
 from ..campaigns.services import active_campaign
+from ..units import addressed_units, campaign_root
 from ..models import (
     Activity, ActivityState, AuditEvent, Campaign, ReportState, Role, Unit, UnitReopening, UnitReport, User,
     activity_task,
@@ -46,10 +47,13 @@ class SeedResult:
 
 
 def seed_demo_accounts(content: DemoContent, password_hash: str) -> SeedResult:
-    """The province admin, and for each unit its reporter (the unit code) and admin (<code>-admin)."""
+    """The province admin (in the campaign's root unit), and for each unit below the root its
+    reporter (the unit code) and admin (<code>-admin)."""
     existing = set(db.session.scalars(select(User.username)))
-    wanted = [(content.province_username, content.province_name, Role.PROVINCE_ADMIN, None)]
-    for unit in db.session.scalars(select(Unit).order_by(Unit.position)):
+    root = campaign_root(active_campaign())
+    wanted = [(content.province_username, content.province_name, Role.PROVINCE_ADMIN, root)]
+    for unit in db.session.scalars(select(Unit).where(Unit.parent_id.is_not(None))
+                                   .order_by(Unit.depth, Unit.position, Unit.id)):
         wanted.append((unit.code, content.reporter_name.format(unit=unit.name), Role.REPORTER, unit))
         wanted.append((f"{unit.code}-admin", content.admin_name.format(unit=unit.name), Role.UNIT_ADMIN, unit))
     created = 0
@@ -126,7 +130,8 @@ def _load_catalogue(content: DemoContent, now: datetime) -> Catalogue:
         raise DemoDataError("no campaign loaded: load one before seeding demo activities")
     # A bureau's reporter account is named by the unit code (see seed_demo_accounts).
     reporters = {user.username: user for user in db.session.scalars(select(User).where(User.unit_id.is_not(None)))}
-    units = [unit for unit in db.session.scalars(select(Unit).order_by(Unit.position, Unit.id))
+    # The notice's addressees (the root's children); the county example has its own entries (counties.py).
+    units = [unit for unit in db.session.scalars(addressed_units(campaign))
              if unit.code in reporters and unit.city in content.cities
              and unit.department.value in content.departments]
     province = db.session.scalar(select(User).where(User.role == Role.PROVINCE_ADMIN).order_by(User.id))
@@ -249,7 +254,7 @@ def seed_demo_reports(content: DemoContent, *, now: datetime) -> SeedResult:
     done = set(db.session.scalars(select(UnitReport.unit_id).where(UnitReport.campaign_id == campaign.id)))
     counts = _activity_counts(campaign)
     created = existing = 0
-    for unit in db.session.scalars(select(Unit).order_by(Unit.position, Unit.id)):
+    for unit in db.session.scalars(addressed_units(campaign)):
         admin = admins.get(f"{unit.code}-admin")
         if admin is None or province is None:
             continue

@@ -1,14 +1,14 @@
 """Home page, the campaign catalogue and the health check."""
 from flask import jsonify
 from flask_login import login_required
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from ..extensions import db
 from ..htmx import render
-from ..models import Unit
 from ..storage import health as storage_health
 from ..campaigns.services import active_campaign
 from . import bp
+from ..units import addressed_units
 from .services import report_countdown
 
 
@@ -36,7 +36,7 @@ def countdown():
 def campaign():
     """The campaign catalogue as the notice describes it."""
     current = active_campaign()
-    units = list(db.session.scalars(select(Unit).order_by(Unit.position)))
+    units = list(db.session.scalars(addressed_units(current)))
     return render("main/campaign.html", campaign=current, units=units)
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..access import visible_activities
+from ..units import addressed_units
 from ..deadlines import ReportStanding, ReportStatus, report_standings
 from ..extensions import db
 from ..models import (
@@ -315,7 +316,7 @@ class ProvinceData:
 
 def build_province(campaign: Campaign, now: datetime | None = None) -> ProvinceData:
     now = now or utcnow()
-    units = list(db.session.scalars(select(Unit).order_by(Unit.position, Unit.id)))
+    units = list(db.session.scalars(addressed_units(campaign)))
     reports = {report.unit_id: report for report in db.session.scalars(
         select(UnitReport).where(UnitReport.campaign_id == campaign.id))}
     standings = report_standings(campaign, now)

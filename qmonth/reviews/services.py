@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from ..access import visible_activities
+from ..access import reviewed_units, visible_activities
 from ..extensions import db
 from ..models import Activity, ActivityState, Campaign, Unit, User
 from ..paging import Page, page_number
@@ -25,9 +25,12 @@ class ReviewQueue:
 
 def review_queue(user: User, campaign: Campaign, state: ActivityState, *, unit_code: str, kind_code: str,
                  page: int) -> ReviewQueue:
-    """One page of entries in `state`, oldest submission first, filtered by unit and kind code;
-    with the count per state (for the tabs) and the units (for the filter)."""
-    query = visible_activities(user).where(Activity.campaign_id == campaign.id, Activity.state == state)
+    """One page of the entries the user's node reviews (those of the units directly below it) in
+    `state`, oldest submission first, filtered by unit and kind code; with the count per state (for
+    the tabs) and the units (for the filter)."""
+    in_queue = visible_activities(user).where(Activity.campaign_id == campaign.id,
+                                              Activity.unit_id.in_(reviewed_units(user)))
+    query = in_queue.where(Activity.state == state)
     if unit_code:
         query = query.join(Activity.unit).where(Unit.code == unit_code)
     if kind_code:
@@ -40,10 +43,11 @@ def review_queue(user: User, campaign: Campaign, state: ActivityState, *, unit_c
         .order_by(Activity.submitted_at.asc().nulls_last(), Activity.id)
         .limit(shown.size).offset(shown.offset)
     ))
-    counts = dict(db.session.execute(
-        select(Activity.state, func.count()).where(Activity.campaign_id == campaign.id).group_by(Activity.state)
-    ).all())
-    units = list(db.session.scalars(select(Unit).order_by(Unit.position)))
+    queued = in_queue.subquery()
+    counts = dict(db.session.execute(select(queued.c.state, func.count()).group_by(queued.c.state)).all())
+    counts = {ActivityState(state) if isinstance(state, str) else state: n for state, n in counts.items()}
+    units = list(db.session.scalars(select(Unit).where(Unit.id.in_(reviewed_units(user)))
+                                    .order_by(Unit.depth, Unit.position, Unit.id)))
     return ReviewQueue(page=shown, counts=counts, units=units)
 
 

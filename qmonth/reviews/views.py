@@ -1,10 +1,10 @@
-"""The province's review queue: accept, return with a reason, highlights, bulk accept (query and rule: services.py)."""
+"""A node's review queue (the entries of the units directly below it): accept, return with a reason, highlights, bulk accept (query and rule: services.py)."""
 from __future__ import annotations
 
 from flask import flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
-from ..access import get_activity_or_404, require_province, visible_activities
+from ..access import get_activity_or_404, require_reviewer, visible_activities
 from ..activities.services import WorkflowError, accept_activity, bulk_accept, return_activity, set_highlight
 from ..campaigns.services import active_campaign
 from ..extensions import db
@@ -26,8 +26,8 @@ TABS = {
 
 @bp.before_request
 @login_required
-def province_only():
-    require_province(current_user)
+def reviewers_only():
+    require_reviewer(current_user)
 
 
 @bp.get("/")

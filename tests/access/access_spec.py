@@ -25,7 +25,7 @@ SPEC = {
         "reporter_b": ("404", "ok", "404"), "province": ("403", "403", "404")},
     "activities.edit POST": {
         "anonymous": LOGIN3, "reporter_a": ("ok", "404", "404"), "admin_a": ("ok", "404", "404"),
-        "reporter_b": ("404", "ok", "404"), "province": ("403", "403", "403")},
+        "reporter_b": ("404", "ok", "404"), "province": ("403", "403", "404")},
     "activities.export_csv GET": {
         "anonymous": "login", "reporter_a": "ok", "admin_a": "ok",
         "reporter_b": "ok", "province": "ok"},
@@ -43,19 +43,22 @@ SPEC = {
         "reporter_b": "ok", "province": "ok"},
     "activities.new GET": {
         "anonymous": "login", "reporter_a": "ok", "admin_a": "ok",
-        "reporter_b": "ok", "province": "403"},
+        "reporter_b": "ok", "province": "ok"},
     "activities.new POST": {
         "anonymous": "login", "reporter_a": "ok", "admin_a": "ok",
-        "reporter_b": "ok", "province": "403"},
+        "reporter_b": "ok", "province": "ok"},
     "activities.quick GET": {
         "anonymous": "login", "reporter_a": "ok", "admin_a": "ok",
-        "reporter_b": "ok", "province": "403"},
+        "reporter_b": "ok", "province": "ok"},
     "activities.quick POST": {
         "anonymous": "login", "reporter_a": "ok", "admin_a": "ok",
-        "reporter_b": "ok", "province": "403"},
+        "reporter_b": "ok", "province": "ok"},
     "activities.submit POST": {
         "anonymous": LOGIN3, "reporter_a": ("ok", "404", "404"), "admin_a": ("ok", "404", "404"),
         "reporter_b": ("404", "ok", "404"), "province": ("403", "403", "404")},
+    "admin.add_unit POST": {
+        "anonymous": "login", "reporter_a": "403", "admin_a": "ok",
+        "reporter_b": "403", "province": "ok"},
     "admin.audit GET": {
         "anonymous": "login", "reporter_a": "403", "admin_a": "403",
         "reporter_b": "403", "province": "ok"},
@@ -65,10 +68,28 @@ SPEC = {
     "admin.enable_user POST": {
         "anonymous": LOGIN3, "reporter_a": ("403", "403", "403"), "admin_a": ("ok", "404", "404"),
         "reporter_b": ("403", "403", "403"), "province": ("ok", "ok", "404")},
+    "admin.move POST": {
+        "anonymous": LOGIN3, "reporter_a": ("403", "403", "403"), "admin_a": ("403", "404", "404"),
+        "reporter_b": ("403", "403", "403"), "province": ("ok", "ok", "404")},
+    "admin.move_user GET": {
+        "anonymous": LOGIN3, "reporter_a": ("403", "403", "403"), "admin_a": ("ok", "404", "404"),
+        "reporter_b": ("403", "403", "403"), "province": ("ok", "ok", "404")},
+    "admin.move_user POST": {
+        "anonymous": LOGIN3, "reporter_a": ("403", "403", "403"), "admin_a": ("ok", "404", "404"),
+        "reporter_b": ("403", "403", "403"), "province": ("ok", "ok", "404")},
     "admin.new_user GET": {
         "anonymous": "login", "reporter_a": "403", "admin_a": "ok",
         "reporter_b": "403", "province": "ok"},
     "admin.new_user POST": {
+        "anonymous": "login", "reporter_a": "403", "admin_a": "ok",
+        "reporter_b": "403", "province": "ok"},
+    "admin.rename POST": {
+        "anonymous": LOGIN3, "reporter_a": ("403", "403", "403"), "admin_a": ("403", "404", "404"),
+        "reporter_b": ("403", "403", "403"), "province": ("ok", "ok", "404")},
+    "admin.retire POST": {
+        "anonymous": LOGIN3, "reporter_a": ("403", "403", "403"), "admin_a": ("403", "404", "404"),
+        "reporter_b": ("403", "403", "403"), "province": ("ok", "ok", "404")},
+    "admin.units GET": {
         "anonymous": "login", "reporter_a": "403", "admin_a": "ok",
         "reporter_b": "403", "province": "ok"},
     "admin.users GET": {
@@ -105,10 +126,10 @@ SPEC = {
         "reporter_b": "403", "province": "ok"},
     "board.read POST": {
         "anonymous": LOGIN3, "reporter_a": ("ok", "404", "404"), "admin_a": ("ok", "404", "404"),
-        "reporter_b": ("404", "ok", "404"), "province": ("403", "403", "403")},
+        "reporter_b": ("404", "ok", "404"), "province": ("404", "404", "404")},
     "board.read_all POST": {
         "anonymous": "login", "reporter_a": "ok", "admin_a": "ok",
-        "reporter_b": "ok", "province": "403"},
+        "reporter_b": "ok", "province": "ok"},
     "board.reminders GET": {
         "anonymous": "login", "reporter_a": "ok", "admin_a": "ok",
         "reporter_b": "ok", "province": "ok"},
@@ -168,7 +189,7 @@ SPEC = {
         "reporter_b": ("404", "ok", "404"), "province": ("403", "403", "404")},
     "photos.create_staged_photo_upload POST": {
         "anonymous": LOGIN3, "reporter_a": ("ok", "ok", "ok"), "admin_a": ("ok", "ok", "ok"),
-        "reporter_b": ("ok", "ok", "ok"), "province": ("404", "404", "404")},
+        "reporter_b": ("ok", "ok", "ok"), "province": ("ok", "ok", "ok")},
     # A photo sent in pieces is its uploader's alone, like a staged photo (A's was started by reporter_a).
     "photos.upload_status GET": {
         "anonymous": LOGIN3, "reporter_a": ("ok", "404", "404"), "admin_a": ("404", "404", "404"),
@@ -184,10 +205,10 @@ SPEC = {
         "reporter_b": ("404", "ok", "404"), "province": ("403", "403", "404")},
     "photos.upload_file_staged POST": {
         "anonymous": LOGIN3, "reporter_a": ("ok", "ok", "ok"), "admin_a": ("ok", "ok", "ok"),
-        "reporter_b": ("ok", "ok", "ok"), "province": ("404", "404", "404")},
+        "reporter_b": ("ok", "ok", "ok"), "province": ("ok", "ok", "ok")},
     "photos.upload_staged POST": {
         "anonymous": LOGIN3, "reporter_a": ("ok", "ok", "ok"), "admin_a": ("ok", "ok", "ok"),
-        "reporter_b": ("ok", "ok", "ok"), "province": ("404", "404", "404")},
+        "reporter_b": ("ok", "ok", "ok"), "province": ("ok", "ok", "ok")},
     "reports.bulletin_pdf GET": {
         "anonymous": LOGIN3, "reporter_a": ("403", "403", "403"), "admin_a": ("403", "403", "403"),
         "reporter_b": ("403", "403", "403"), "province": ("ok", "ok", "404")},
@@ -246,19 +267,19 @@ SPEC = {
         "anonymous": LOGIN3, "reporter_a": ("ok", "404", "404"), "admin_a": ("ok", "404", "404"),
         "reporter_b": ("404", "ok", "404"), "province": ("ok", "ok", "404")},
     "reviews.accept POST": {
-        "anonymous": LOGIN3, "reporter_a": ("403", "403", "403"), "admin_a": ("403", "403", "403"),
+        "anonymous": LOGIN3, "reporter_a": ("403", "403", "403"), "admin_a": ("403", "404", "404"),
         "reporter_b": ("403", "403", "403"), "province": ("ok", "ok", "404")},
     "reviews.bulk POST": {
-        "anonymous": "login", "reporter_a": "403", "admin_a": "403",
+        "anonymous": "login", "reporter_a": "403", "admin_a": "ok",
         "reporter_b": "403", "province": "ok"},
     "reviews.highlight POST": {
-        "anonymous": LOGIN3, "reporter_a": ("403", "403", "403"), "admin_a": ("403", "403", "403"),
+        "anonymous": LOGIN3, "reporter_a": ("403", "403", "403"), "admin_a": ("403", "404", "404"),
         "reporter_b": ("403", "403", "403"), "province": ("ok", "ok", "404")},
     "reviews.queue GET": {
-        "anonymous": "login", "reporter_a": "403", "admin_a": "403",
+        "anonymous": "login", "reporter_a": "403", "admin_a": "ok",
         "reporter_b": "403", "province": "ok"},
     "reviews.return_ POST": {
-        "anonymous": LOGIN3, "reporter_a": ("403", "403", "403"), "admin_a": ("403", "403", "403"),
+        "anonymous": LOGIN3, "reporter_a": ("403", "403", "403"), "admin_a": ("403", "404", "404"),
         "reporter_b": ("403", "403", "403"), "province": ("ok", "ok", "404")},
     "static GET": {
         "anonymous": ("ok", "ok", "404"), "reporter_a": ("ok", "ok", "404"), "admin_a": ("ok", "ok", "404"),

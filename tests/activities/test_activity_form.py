@@ -265,6 +265,8 @@ def test_submitted_entries_cannot_be_edited(client, login_as, make_activity):
     assert db.session.get(Activity, activity.id).title == "质量安全讲堂"
 
 
-def test_province_cannot_register_activities(client, login_as):
+def test_province_registers_its_own_activities(client, login_as):
+    """The issuing department is the root of the tree, and registers its own actions."""
     login_as("province")
-    assert client.get("/activities/new").status_code == 403
+    response = client.get("/activities/new")
+    assert response.status_code == 200 and "山东省住房和城乡建设厅" in response.get_data(as_text=True)

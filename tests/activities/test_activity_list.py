@@ -37,11 +37,21 @@ def get_list(client, query: str = "", htmx: bool = False):
 def test_bureau_sees_only_its_own_entries_and_province_sees_all(app, client, login_as):
     build_activity("jinan-zj", "济南住建培训")
     build_activity("qingdao-zj", "青岛住建培训")
-    login_as("jinan-zj")
+    build_activity("jinan-lixia-zj", "历下区住建培训")
+    login_as("qingdao-zj")
     html = get_list(client).get_data(as_text=True)
-    assert "济南住建培训" in html and "青岛住建培训" not in html
-    assert "<th>单位</th>" not in html  # a bureau's list needs no unit column
+    assert "青岛住建培训" in html and "济南住建培训" not in html and "历下区住建培训" not in html
+    assert "<th>单位</th>" not in html  # a bureau with no units below needs no unit column
     assert 'name="city"' not in html and 'name="unit"' not in html
+
+    login_as("jinan-zj")  # a city bureau sees its counties' entries too, by unit
+    html = get_list(client).get_data(as_text=True)
+    assert "济南住建培训" in html and "历下区住建培训" in html and "青岛住建培训" not in html
+    assert "<th>单位</th>" in html and "历下区住房城乡建设局" in html
+
+    login_as("jinan-lixia-zj")
+    html = get_list(client).get_data(as_text=True)
+    assert "历下区住建培训" in html and "济南住建培训" not in html
 
     login_as("province")
     html = get_list(client).get_data(as_text=True)
@@ -327,10 +337,10 @@ def test_rows_link_to_detail_and_show_what_the_user_needs(app, client, login_as)
     assert '<a class="button button-primary" href="/activities/new">登记活动</a>' in get_list(client).get_data(as_text=True)
 
 
-def test_province_gets_no_register_button(app, client, login_as):
+def test_province_registers_its_own_activities_too(app, client, login_as):
     login_as("province")
     html = get_list(client).get_data(as_text=True)
-    assert 'href="/activities/new"' not in html
+    assert 'href="/activities/new"' in html
     assert "各单位尚未登记活动。" in html
 
 
@@ -450,8 +460,10 @@ def test_unknown_filter_values_show_the_whole_list(app, client, login_as):
 
 
 def test_empty_lists_say_why(app, client, login_as):
-    login_as("jinan-zj")
+    login_as("qingdao-zj")
     assert "本单位还没有登记活动。" in get_list(client).get_data(as_text=True)
+    login_as("jinan-zj")  # a city bureau with counties below it
+    assert "本单位及下级单位尚未登记活动。" in get_list(client).get_data(as_text=True)
     build_activity("jinan-zj", "钢筋培训")
     assert "没有符合条件的活动。" in get_list(client, "?q=不存在").get_data(as_text=True)
 
@@ -482,7 +494,9 @@ def test_list_page_uses_few_queries(app, client, login_as):
         get_list(client, "?page=2")
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
-    assert few <= 7  # user, campaign, units, kinds, tasks, counts, rows
+    # user, its unit (whose path scopes the queries), whether units lie below it, campaign, units,
+    # kinds, tasks, counts, rows
+    assert few <= 9
     assert len(statements) <= few
 
 

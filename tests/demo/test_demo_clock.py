@@ -94,7 +94,7 @@ def report_statuses(now: datetime) -> Counter:
     reports = {r.unit_id: r for r in db.session.scalars(select(UnitReport))}
     reopenings = {r.unit_id: r for r in db.session.scalars(select(UnitReopening))}
     statuses = Counter()
-    for unit in db.session.scalars(select(Unit)):
+    for unit in db.session.scalars(select(Unit).where(Unit.parent_id == campaign.root_unit_id)):  # the 44
         report, reopening = reports.get(unit.id), reopenings.get(unit.id)
         standing = judge_report(campaign, report_state=report.state if report else None,
                                 submitted_at=report.submitted_at if report else None,

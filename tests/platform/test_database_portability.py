@@ -24,13 +24,13 @@ def test_the_migrated_schema_matches_the_models(app):
 
 
 def test_the_account_list_begins_with_the_province(client, login_as):
-    """The province's accounts have no unit: NULL sorts first on SQLite and last on
-    PostgreSQL unless the query says where it goes."""
+    """The province's accounts belong to the root, at the top of the tree; an account without a
+    unit would sort first on SQLite and last on PostgreSQL unless the query says where it goes."""
     login_as("province")
     html = client.get("/admin/users").get_data(as_text=True)
     units = re.findall(r'<td data-label="单位">([^<]*)</td>', html)
-    assert len(units) == 89
-    assert units[0] == "省厅" and units[-1] != "省厅"
+    assert len(units) == 113  # 44 addressees and 12 county bureaus, two accounts each, and the province
+    assert units[0] == "山东省住房和城乡建设厅" and units[-1] != "山东省住房和城乡建设厅"
     assert units.index("济南市住房和城乡建设局") < units.index("菏泽市水务局")
 
 

@@ -163,8 +163,22 @@ def _pages_of_every_role(client, make_activity) -> dict[str, str]:
         "admin-report-editor": _fetch(client, "/reports/jinan-zj"),
         "admin-accounts": _fetch(client, "/admin/users"),
         "admin-new-account": _fetch(client, "/admin/users/new"),
+        "admin-units": _fetch(client, "/admin/units"),
+        "admin-move-account": _fetch(client, f"/admin/users/{_user_id('jinan-lixia-zj')}/move"),
+        "admin-reviews": _fetch(client, "/reviews/"),
     })
+    _log_in(client, "province")
+    pages["province-new-activity-suggestions"] = _fetch(client, "/activities/new?action=1")
     return pages
+
+
+def _user_id(username: str) -> int:
+    from sqlalchemy import select
+
+    from qmonth.extensions import db
+    from qmonth.models import User
+
+    return db.session.scalar(select(User.id).where(User.username == username))
 
 
 @pytest.mark.parametrize("database", ["sqlite"], scope="session")

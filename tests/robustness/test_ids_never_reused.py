@@ -72,6 +72,8 @@ LATER_COLUMNS = {
     "activity": [("client_id", "VARCHAR(36)"), ("client_hash", "VARCHAR(64)")],
     "photo": [("client_id", "VARCHAR(36)"), ("original_sha256", "VARCHAR(64)"), ("taken_at", "TIMESTAMP"),
               ("received_at", "TIMESTAMP")],
+    "unit": [("parent_id", "INTEGER"), ("path", "VARCHAR(255)"), ("depth", "INTEGER"), ("retired_at", "TIMESTAMP")],
+    "campaign": [("root_unit_id", "INTEGER"), ("issuer_actions", "JSON")],
 }
 
 

@@ -1,0 +1,220 @@
+"""The reporting tree: adding, renaming, retiring and moving units, and moving accounts between them.
+
+Only this module changes `Unit.parent_id`, `path` and `depth`. A unit's path is the ids from
+the root down to it ("/1/7/42/"), so its subtree is every unit whose path starts with its own:
+one indexed `LIKE '/1/7/%'`, whatever the depth. Moving a unit rewrites its subtree's paths in
+one UPDATE. Nothing here deletes a unit: entries, reports, reminders and the audit trail keep
+pointing at it, retired or moved.
+"""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import Select, func, select, update
+
+from .audit import record
+from .auth.services import end_all_sessions
+from .extensions import db
+from .models import Activity, ActivityState, Campaign, Department, Unit, User
+from .textnorm import control_character_problem
+from .timeutil import utcnow
+
+UNIT_CODE_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)+$")
+UNIT_CODE_MAX = 40
+UNIT_NAME_MAX = 120
+UNIT_CITY_MAX = 20
+
+
+class TreeError(ValueError):
+    """A refused change of the tree; the message is shown to the user (Chinese)."""
+
+
+def subtree_ids(unit: Unit) -> Select:
+    """The ids of the unit and every unit below it, as a subquery (never a list built in Python)."""
+    return select(Unit.id).where(Unit.path.like(f"{unit.path}%"))
+
+
+def in_subtree(ancestor: Unit, unit: Unit | None) -> bool:
+    """Whether `unit` is `ancestor` or lies below it (the Python twin of `subtree_ids`)."""
+    return unit is not None and bool(ancestor.path) and unit.path.startswith(ancestor.path)
+
+
+def children_of(unit: Unit, *, with_retired: bool = False) -> list[Unit]:
+    """The units directly below `unit`, in the campaign file's order."""
+    query = select(Unit).where(Unit.parent_id == unit.id)
+    if not with_retired:
+        query = query.where(Unit.retired_at.is_(None))
+    return list(db.session.scalars(query.order_by(Unit.position, Unit.id)))
+
+
+def subtree_of(unit: Unit) -> list[Unit]:
+    """The unit and all below it, ordered so that each parent comes before its children."""
+    return list(db.session.scalars(select(Unit).where(Unit.path.like(f"{unit.path}%"))
+                                   .order_by(Unit.depth, Unit.position, Unit.id)))
+
+
+def campaign_root(campaign: Campaign | None) -> Unit | None:
+    """The issuing department's unit: the root of the campaign's reporting tree."""
+    if campaign is None or campaign.root_unit_id is None:
+        return None
+    return db.session.get(Unit, campaign.root_unit_id)
+
+
+def addressed_units(campaign: Campaign | None) -> Select:
+    """The units the campaign's notice is addressed to (the root's direct children), as a query."""
+    query = select(Unit).where(Unit.retired_at.is_(None))
+    if campaign is not None and campaign.root_unit_id is not None:
+        query = query.where(Unit.parent_id == campaign.root_unit_id)
+    else:
+        query = query.where(Unit.depth == 1)
+    return query.order_by(Unit.position, Unit.id)
+
+
+def place_under(unit: Unit, parent: Unit | None) -> None:
+    """Set a new (childless) unit's parent, path and depth; it needs its id, so it is flushed first."""
+    if unit.id is None:
+        db.session.flush()
+    unit.parent = parent
+    unit.parent_id = parent.id if parent is not None else None
+    unit.path = f"{parent.path if parent is not None else '/'}{unit.id}/"
+    unit.depth = parent.depth + 1 if parent is not None else 0
+
+
+def _check_name(name: str, what: str = "单位名称") -> str:
+    name = (name or "").strip()
+    if not name:
+        raise TreeError(f"请填写{what}。")
+    if len(name) > UNIT_NAME_MAX:
+        raise TreeError(f"{what}不能超过 {UNIT_NAME_MAX} 个字。")
+    problem = control_character_problem(name)
+    if problem:
+        raise TreeError(f"{what}：{problem}")
+    return name
+
+
+def _check_code(code: str) -> str:
+    code = (code or "").strip().lower()
+    if not UNIT_CODE_PATTERN.match(code) or len(code) > UNIT_CODE_MAX:
+        raise TreeError(f"单位代码须为小写拼音、数字和连字符，如 jinan-lixia-zj，最长 {UNIT_CODE_MAX} 位。")
+    existing = db.session.scalar(select(Unit).where(Unit.code == code))
+    if existing is not None:
+        raise TreeError(f"单位代码 {code} 已被“{existing.name}”使用，请换一个。")
+    return code
+
+
+def _department_of(code: str, parent: Unit) -> Department:
+    suffix = code.rsplit("-", 1)[-1]
+    return next((d for d in Department if d.value == suffix), parent.department)
+
+
+def add_child(parent: Unit, *, code: str, name: str, city: str | None = None, by: User | None,
+              at=None) -> Unit:
+    """A new unit directly below `parent` (a county bureau under its city's, for instance)."""
+    if parent.retired_at is not None:
+        raise TreeError(f"“{parent.name}”已撤销，不能再添加下级单位。")
+    code = _check_code(code)
+    name = _check_name(name)
+    city = (city or parent.city or "").strip()[:UNIT_CITY_MAX]
+    position = (db.session.scalar(select(func.max(Unit.position)).where(Unit.parent_id == parent.id)) or 0) + 1
+    unit = Unit(code=code, name=name, city=city, department=_department_of(code, parent), position=position)
+    db.session.add(unit)
+    place_under(unit, parent)
+    record("unit.add", actor=by, obj=unit, unit_id=unit.id,
+           changes={"code": [None, code], "name": [None, name], "parent": [None, parent.code]}, at=at)
+    return unit
+
+
+def rename_unit(unit: Unit, *, name: str, by: User | None) -> None:
+    """A new name; what was submitted under the old one keeps its text (reports print their own)."""
+    name = _check_name(name)
+    if name == unit.name:
+        return
+    if unit.retired_at is not None:
+        raise TreeError(f"“{unit.name}”已撤销，不能改名。")
+    record("unit.rename", actor=by, obj=unit, unit_id=unit.id, changes={"name": [unit.name, name]})
+    unit.name = name
+
+
+def entries_in_active_campaigns(unit_ids: Select) -> int:
+    """How many entries the units hold in the active campaign (those a retirement would strand)."""
+    return db.session.scalar(
+        select(func.count(Activity.id)).join(Campaign, Campaign.id == Activity.campaign_id)
+        .where(Campaign.is_active, Activity.unit_id.in_(unit_ids))) or 0
+
+
+def retire_unit(unit: Unit, *, by: User | None) -> None:
+    """Retire a unit (撤销): it stays in the table with everything it registered, but takes no new
+    entries and its accounts stop working. Refused while it has units below it, or entries in the
+    running campaign (those still need a unit to answer for them and a parent to review them)."""
+    if unit.retired_at is not None:
+        return
+    if unit.parent_id is None:
+        raise TreeError("发文单位（根节点）不能撤销。")
+    if children_of(unit):
+        raise TreeError(f"“{unit.name}”下还有下级单位，请先撤销或移走下级单位。")
+    held = entries_in_active_campaigns(select(Unit.id).where(Unit.id == unit.id))
+    if held:
+        raise TreeError(f"“{unit.name}”在本次活动中已登记 {held} 项活动，不能撤销；活动结束后再撤销，"
+                        "已登记的活动和记录仍保留在该单位名下。")
+    unit.retired_at = utcnow()
+    disabled = []
+    for user in db.session.scalars(select(User).where(User.unit_id == unit.id, User.is_enabled)):
+        user.is_enabled = False
+        end_all_sessions(user)
+        disabled.append(user.username)
+    record("unit.retire", actor=by, obj=unit, unit_id=unit.id, from_state="active", to_state="retired",
+           changes={"disabled_accounts": disabled})
+
+
+def move_unit(unit: Unit, new_parent: Unit, *, by: User | None) -> None:
+    """Put a unit (with all below it) under another parent; its entries and history go with it."""
+    if unit.parent_id is None:
+        raise TreeError("发文单位（根节点）不能移动。")
+    if in_subtree(unit, new_parent):
+        raise TreeError(f"不能把“{unit.name}”移到它自己或它的下级单位“{new_parent.name}”之下，否则会形成循环。")
+    if new_parent.retired_at is not None:
+        raise TreeError(f"“{new_parent.name}”已撤销，不能作为上级单位。")
+    if new_parent.id == unit.parent_id:
+        return
+    old_parent = unit.parent
+    old_path, new_path = unit.path, f"{new_parent.path}{unit.id}/"
+    delta = new_parent.depth + 1 - unit.depth
+    # One statement for the whole subtree: the new prefix replaces the old one in every path below.
+    db.session.execute(
+        update(Unit).where(Unit.path.like(f"{old_path}%"))
+        .values(path=new_path + func.substr(Unit.path, len(old_path) + 1), depth=Unit.depth + delta)
+        .execution_options(synchronize_session=False))
+    db.session.execute(update(Unit).where(Unit.id == unit.id).values(parent_id=new_parent.id)
+                       .execution_options(synchronize_session=False))
+    record("unit.move", actor=by, obj=unit, unit_id=unit.id,
+           changes={"parent": [old_parent.code if old_parent else None, new_parent.code]})
+    db.session.expire_all()
+
+
+def open_entries_of_author(user: User, unit_id: int | None) -> int:
+    """Drafts and returned entries the account wrote for the unit in the running campaign."""
+    return db.session.scalar(
+        select(func.count(Activity.id)).join(Campaign, Campaign.id == Activity.campaign_id)
+        .where(Campaign.is_active, Activity.unit_id == unit_id, Activity.author_id == user.id,
+               Activity.state.in_((ActivityState.DRAFT, ActivityState.RETURNED)))) or 0
+
+
+def move_account(user: User, new_unit: Unit, *, by: User | None) -> None:
+    """Move an account to another unit mid-campaign. What it registered stays with the old unit
+    (the unit answers for its entries, not the person), so an account with unfinished entries
+    there is refused until they are submitted or handed on; its open sessions end."""
+    if new_unit.retired_at is not None:
+        raise TreeError(f"“{new_unit.name}”已撤销，不能调入账号。")
+    if user.unit_id == new_unit.id:
+        return
+    if user.is_province:
+        raise TreeError("省厅管理员属于发文单位，不能调到其他单位。")
+    open_entries = open_entries_of_author(user, user.unit_id)
+    if open_entries:
+        raise TreeError(f"账号 {user.username} 在原单位还有 {open_entries} 项草稿或退回待改的活动，"
+                        "请先报送，或交由原单位其他账号处理后再调动。")
+    old = user.unit
+    record("user.move", actor=by, obj=user, unit_id=new_unit.id,
+           changes={"unit": [old.code if old else None, new_unit.code]})
+    user.unit = new_unit
+    end_all_sessions(user)
