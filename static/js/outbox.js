@@ -16,6 +16,7 @@
   var WARN_AFTER_FAILURES = 3;
   var KEEP_DELIVERED_MS = 7 * 24 * 3600 * 1000;
   var OUTBOX_HEADER = "qmonth-upload";
+  var REQUEST_TIMEOUT_MS = 120000;
   var RELOGIN = "登录已过期，重新登录后自动继续发送";
   var LATE_LABEL = "截止前记录、截止后送达";
 
@@ -113,10 +114,14 @@
   // message is shown, the data kept) or "transient" (network, 5xx: tried again later).
   function call(method, url, options) {
     var headers = Object.assign({ "X-Requested-With": OUTBOX_HEADER }, options.headers || {});
+    // A stalled link must not hold the outbox for ever: give up on this request, try later.
+    var abort = window.AbortController ? new AbortController() : null;
+    var timer = abort && setTimeout(function () { abort.abort(); }, REQUEST_TIMEOUT_MS);
     return fetch(url, { method: method, body: options.body, headers: headers, credentials: "same-origin",
-                        cache: "no-store", redirect: "follow" })
-      .catch(function () { throw new Stop("transient", "网络不通"); })
+                        cache: "no-store", redirect: "follow", signal: abort ? abort.signal : undefined })
+      .catch(function () { clearTimeout(timer); throw new Stop("transient", "网络不通"); })
       .then(function (response) {
+        clearTimeout(timer);
         if (response.redirected && isLoginPage(response)) throw new Stop("relogin");
         return response.text().then(function (text) {
           var answer = null;

@@ -1,0 +1,185 @@
+"""Real Chromium, the reporter's phone: entries kept in the outbox (IndexedDB) survive no network,
+a killed browser, a service-worker update and an expired session, and arrive exactly once."""
+from datetime import timedelta
+
+from tests.activities.outbox_support import (
+    arrived, arrived_with, entry_of, outbox, kill_browser, launch_phone, log_in, quick_entry, wait_for, wait_until,
+)
+
+SHELL_READY = "document.querySelector('#outbox').dataset.offlineOpen === 'yes'"
+
+
+def test_an_entry_made_offline_survives_a_killed_browser_and_arrives_once_with_its_photos(
+        live_server, playwright_driver, tmp_path):
+    profile = tmp_path / "phone-profile"
+    context, close = launch_phone(playwright_driver, profile)
+    page = context.new_page()
+    log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/activities/quick")
+    assert wait_until(page, SHELL_READY)  # the service worker holds the page (127.0.0.1 is secure)
+
+    context.set_offline(True)
+    # Really no network: a page the worker does not keep cannot be opened...
+    try:
+        page.goto(f"{live_server.url}/activities/")
+        opened = True
+    except Exception as error:  # net::ERR_INTERNET_DISCONNECTED
+        opened = "ERR_INTERNET_DISCONNECTED" not in str(error)
+    assert not opened
+    # ...but quick entry opens from the worker's cache, and the entry is made there.
+    page.goto(f"{live_server.url}/activities/quick")
+    assert page.inner_text("h1") == "现场快速登记"
+    quick_entry(page, "断网时登记的观摩会", photos=3)
+    entry = entry_of(page, "断网时登记的观摩会")
+    assert entry["state"] == "local" and entry["status"] == "仅在本机"
+    assert arrived(live_server, "断网时登记的观摩会") == []
+
+    kill_browser(profile)
+    try:
+        close()
+    except Exception:
+        pass  # the browser is already gone
+
+    context, close = launch_phone(playwright_driver, profile)
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server.url}/activities/quick")
+        if "/login" in page.url:  # the session cookie died with the browser: sign in, sending resumes
+            log_in(page, live_server.url)
+            page.goto(f"{live_server.url}/activities/quick")
+        found = wait_for(lambda: arrived_with(live_server, "断网时登记的观摩会", 3), timeout_s=60)
+        assert found, arrived(live_server, "断网时登记的观摩会")
+        assert found[0][1] == ["IMG_0.jpg", "IMG_1.jpg", "IMG_2.jpg"]
+        assert wait_until(page, "Array.from(document.querySelectorAll('.outbox-entry')).some("
+                                "e => e.dataset.state === 'delivered' && e.textContent.includes('已送达（'))")
+        page.wait_for_timeout(1000)  # any late repeat would land now
+        assert len(arrived(live_server, "断网时登记的观摩会")) == 1
+    finally:
+        close()
+
+
+def hold_sending(server) -> dict:
+    """While held["on"], the server answers the outbox's "who is signed in" with 503 (a server
+    that is down), so nothing is sent; held in the server, since a route in the page does not see
+    the requests that go through a service worker."""
+    held = {"on": True}
+    app = server.app.wsgi_app
+
+    def middleware(environ, start_response):
+        if held["on"] and environ["PATH_INFO"] == "/activities/outbox/session":
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+            return [b"down"]
+        return app(environ, start_response)
+
+    server.app.wsgi_app = middleware
+    return held
+
+
+def shell_caches(page) -> list[str]:
+    return page.evaluate("caches.keys()")
+
+
+def test_a_service_worker_update_with_an_entry_queued_strands_nothing(live_server, page_at):
+    page = page_at(390, 844)
+    log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/activities/quick")
+    assert wait_until(page, SHELL_READY)
+    old = shell_caches(page)
+    assert len(old) == 1 and old[0].startswith("qmonth-shell-")
+
+    page.context.set_offline(True)
+    quick_entry(page, "升级前排队的登记", photos=2)
+    assert entry_of(page, "升级前排队的登记")["state"] == "local"
+
+    # A deploy: the shell changes, so /sw.js changes. Sending waits until the new worker is in.
+    live_server.app.config["SERVICE_WORKER_BUILD"] = "deploy-2"
+    held = hold_sending(live_server)
+    page.context.set_offline(False)
+    page.reload()
+    assert wait_until(page, f"caches.keys().then(k => k.length === 1 && k[0] !== {old[0]!r})", timeout_s=30), \
+        shell_caches(page)
+    new_version = page.evaluate("navigator.serviceWorker.controller && navigator.serviceWorker.controller.scriptURL")
+    assert new_version.endswith("/sw.js")
+    assert entry_of(page, "升级前排队的登记")["state"] == "local"  # still queued, under the new worker
+    assert arrived(live_server, "升级前排队的登记") == []
+
+    held["on"] = False
+    page.click("#outbox-send")
+    found = wait_for(lambda: arrived_with(live_server, "升级前排队的登记", 2))
+    assert found, (arrived(live_server, "升级前排队的登记"), outbox(page), page.console_errors,
+                   page.inner_text("#outbox"))
+    assert wait_until(page, "document.querySelector('.outbox-entry').dataset.state === 'delivered'")
+    # Requests that met no network or the held server are expected; nothing else may fail.
+    assert [error for error in page.console_errors if not error.startswith("Failed to load resource")] == []
+
+
+def test_an_expired_session_holds_the_outbox_until_login_and_nothing_is_doubled(live_server, page_at):
+    page = page_at(390, 844)
+    log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/activities/quick")
+    # The entry goes in; before its first photo the session passes its idle limit (120 minutes).
+    expired = {"done": False}
+    app = live_server.app.wsgi_app
+
+    def expire_at_first_photo(environ, start_response):
+        if not expired["done"] and environ["PATH_INFO"].endswith("/photo-uploads"):
+            expired["done"] = True
+            live_server.app.config["CLOCK_OFFSET"] += timedelta(hours=3)
+        return app(environ, start_response)
+
+    live_server.app.wsgi_app = expire_at_first_photo
+    quick_entry(page, "会话过期时的登记", photos=2)
+    assert wait_until(page, "document.querySelector('#outbox-alert').textContent.includes("
+                            "'登录已过期，重新登录后自动继续发送')")
+    assert page.is_visible("#outbox-alert")
+    entry = entry_of(page, "会话过期时的登记")
+    assert entry["state"] == "sending" and entry["status"] == "上传中 0/2"
+    assert [names for _id, names in arrived(live_server, "会话过期时的登记")] == [[]]
+
+    page.click("#outbox-alert a")  # 重新登录
+    page.wait_for_url("**/login**")
+    page.fill("#username", "jinan-zj")
+    page.fill("#password", "qmonth-demo")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/activities/quick")
+    found = wait_for(lambda: arrived_with(live_server, "会话过期时的登记", 2))
+    assert found, arrived(live_server, "会话过期时的登记")
+    assert wait_until(page, "document.querySelector('.outbox-entry').dataset.state === 'delivered'")
+    assert not page.is_visible("#outbox-alert")
+    page.wait_for_timeout(1000)
+    assert len(arrived(live_server, "会话过期时的登记")) == 1
+    assert len(arrived(live_server, "会话过期时的登记")[0][1]) == 2
+
+
+def test_entries_wait_for_the_account_that_made_them(live_server, page_at):
+    page = page_at(390, 844)
+    log_in(page, live_server.url, "jinan-zj")
+    page.goto(f"{live_server.url}/activities/quick")
+    page.context.set_offline(True)
+    quick_entry(page, "甲账号的登记", photos=1)
+    # Before it goes, the phone changes hands: signed out, another account of another bureau.
+    held = hold_sending(live_server)
+    page.context.set_offline(False)
+    page.goto(f"{live_server.url}/")
+    page.click("label.nav-toggle-label")
+    page.locator("#mainnav").get_by_text("退出", exact=True).click()
+    page.wait_for_url("**/login**")
+    assert wait_until(page, "(document.querySelector('#outbox-banner') || {}).textContent === "
+                            "'本机有 1 条现场登记尚未发送，登录后自动继续发送。'")
+    held["on"] = False
+    log_in(page, live_server.url, "qingdao-zj")
+    page.goto(f"{live_server.url}/activities/quick")
+    assert wait_until(page, "document.querySelector('.outbox-entry') && "
+                            "document.querySelector('.outbox-entry').textContent.includes('该账号登录后发送')")
+    page.wait_for_timeout(1500)
+    assert arrived(live_server, "甲账号的登记") == []
+    page.click("label.nav-toggle-label")
+    page.locator("#mainnav").get_by_text("退出", exact=True).click()
+    log_in(page, live_server.url, "jinan-zj")
+    found = wait_for(lambda: arrived_with(live_server, "甲账号的登记", 1))
+    assert found
+    with live_server.app.app_context():
+        from qmonth.extensions import db
+        from qmonth.models import Activity
+
+        assert db.session.get(Activity, found[0][0]).unit.code == "jinan-zj"
