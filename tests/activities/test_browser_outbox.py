@@ -1,9 +1,15 @@
 """Real Chromium, the reporter's phone: entries kept in the outbox (IndexedDB) survive no network,
 a killed browser, a service-worker update and an expired session, and arrive exactly once."""
+import os
+import shutil
+import subprocess
 from datetime import timedelta
 
+import pytest
+
 from tests.activities.outbox_support import (
-    arrived, arrived_with, entry_of, outbox, kill_browser, launch_phone, log_in, quick_entry, wait_for, wait_until,
+    HOST, arrived, arrived_with, entry_of, kill_browser, launch_phone, log_in, outbox, quick_entry, serve, wait_for,
+    wait_until,
 )
 
 SHELL_READY = "document.querySelector('#outbox').dataset.offlineOpen === 'yes'"
@@ -183,3 +189,121 @@ def test_entries_wait_for_the_account_that_made_them(live_server, page_at):
         from qmonth.models import Activity
 
         assert db.session.get(Activity, found[0][0]).unit.code == "jinan-zj"
+
+
+def test_over_plain_http_there_is_no_service_worker_the_page_says_so_and_the_outbox_still_sends(
+        live_server, playwright_driver):
+    # A host name, not 127.0.0.1 (which browsers treat as secure): what a phone on http://10.x gets.
+    base = f"http://{HOST}:{live_server.server_port}"
+    context, close = launch_phone(playwright_driver, extra_args=[f"--host-resolver-rules=MAP {HOST} 127.0.0.1",
+                                                                 "--no-proxy-server"])
+    try:
+        page = context.new_page()
+        log_in(page, base)
+        page.goto(f"{base}/activities/quick")
+        assert page.evaluate("window.isSecureContext") is False
+        assert page.evaluate("'serviceWorker' in navigator") is False
+        assert wait_until(page, "document.querySelector('#outbox').dataset.offlineOpen === 'no'")
+        assert "当前不是 HTTPS 连接，断网时无法打开本页；已打开的本页断网时仍可登记，联网后自动发送，下次打开本站时也会继续发送。" \
+            in page.inner_text("#outbox-notes")
+
+        context.set_offline(True)
+        quick_entry(page, "HTTP 下断网登记", photos=2)
+        assert entry_of(page, "HTTP 下断网登记")["status"] == "仅在本机"
+        page.close()  # the tab is closed before any signal comes back
+        context.set_offline(False)
+        page = context.new_page()  # the next visit sends it
+        page.goto(f"{base}/")
+        found = wait_for(lambda: arrived_with(live_server, "HTTP 下断网登记", 2))
+        assert found, arrived(live_server, "HTTP 下断网登记")
+
+        # And in a page left open: the entry goes when the network comes back (the online event).
+        page.goto(f"{base}/activities/quick")
+        context.set_offline(True)
+        quick_entry(page, "HTTP 下恢复信号后发送", photos=1)
+        context.set_offline(False)
+        assert wait_for(lambda: arrived_with(live_server, "HTTP 下恢复信号后发送", 1))
+        assert wait_until(page, "Array.from(document.querySelectorAll('.outbox-entry')).every("
+                                "e => e.dataset.state === 'delivered')")
+    finally:
+        close()
+
+
+def make_test_ca(folder):
+    """A CA and a server certificate for HOST signed by it (PEM files): (ca, cert, key)."""
+    from datetime import datetime, timezone
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.now(timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "qmonth test CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
+          .not_valid_after(now + timedelta(days=30))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                       content_commitment=False, key_encipherment=False, data_encipherment=False,
+                                       key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOST)]))
+            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(HOST)]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    paths = folder / "ca.pem", folder / "server.pem", folder / "server.key"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return paths
+
+
+def trusting_home(folder, ca_pem):
+    """A HOME whose NSS database (what Chromium on Linux trusts) holds the test CA."""
+    nssdb = folder / "home" / ".pki" / "nssdb"
+    nssdb.mkdir(parents=True)
+    subprocess.run(["certutil", "-N", "-d", f"sql:{nssdb}", "--empty-password"], check=True, capture_output=True)
+    subprocess.run(["certutil", "-A", "-d", f"sql:{nssdb}", "-n", "qmonth-test-ca", "-t", "C,,", "-i", str(ca_pem)],
+                   check=True, capture_output=True)
+    return folder / "home"
+
+
+def test_over_https_with_a_trusted_certificate_quick_entry_opens_with_no_network(
+        live_server, playwright_driver, tmp_path):
+    if shutil.which("certutil") is None:
+        pytest.fail("certutil is missing: scripts/test installs libnss3-tools")
+    ca_pem, cert_pem, key_pem = make_test_ca(tmp_path)
+    server, port = serve(live_server.app, ssl_context=(str(cert_pem), str(key_pem)))
+    base = f"https://{HOST}:{port}"
+    home = trusting_home(tmp_path, ca_pem)
+    context, close = launch_phone(playwright_driver, extra_args=[f"--host-resolver-rules=MAP {HOST} 127.0.0.1",
+                                                                 "--no-proxy-server"],
+                                  env={**os.environ, "HOME": str(home)})
+    try:
+        page = context.new_page()
+        log_in(page, base)  # no certificate error: the page loads at all only if the CA is trusted
+        page.goto(f"{base}/activities/quick")
+        assert page.evaluate("window.isSecureContext") is True
+        assert wait_until(page, SHELL_READY, timeout_s=30)
+        assert "本页已存入本机，断网时也能打开登记。" in page.inner_text("#outbox-notes")
+
+        context.set_offline(True)
+        other = context.new_page()
+        with pytest.raises(Exception, match="ERR_INTERNET_DISCONNECTED"):
+            other.goto(f"{base}/activities/")  # really offline: a page the worker does not keep fails
+        other.close()
+        page.goto(f"{base}/activities/quick")
+        assert page.inner_text("h1") == "现场快速登记"
+        assert page.evaluate("navigator.serviceWorker.controller !== null")
+        quick_entry(page, "HTTPS 下断网打开并登记", photos=1)
+        context.set_offline(False)
+        assert wait_for(lambda: arrived_with(live_server, "HTTPS 下断网打开并登记", 1))
+    finally:
+        close()
+        server.shutdown()
