@@ -307,3 +307,41 @@ def test_over_https_with_a_trusted_certificate_quick_entry_opens_with_no_network
     finally:
         close()
         server.shutdown()
+
+
+def test_an_entry_recorded_before_the_deadline_that_arrives_after_it_is_kept_and_marked(live_server, page_at):
+    from tests.helpers import set_clock
+
+    with live_server.app.app_context():
+        from tests.board.support import due
+
+        deadline = due()
+    set_clock(live_server.app, deadline - timedelta(hours=2))
+    page = page_at(390, 844)
+    page.clock.set_fixed_time(deadline - timedelta(hours=1))  # the phone's clock agrees with the server's
+    log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/activities/quick")
+    page.fill("#starts_on", "2024-09-28")
+    page.context.set_offline(True)
+    quick_entry(page, "截止前一小时的巡查", photos=1)
+    # Two days without signal; the deadline passes (and the session ends with it).
+    set_clock(live_server.app, deadline + timedelta(days=2))
+    page.context.set_offline(False)
+    page.click("#outbox-send")
+    assert wait_until(page, "document.querySelector('#outbox-alert').textContent.includes('登录已过期')")
+    log_in(page, live_server.url)
+    found = wait_for(lambda: arrived_with(live_server, "截止前一小时的巡查", 1))
+    assert found, arrived(live_server, "截止前一小时的巡查")
+    page.goto(f"{live_server.url}/activities/")
+    row = page.locator(f"#activity-{found[0][0]}")
+    assert "截止前记录、截止后送达" in row.inner_text() and "草稿" in row.inner_text()
+    page.goto(f"{live_server.url}/activities/{found[0][0]}")
+    note = page.inner_text("#late-arrival")
+    assert "如需报送，请联系省厅开放补报。" in note
+    assert page.locator("#media .photo-card img").count() == 1
+    with live_server.app.app_context():
+        from qmonth.extensions import db
+        from qmonth.models import Activity
+
+        kept = db.session.get(Activity, found[0][0])
+        assert kept.arrived_late and kept.captured_at == deadline - timedelta(hours=1)
