@@ -2,7 +2,9 @@
 
 A unit's due time is the campaign's report_due_at, or the due time of its latest
 reopening (补报). After it the unit's activities, photos and report are read-only.
-One before_request hook enforces that for every write, so no view can forget it.
+One before_request hook enforces that for every write, so no view can forget it. Its one
+exception is an entry the phone's outbox recorded before the deadline that arrives after it
+(and that entry's photos): kept as a marked draft for 补报 (qmonth.activities.late).
 
 `judge_report` is the one rule for where a summary report stands (按时报送, 逾期报送
 with or without the 补报 mark, …); the board, the home page, the report editor and
