@@ -74,7 +74,7 @@ def record_photo_posts(app) -> list[tuple[float, int]]:
 
 
 def override_shrink(page, shrink: int | None) -> None:
-    """Serve the quick page with another data-shrink (0: send the originals); the uploader reads it once."""
+    """Serve the form (its uploader sends each photo at once; quick entry now keeps them in the outbox first) with another data-shrink (0: send the originals); the uploader reads it once."""
     if shrink is None:
         return
 
@@ -83,14 +83,14 @@ def override_shrink(page, shrink: int | None) -> None:
         body = re.sub(r'data-shrink="\d+"', f'data-shrink="{shrink}"', response.text())
         route.fulfill(response=response, body=body)
 
-    page.route(re.compile(r".*/activities/quick$"), rewrite)
+    page.route(re.compile(r".*/activities/new$"), rewrite)
 
 
 def quick_page(browser, base: str, storage_state, shrink: int | None):
     context = browser.new_context(viewport={"width": 390, "height": 844}, storage_state=storage_state)
     page = context.new_page()
     override_shrink(page, shrink)
-    page.goto(f"{base}/activities/quick", wait_until="networkidle")
+    page.goto(f"{base}/activities/new", wait_until="networkidle")
     return context, page
 
 
@@ -126,7 +126,7 @@ def main() -> None:
             loading = True
             quick.on("response", lambda r: sizes.__setitem__(r.url, len(r.body())) if r.ok and loading else None)
             override_shrink(quick, options.shrink)
-            quick.goto(f"{base}/activities/quick", wait_until="networkidle")
+            quick.goto(f"{base}/activities/new", wait_until="networkidle")
             loading = False
             sizes = dict(sizes)  # the page alone, before any upload
             total = sum(sizes.values())

@@ -69,7 +69,7 @@ def _register_blueprints(app: Flask) -> None:
     adds their routes to it (the campaign pages and the audit log hang on the board's and the
     admin's blueprints, keeping their URLs and endpoint names)."""
     from . import activities, admin, auth, board, main, photos, reports, reviews
-    from .activities import listing_views, views as activities_views  # noqa: F401 (routes)
+    from .activities import listing_views, outbox as activities_outbox, views as activities_views  # noqa: F401 (routes)
     from .admin import units_views, views as admin_views  # noqa: F401
     from .audit import views as audit_views  # noqa: F401
     from .auth import views as auth_views  # noqa: F401

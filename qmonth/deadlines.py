@@ -2,7 +2,9 @@
 
 A unit's due time is the campaign's report_due_at, or the due time of its latest
 reopening (补报). After it the unit's activities, photos and report are read-only.
-One before_request hook enforces that for every write, so no view can forget it.
+One before_request hook enforces that for every write, so no view can forget it. Its one
+exception is an entry the phone's outbox recorded before the deadline that arrives after it
+(and that entry's photos): kept as a marked draft for 补报 (qmonth.activities.late).
 
 `judge_report` is the one rule for where a summary report stands (按时报送, 逾期报送
 with or without the 补报 mark, …); the board, the home page, the report editor and
@@ -189,6 +191,14 @@ def _unit_is_locked_now(unit_id: int) -> bool:
     return campaign is not None and is_locked(unit_id, campaign)
 
 
+def _late_arrival(endpoint: str, unit_id: int, campaign: Campaign) -> bool:
+    """An entry the phone recorded before the deadline, or one of its photos: kept as a draft
+    marked for 补报 rather than refused (qmonth.activities.late)."""
+    from .activities.late import late_arrival_allowed
+
+    return late_arrival_allowed(endpoint, effective_due_at(unit_id, campaign), campaign)
+
+
 def locked_error() -> Forbidden:
     """A 403 whose page (or htmx alert) says why, and which the audit log records as a deadline refusal."""
     g.access_denied_reason = "deadline"
@@ -206,7 +216,10 @@ def refuse_writes_after_deadline():
         return None  # the province is never locked; anonymous requests meet login first
     if request.method in READ_METHODS and endpoint not in FORM_PAGES:
         return None
-    if not _unit_is_locked_now(current_user.unit_id):
+    campaign = active_campaign()
+    if campaign is None or not is_locked(current_user.unit_id, campaign):
+        return None
+    if request.method not in READ_METHODS and _late_arrival(endpoint, current_user.unit_id, campaign):
         return None
     if request.method in READ_METHODS:
         flash(LOCKED_MESSAGE, "warning")

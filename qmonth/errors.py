@@ -1,5 +1,5 @@
 """Errors in one place: a Chinese page, or a small alert fragment for htmx."""
-from flask import render_template
+from flask import jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -61,6 +61,9 @@ def register(app) -> None:
     @app.errorhandler(CSRFError)
     def handle_csrf_error(error: CSRFError):
         security_event("csrf.failure", reason=error.description)
+        if request.headers.get("X-Requested-With") == "qmonth-upload":
+            # The phone's outbox: its token belongs to a session that ended; it keeps what it holds.
+            return jsonify(ok=False, relogin=True, error="页面已过期，请刷新后重试。"), 400
         return render_error(400, "页面已过期，请刷新后重试。")
 
     @app.errorhandler(StorageError)

@@ -5,7 +5,7 @@ import enum
 from datetime import date, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Boolean, Date, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, Enum, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -309,6 +309,10 @@ class Activity(db.Model):
     # a repeat of the same entry finds this row; the same id with other content is refused.
     client_id: Mapped[str | None] = mapped_column(String(36))
     client_hash: Mapped[str | None] = mapped_column(String(64))
+    # When the phone's outbox recorded the entry (checked plausible on arrival), and whether it
+    # arrived after the unit's deadline though recorded before it: kept as a draft for 补报.
+    captured_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    arrived_late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     title: Mapped[str] = mapped_column(String(TITLE_MAX))
     organiser: Mapped[str] = mapped_column(String(ORGANISER_MAX), default="")

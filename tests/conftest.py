@@ -289,8 +289,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 
 
 @pytest.fixture(scope="session")
-def browser():
-    """Debian's Chromium through Playwright; never a downloaded browser."""
+def playwright_driver():
+    """Playwright, for tests that launch Chromium themselves (own profile, flags or HOME)."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("QMONTH_REQUIRE_BROWSER") or os.environ.get("CI"):
             pytest.fail("Chromium is missing: scripts/test installs it with apt-get")
@@ -298,9 +298,15 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_driver):
+    """Debian's Chromium through Playwright; never a downloaded browser."""
+    browser = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
 
 
 @pytest.fixture

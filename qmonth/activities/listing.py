@@ -348,7 +348,7 @@ def _capped_total(user: User, filters: ListFilters) -> int:
 ROW_COLUMNS = (
     Activity.title, Activity.kind_id, Activity.unit_id, Activity.starts_on, Activity.ends_on,
     Activity.participants, Activity.state, Activity.is_highlight, Activity.return_reason,
-    Activity.updated_at,
+    Activity.updated_at, Activity.arrived_late,
 )
 
 

@@ -16,6 +16,7 @@ from ..audit import record
 from ..extensions import db
 from ..models import Activity, ActivityKind, ActivityState, Campaign, Reminder, ReminderRecipient, Task, Unit, User
 from ..timeutil import utcnow
+from .late import LATE_LABEL
 
 
 class WorkflowError(ValueError):
@@ -150,11 +151,12 @@ def _earlier_entry(author: User, form_key: str | None, client_id: str | None, cl
 
 def create_activity(
     *, campaign: Campaign, unit: Unit, author: User, data: ActivityData, form_key: str | None,
-    client_id: str | None = None,
+    client_id: str | None = None, captured_at=None, arrived_late: bool = False,
 ) -> tuple[Activity, bool]:
     """Create a draft, exactly once per form key and per client id (the phone's UUID for the entry,
     unique per author). Returns (activity, created); a repeat returns the first one's row, and the
-    same client id with other content raises ClientIdConflict."""
+    same client id with other content raises ClientIdConflict. `captured_at` is when the phone's
+    outbox recorded it; `arrived_late` marks one recorded before the deadline that came after it."""
     client_hash = entry_hash(campaign, data) if client_id else None
     existing = _earlier_entry(author, form_key, client_id, client_hash)
     if existing is not None:
@@ -165,7 +167,7 @@ def create_activity(
         with db.session.begin_nested():
             activity = Activity(campaign=campaign, unit=unit, author=author, form_key=form_key,
                                 client_id=client_id, client_hash=client_hash, state=ActivityState.DRAFT,
-                                figures={})
+                                figures={}, captured_at=captured_at, arrived_late=arrived_late)
             _apply(activity, data)
             db.session.add(activity)
             db.session.flush()
@@ -174,7 +176,8 @@ def create_activity(
         if existing is None:
             raise
         return existing, False
-    record("activity.create", actor=author, obj=activity, to_state=ActivityState.DRAFT.value)
+    record("activity.create", actor=author, obj=activity, to_state=ActivityState.DRAFT.value,
+           reason=LATE_LABEL if arrived_late else "")
     return activity, True
 
 

@@ -13,7 +13,8 @@ from ..bodysize import accepts_uploads
 from ..extensions import csrf, db, login_manager
 from ..securitylog import security_event
 from ..htmx import render
-from ..models import Attachment, AuditEvent, Campaign, Photo
+from ..deadlines import is_locked
+from ..models import Activity, Attachment, AuditEvent, Campaign, Photo
 from ..timeutil import LOCAL_TZ, utcnow
 from ..photos.services import (
     UploadRefused, add_attachment, parse_client_id, add_photo, attach_staged, refuse_when_full, staged_attachments, staged_photos,
@@ -22,6 +23,7 @@ from ..parsing import positive_int
 from ..photos.views import FORM_KEY
 from . import bp
 from .forms import ActivityForm, form_from_activity, parse_figures
+from .late import LATE_NOTICE, parse_captured_at
 from .services import (
     FIELD_LABELS,
     ActivityGone,
@@ -40,6 +42,7 @@ EXPIRED_FORM = "页面已过期，已为您保留填写的内容，请核对后�
 EXPIRED_SESSION = "登录已超时。填写的内容已保留，请输入用户名和密码后继续保存。"
 FILES_NOT_KEPT = "所选的照片和文件未上传，请重新选择。"
 BAD_CLIENT_ID = "登记编号格式不正确，请刷新页面后重新提交。"
+RELOGIN_TO_SEND = "登录已过期，重新登录后自动继续发送。"
 
 
 def _campaign_of_the_form():
@@ -144,6 +147,8 @@ def _handle_post(campaign, activity_id: int | None, template: str = "activities/
                 form.relogin_password.errors = [str(refusal)]
         if user is None:
             db.session.rollback()
+            if _wants_json():  # the outbox keeps the entry and sends it again after a login
+                return jsonify(ok=False, relogin=True, error=RELOGIN_TO_SEND), 401
             return _form_page(form, None, status=401, notice=EXPIRED_SESSION, needs_login=True,
                               action=request.path, template=template)
         session.clear()
@@ -170,15 +175,25 @@ def _handle_post(campaign, activity_id: int | None, template: str = "activities/
         # Files are kept only from a request that proves it came from our form: a forged
         # or stale POST must not be able to store and attach anything.
         notice = f"{EXPIRED_FORM}{FILES_NOT_KEPT}" if _has_chosen_files() else EXPIRED_FORM
+        if _wants_json():
+            return jsonify(ok=False, relogin=True, error=RELOGIN_TO_SEND), 403
         return _form_page(form, activity, status=422, notice=notice, template=template)
     if not valid:
         _keep_uploaded_files(form, activity)
         notice = f"请修改以下内容后再保存：{'、'.join(_flagged_labels(form, template))}。"
+        if _wants_json():
+            return jsonify(ok=False, error=notice), 422
         return _form_page(form, activity, status=422, notice=notice, template=template)
 
     data = form.cleaned()
     created_now = activity is None
     wants_submit = request.form.get("action") == "submit"
+    captured_at, arrived_late = None, False
+    if activity is None and _wants_json():
+        captured_at = parse_captured_at(request.form.get("captured_at"), campaign)
+        # Past the deadline only a late arrival gets here (see qmonth.activities.late): a draft.
+        arrived_late = captured_at is not None and is_locked(current_user.unit_id, campaign)
+        wants_submit = wants_submit and not arrived_late
     if wants_submit:
         problems = submission_problems(data)
         if problems:
@@ -192,7 +207,8 @@ def _handle_post(campaign, activity_id: int | None, template: str = "activities/
         try:
             client_id = parse_client_id(request.form.get("client_id"), BAD_CLIENT_ID)
             activity, created = create_activity(campaign=campaign, unit=current_user.unit, author=current_user,
-                                                data=data, form_key=form.form_key.data, client_id=client_id)
+                                                data=data, form_key=form.form_key.data, client_id=client_id,
+                                                captured_at=captured_at, arrived_late=arrived_late)
         except (UploadRefused, ClientIdConflict) as error:
             db.session.rollback()
             status = 409 if isinstance(error, ClientIdConflict) else 422
@@ -240,11 +256,15 @@ def _wants_json() -> bool:
 
 def _created_answer(activity_id: int, *, repeat: bool, problems: list[str] = ()):
     """The answer to a new entry, the same for its repeats: the entry's page, or JSON for the outbox
-    ({"ok", "id", "url", "already_received"}, 201 when new, 200 when already received)."""
+    ({"ok", "id", "url", "already_received", "received_at", "arrived_late", "notice"}, 201 when new,
+    200 when already received)."""
     url = url_for(".detail", activity_id=activity_id)
     if _wants_json():
+        activity = db.session.get(Activity, activity_id)
         return jsonify(ok=True, id=activity_id, url=url, already_received=repeat,
-                       upload_problems=list(problems)), 200 if repeat else 201
+                       upload_problems=list(problems), received_at=activity.created_at.isoformat(),
+                       arrived_late=activity.arrived_late,
+                       notice=LATE_NOTICE if activity.arrived_late else ""), 200 if repeat else 201
     if repeat:
         flash("该登记已收到，未重复保存。", "info")
     return redirect(url)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Flask, current_app, flash, g, make_response, redirect, request, session
+from flask import Flask, current_app, flash, g, jsonify, make_response, redirect, request, session
 from flask_login import logout_user, user_logged_in
 from flask_login.utils import login_url
 
@@ -105,6 +105,9 @@ def ask_to_sign_in():
     """Flask-Login's answer to a request that needs a signed-in user: a message, then the login
     page, which comes back here afterwards. An htmx request moves the whole page there (a redirect
     would put the login page inside the fragment it was refreshing)."""
+    if request.headers.get("X-Requested-With") == "qmonth-upload":
+        # The phone's uploader and outbox: they keep what they hold and say so; no page to show.
+        return jsonify(ok=False, relogin=True, error="登录已过期，重新登录后自动继续发送。"), 401
     flash(g.get("session_expired_message") or login_manager.login_message, login_manager.login_message_category)
     if is_htmx():
         page = request.headers.get("HX-Current-URL") or request.url

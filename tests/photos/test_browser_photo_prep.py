@@ -42,10 +42,10 @@ def record_uploads(server) -> list[dict]:
     return seen
 
 
-def upload_on_quick_page(server, page_at, files):
+def upload_on_the_form(server, page_at, files):
     page = page_at(390, 844)
     browser_login(page, server, "jinan-zj")
-    page.goto(f"{server.url}/activities/quick")
+    page.goto(f"{server.url}/activities/new")  # the form's uploader sends at once (quick entry: the outbox)
     page.set_input_files("#media input[type=file]", files=files)
     page.locator("#photo-list .photo-card").nth(len(files) - 1).wait_for(timeout=60000)
     return page
@@ -62,7 +62,7 @@ def test_a_12_megapixel_photo_is_sent_shrunk_with_its_capture_time(live_server, 
     seen = record_uploads(live_server)
     original = camera_jpeg(taken="2024:09:18 10:12:33", orientation=6)
     assert len(original) > 2 * 1024 * 1024
-    page = upload_on_quick_page(live_server, page_at, [
+    page = upload_on_the_form(live_server, page_at, [
         {"name": "IMG_0001.jpg", "mimeType": "image/jpeg", "buffer": original}])
     [request] = seen
     assert request["fields"]["taken_at"] == "2024-09-18T10:12:33"
@@ -82,7 +82,7 @@ def test_a_12_megapixel_photo_is_sent_shrunk_with_its_capture_time(live_server, 
 
 def test_a_photo_without_capture_time_sends_none(live_server, page_at):
     seen = record_uploads(live_server)
-    upload_on_quick_page(live_server, page_at, [
+    upload_on_the_form(live_server, page_at, [
         {"name": "wechat.jpg", "mimeType": "image/jpeg", "buffer": camera_jpeg(taken=None, seed=2)}])
     [request] = seen
     assert "taken_at" not in request["fields"]
@@ -91,7 +91,7 @@ def test_a_photo_without_capture_time_sends_none(live_server, page_at):
 
 def test_a_camera_clock_of_zeros_is_no_capture_time(live_server, page_at):
     seen = record_uploads(live_server)
-    upload_on_quick_page(live_server, page_at, [
+    upload_on_the_form(live_server, page_at, [
         {"name": "noclock.jpg", "mimeType": "image/jpeg",
          "buffer": camera_jpeg(taken="0000:00:00 00:00:00", size=(1600, 1200), seed=3)}])
     assert "taken_at" not in seen[0]["fields"]
@@ -102,7 +102,7 @@ def test_a_photo_the_browser_cannot_decode_goes_as_it_is_with_its_capture_time(l
     exif = samples.exif_with(gps=True)
     exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = "2024:09:19 08:05:00"
     heic = samples.encode(samples.photo_like(640, 480), "HEIF", quality=80, exif=exif.tobytes())
-    upload_on_quick_page(live_server, page_at, [{"name": "IMG_0002.HEIC", "mimeType": "image/heic", "buffer": heic}])
+    upload_on_the_form(live_server, page_at, [{"name": "IMG_0002.HEIC", "mimeType": "image/heic", "buffer": heic}])
     assert seen[0]["files"] == {"IMG_0002.HEIC": len(heic)}  # Chromium has no HEIC decoder: the original
     assert seen[0]["fields"]["taken_at"] == "2024-09-19T08:05:00"  # read from the HEIC's Exif item
     assert stored(live_server, "IMG_0002.HEIC") is not None  # and the server converted it
@@ -121,7 +121,7 @@ def big_endian_exif(taken: bytes) -> bytes:
 def test_capture_times_are_read_in_either_byte_order_and_never_break_on_bad_exif(live_server, page_at):
     page = page_at(390, 844)
     browser_login(page, live_server, "jinan-zj")
-    page.goto(f"{live_server.url}/activities/quick")
+    page.goto(f"{live_server.url}/activities/new")
     read = "bytes => window.qmonthPhotoPrep.dateTimeOriginal(new Uint8Array(bytes).buffer)"
     good = big_endian_exif(b"2024:09:21 16:45:09")
     assert page.evaluate(read, list(good)) == "2024-09-21T16:45:09"
