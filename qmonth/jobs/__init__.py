@@ -46,7 +46,6 @@ from typing import Callable
 from flask import Flask, current_app
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from ..extensions import db
 from .models import Job, JobState, machine_now
@@ -183,10 +182,22 @@ def broker_health(app: Flask | None = None) -> str:
 
 @contextmanager
 def _transaction():
-    """A short transaction of its own, apart from the request's session (the job table is
-    written by requests that otherwise only read, and by threads)."""
-    with Session(db.engine, expire_on_commit=False) as session, session.begin():
+    """A short transaction of the current session, committed at once.
+
+    Committed at once because every node must see a job the moment it exists. The current
+    session, not a second connection, because on SQLite a POST request holds the write lock
+    for its whole length (BEGIN IMMEDIATE): another connection of the same request could
+    never write. Whatever the caller read before is committed first, so a write here never
+    upgrades an old read snapshot (which SQLite refuses instead of waiting).
+    """
+    session = db.session
+    session.commit()
+    try:
         yield session
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
 
 
 def get(job_id: int) -> Job | None:
