@@ -78,9 +78,8 @@ def descendants(pid: int) -> list[int]:
 
 
 class WorkerProcess:
-    """What `flask --app app jobs worker` runs, for a test's own instance settings; in a process
-    group of its own, so that SIGKILL takes the worker and its work horse at once, as when a
-    machine dies."""
+    """What `flask --app app jobs worker` runs, for a test's own instance settings, in a session
+    of its own (signals meant for the test never reach it)."""
 
     def __init__(self, settings: dict, name: str, log: Path):
         self.settings, self.name, self.log = settings, name, log
