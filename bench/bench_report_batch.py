@@ -154,7 +154,13 @@ def batch(app, bureaus: int, worker_count: int, instance: Path, config: dict) ->
                 if any(state is JobState.FAILED for state in states):
                     raise SystemExit("a PDF job failed: see `flask jobs list`")
                 if len(states) == bureaus and all(state is JobState.DONE for state in states):
-                    return time.perf_counter() - started
+                    wall = time.perf_counter() - started
+                    busy = sum((job.finished_at - job.started_at).total_seconds()
+                               for job in db.session.scalars(select(Job)))
+                    # Jobs in flight at once, on average: near the worker count when they run in
+                    # parallel, whatever else the machine is doing.
+                    print(f"  render time summed over jobs {busy:.1f} s, {busy / wall:.2f} jobs in flight on average")
+                    return wall
                 time.sleep(0.1)
     finally:
         for worker in workers:

@@ -16,15 +16,17 @@ def jobs_group():
                                    "Redis and the file store.")
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 @click.option("--name", default=None, help="Worker name (unique per Redis).")
+@click.option("--fork", is_flag=True, help="Run each job in a forked work horse (memory freed after every job; "
+                                           "fonts loaded again for each PDF).")
 @with_appcontext
-def worker_command(burst, name):
+def worker_command(burst, name, fork):
     from . import engine
     from .worker import run_worker
 
     if engine().name != "rq":
         raise click.ClickException("QMONTH_REDIS_URL is not set: jobs run inside the web process, "
                                    "no worker is needed.")
-    run_worker(current_app._get_current_object(), burst=burst, name=name)
+    run_worker(current_app._get_current_object(), burst=burst, name=name, fork=fork)
 
 
 @jobs_group.command("sweep", help="Put back in the queue the jobs whose worker died (workers do this by themselves).")

@@ -51,10 +51,15 @@ def _sweeper(app: Flask, stop: threading.Event) -> None:
                 db.session.remove()
 
 
-def run_worker(app: Flask, *, burst: bool = False, name: str | None = None) -> None:
-    """An RQ worker on the app's queue: each job runs in a forked work horse (WeasyPrint's
-    memory goes back to the system after every PDF), and a thread sweeps dead jobs."""
-    from rq import Worker
+def run_worker(app: Flask, *, burst: bool = False, name: str | None = None, fork: bool = False) -> None:
+    """An RQ worker on the app's queue, and a thread that sweeps dead jobs.
+
+    By default jobs run in this process (RQ's SimpleWorker): fontconfig and the CJK fonts
+    are loaded once per worker, not once per PDF, which a forked work horse would redo
+    for every job (seconds each). `fork` gives each job a horse of its own instead, for
+    memory that must go back to the system after every job.
+    """
+    from rq import SimpleWorker, Worker
 
     from . import engine
 
@@ -64,7 +69,8 @@ def run_worker(app: Flask, *, burst: bool = False, name: str | None = None) -> N
     stop = threading.Event()
     threading.Thread(target=_sweeper, args=(app, stop), name="jobs-sweeper", daemon=True).start()
     try:
-        worker = Worker([rq_engine.queue()], connection=rq_engine.connection, name=name)
+        worker_class = Worker if fork else SimpleWorker
+        worker = worker_class([rq_engine.queue()], connection=rq_engine.connection, name=name)
         worker.work(burst=burst, logging_level="INFO", with_scheduler=False)
     finally:
         stop.set()
