@@ -38,6 +38,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     from . import storage
 
     storage.init_app(app)  # the upload folder or the object store, checked before anything runs
+    from . import jobs
+
+    jobs.init_app(app)  # the job queue: threads of this process, or RQ when REDIS_URL is set
 
     _init_proxy_and_cookies(app)
     db.init_app(app)
@@ -79,6 +82,8 @@ def _register_blueprints(app: Flask) -> None:
     from .photos import views as photos_views  # noqa: F401
     from .reports import views as reports_views  # noqa: F401
     from .reviews import views as reviews_views  # noqa: F401
+
+    from .reports import tasks as reports_tasks  # noqa: F401 (the report jobs)
 
     for feature in (main, auth, admin, activities, reviews, reports, photos, board):
         app.register_blueprint(feature.bp)

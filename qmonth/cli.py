@@ -27,6 +27,9 @@ def register_commands(app: Flask) -> None:
     from .photos.cli import photos_group
 
     app.cli.add_command(photos_group)
+    from .jobs.cli import jobs_group
+
+    app.cli.add_command(jobs_group)
 
 
 @click.command("create-user", help="Create an account (operators). Prompts for the password.")

@@ -5,6 +5,7 @@ from sqlalchemy import text
 
 from ..extensions import db
 from ..htmx import render
+from ..jobs import broker_health
 from ..storage import health as storage_health
 from ..campaigns.services import active_campaign
 from . import bp
@@ -42,7 +43,7 @@ def campaign():
 
 @bp.get("/healthz")
 def healthz():
-    """200 when the database and the file store answer, 503 when either does not."""
+    """200 when the database, the file store and the job broker (if one is configured) answer, else 503."""
     try:
         db.session.execute(text("SELECT 1"))
         database = "ok"
@@ -50,5 +51,7 @@ def healthz():
         db.session.rollback()
         database = "unavailable"
     files = storage_health()
-    healthy = database == "ok" and files == "ok"
-    return jsonify(status="ok" if healthy else "error", database=database, storage=files), 200 if healthy else 503
+    broker = broker_health()  # "ok", "down", or "not configured" (jobs run in this process)
+    healthy = database == "ok" and files == "ok" and broker != "down"
+    return jsonify(status="ok" if healthy else "error", database=database, storage=files, broker=broker), \
+        200 if healthy else 503

@@ -1,5 +1,5 @@
 """How a report reaches the user: a PDF from the cache, made at once when it is small, or made by a
-background thread while a page polls its status; and the HTML preview, a page of its own.
+background job (qmonth/reports/tasks.py) while a page polls its status; and the HTML preview.
 
 The views pick the document; everything about caching, background rendering and status is here.
 """
@@ -8,12 +8,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Response, abort, current_app, make_response, request
+from flask_login import current_user
 
+from .. import jobs
 from ..downloads import content_disposition
 from ..htmx import render
+from ..jobs.models import Job, JobState
 from ..storage import pdf_cache, send_stored
-from . import printing
-from .printing import Job, PrintDocument
+from . import printing, tasks
+from .printing import PrintDocument
 
 PDF_MIMETYPE = "application/pdf"
 PREVIEW_CSP = "default-src 'none'; style-src 'self'; font-src 'self'; img-src 'self'; frame-ancestors 'none'"
@@ -42,23 +45,29 @@ def send_pdf(cache, key: str, download_name: str) -> Response:
     return response
 
 
-def renders_now(document: PrintDocument, instance: str) -> bool:
+def is_rendering(fingerprint: str) -> bool:
+    """A job for this PDF is queued or running, on any node."""
+    job = jobs.find(tasks.pdf_job_key(fingerprint))
+    return job is not None and not job.is_finished
+
+
+def renders_now(document: PrintDocument) -> bool:
     """Small enough to make within the request (REPORT_SYNC_SECONDS), and no renderer busy with it or another."""
     limit = float(current_app.config.get("REPORT_SYNC_SECONDS", 2.0))
-    busy = printing.is_rendering(document.fingerprint, instance) or printing.renderer_busy()
-    return document.estimated_seconds <= limit and not busy
+    if document.estimated_seconds > limit or printing.renderer_busy():
+        return False
+    return not is_rendering(document.fingerprint)
 
 
 def pdf_response(document: PrintDocument, *, status_url: str, back_url: str, title: str) -> Response:
-    """Cached → the file at once; small → made now; large → a thread makes it and the page polls."""
-    instance = current_app.instance_path
+    """Cached → the file at once; small → made now; large → a job makes it and the page polls."""
     cache = pdf_cache()
     cached = printing.cached_pdf(document, cache)
     if cached is not None:
         return send_pdf(cache, cached, document.download_name)
-    if renders_now(document, instance):
+    if renders_now(document):
         return send_pdf(cache, printing.build_pdf(document, cache), document.download_name)
-    job = printing.start_background(document, cache, instance)
+    job = tasks.start_pdf(document, requested_by_id=current_user.id)
     status_url = f"{status_url}?fp={document.fingerprint}"
     return render("reports/pdf_progress.html", status=202, title=title, job=job, status_url=status_url,
                   download_url=request.path, back_url=back_url)
@@ -75,13 +84,14 @@ class PdfStatus:
         return self.job.error if self.job and self.job.error else INTERRUPTED
 
 
-def pdf_status(fingerprint: str, instance: str) -> PdfStatus:
-    """Is the PDF with this fingerprint cached, still being made, or lost (failed, or a restart)?"""
+def pdf_status(fingerprint: str) -> PdfStatus:
+    """Is the PDF with this fingerprint cached, still being made, or lost (failed, or forgotten)?"""
     ready = pdf_cache().exists(printing.cache_key(fingerprint))
-    job = printing.job_for(fingerprint)
-    failed = bool(job and job.finished and job.error) and not ready
-    if not ready and not failed and not printing.is_rendering(fingerprint, instance):
-        failed = True  # nothing is making it (a restart): the link starts it again
+    job = jobs.find(tasks.pdf_job_key(fingerprint))
+    if job is not None and not ready:
+        job = jobs.revive(job)  # its worker may have died: the job goes back to the queue
+    # No job, or one done whose PDF is gone: nothing is making it; the link starts it again.
+    failed = not ready and (job is None or job.state in (JobState.FAILED, JobState.DONE))
     return PdfStatus(ready=ready, failed=failed, job=job)
 
 
@@ -90,7 +100,7 @@ def pdf_status_response(download_url: str, status_url: str) -> Response:
     fingerprint = request.args.get("fp", "")
     if len(fingerprint) != 64 or any(c not in "0123456789abcdef" for c in fingerprint):
         abort(404)
-    status = pdf_status(fingerprint, current_app.instance_path)
+    status = pdf_status(fingerprint)
     return render("reports/_pdf_status.html", "reports/_pdf_status.html", ready=status.ready, failed=status.failed,
                   job=status.job, status_url=f"{status_url}?fp={fingerprint}", download_url=download_url,
                   error=status.error)

@@ -1,4 +1,4 @@
-"""HTML to PDF with WeasyPrint: a fetcher that reads only our files, a disk cache, background jobs.
+"""HTML to PDF with WeasyPrint: a fetcher that reads only our files, a cache, what a job needs.
 
 * Safe: the fetcher serves qmonth's static files (by path, inside the static
   folder) and the print copies of the photos the document itself shows; every
@@ -9,9 +9,9 @@
 * One click: the PDF is cached as <fingerprint>.pdf in the PDF cache store
   (instance/cache/reports, or cache/reports/ in the object store; see
   qmonth/storage.py), where the fingerprint covers the HTML, the photo files and
-  the stylesheets and fonts. A large document is rendered by a thread in this
-  process (no extra service to run) into a local temporary file that goes into
-  the store whole when complete.
+  the stylesheets and fonts. A large document is rendered by a background job
+  (qmonth/reports/tasks.py) into a local temporary file that goes into the store
+  whole when complete.
 """
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ import logging
 import mimetypes
 import os
 import threading
-import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -39,7 +38,6 @@ logger = logging.getLogger(__name__)
 BASE_URL = "https://qmonth.invalid/"
 # Bump when a template or print.css change must not reuse PDFs cached before it.
 RENDER_VERSION = "2"  # 2: characters no bundled font has print as 〓
-STALE_LOCK_SECONDS = 15 * 60
 MAX_CACHED_FILES = 300
 MAX_CACHED_BYTES = 2 * 1024 ** 3  # photo-heavy PDFs run to tens of MB each
 
@@ -248,85 +246,25 @@ def _prune(store) -> None:
             store.delete(item.key)
 
 
-# Background jobs --------------------------------------------------------------------
+# Jobs -----------------------------------------------------------------------------------
 
-@dataclass
-class Job:
-    fingerprint: str
-    started: float
-    finished: bool = False
-    error: str = ""
-
-    @property
-    def elapsed(self) -> int:
-        return int(time.time() - self.started)
-
-
-_jobs: dict[str, Job] = {}
-_jobs_lock = threading.Lock()
+def document_payload(document: PrintDocument) -> dict:
+    """What a job needs to print the document on any machine (JSON): the HTML, the photo keys
+    and the fingerprint it was asked under, so the PDF lands where the asking node looks."""
+    return {
+        "html": document.html,
+        "download_name": document.download_name,
+        "photo_files": {str(photo_id): str(key) for photo_id, key in document.photo_files.items()},
+        "photo_keys": [[photo_id, key] for photo_id, key in document.photo_keys],
+        "fingerprint": document.fingerprint,
+    }
 
 
-def start_background(document: PrintDocument, cache, instance_path) -> Job:
-    """Start (or join) the render of this document in a thread of this process; the PDF goes
-    into the `cache` store, the lock lives in the instance folder."""
-    fingerprint = document.fingerprint
-    with _jobs_lock:
-        job = _jobs.get(fingerprint)
-        if job is not None and not (job.finished and job.error):
-            return job
-        job = Job(fingerprint=fingerprint, started=time.time())
-        _jobs[fingerprint] = job
-        thread = threading.Thread(target=_run_job, args=(job, document, _cache_store(cache), Path(instance_path)),
-                                  name=f"pdf-{fingerprint[:8]}", daemon=True)
-        thread.start()
-    return job
-
-
-def _run_job(job: Job, document: PrintDocument, store, instance_path: Path) -> None:
-    lock = cache_dir(instance_path) / f"{job.fingerprint}.lock"
-    try:
-        if _acquire_file_lock(lock, lambda: cached_pdf(document, store) is not None):
-            try:
-                build_pdf(document, store)
-            finally:
-                lock.unlink(missing_ok=True)
-    except Exception:  # the thread must report, never die silently
-        logger.exception("print: background render %s failed", job.fingerprint[:12])
-        job.error = "生成PDF失败，请稍后重试。如问题持续，请联系省厅管理员。"
-    finally:
-        job.finished = True
-
-
-def _acquire_file_lock(lock: Path, done) -> bool:
-    """One renderer per fingerprint across worker processes. False when another finished it."""
-    while True:
-        try:
-            os.close(os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-            return True
-        except FileExistsError:
-            if done():
-                return False
-            try:
-                if time.time() - lock.stat().st_mtime > STALE_LOCK_SECONDS:
-                    lock.unlink(missing_ok=True)  # its process died mid-render
-                    continue
-            except FileNotFoundError:
-                continue
-            time.sleep(0.5)
-
-
-def job_for(fingerprint: str) -> Job | None:
-    with _jobs_lock:
-        return _jobs.get(fingerprint)
-
-
-def is_rendering(fingerprint: str, instance_path) -> bool:
-    """A job for this fingerprint runs here, or another process holds its lock."""
-    job = job_for(fingerprint)
-    if job is not None and not job.finished:
-        return True
-    lock = cache_dir(instance_path) / f"{fingerprint}.lock"
-    try:
-        return time.time() - lock.stat().st_mtime <= STALE_LOCK_SECONDS
-    except FileNotFoundError:
-        return False
+def document_from_payload(payload: dict, static_folder: str, photo_store) -> PrintDocument:
+    document = PrintDocument(
+        html=payload["html"], download_name=payload["download_name"], static_folder=static_folder,
+        photo_files={int(photo_id): key for photo_id, key in payload["photo_files"].items()},
+        photo_store=photo_store, photo_keys=[(int(photo_id), key) for photo_id, key in payload["photo_keys"]])
+    # The asking node's fingerprint (its asset mtimes may differ from this machine's).
+    document.__dict__["fingerprint"] = payload["fingerprint"]
+    return document

@@ -7,12 +7,14 @@ from flask import abort, flash, make_response, redirect, render_template, reques
 from flask_login import current_user
 
 from ..access import campaign_or_404, is_admin_of_unit, require_province, visible_unit_or_404
-from ..downloads import send_download
+from .. import jobs
+from ..downloads import content_disposition, send_download
 from ..extensions import db, login_manager
 from ..htmx import render
 from ..models import ReportState
 from ..parsing import positive_int
 from ..photos.views import FORM_KEY
+from ..storage import pdf_cache, send_stored
 from ..timeutil import format_local, utcnow
 from . import bp
 from .data import build_bulletin, build_province, build_unit_report, highlight_candidates, report_standing
@@ -26,6 +28,7 @@ from .services import (
     get_bulletin_or_404, last_reopen_reason, list_bulletins, may_edit_report, reopen_report, report_for,
     report_locked, save_fields, submit_report, update_bulletin,
 )
+from .tasks import ZIP_KIND, start_reports_zip as start_zip_job
 from .word import unit_docx
 
 
@@ -247,6 +250,46 @@ def province_preview():
     require_province(current_user)
     return preview_response(province_html(build_province(campaign_or_404()), root=request.script_root,
                                            light=light_preview()))
+
+
+# Every unit's report in one ZIP ------------------------------------------------------------
+
+def _zip_job_or_404(job_id: int):
+    require_province(current_user)
+    job = jobs.get(job_id)
+    if job is None or job.kind != ZIP_KIND:
+        abort(404)
+    return job
+
+
+@bp.post("/zip")
+def start_reports_zip():
+    """Start (or join) the job that packs every unit's 总结报告 PDF into one ZIP (province only)."""
+    require_province(current_user)
+    job = start_zip_job(campaign_or_404(), current_user)
+    return redirect(url_for("reports.reports_zip", job_id=job.id), code=303)
+
+
+@bp.get("/zip/<int:job_id>")
+def reports_zip(job_id: int):
+    """Its progress: a page, or the bar alone for htmx's poll; a plain reload works too."""
+    job = jobs.revive(_zip_job_or_404(job_id))  # a worker that died: back in the queue
+    return render("reports/zip_progress.html", "reports/_zip_status.html", job=job)
+
+
+@bp.get("/zip/<int:job_id>/download")
+def reports_zip_download(job_id: int):
+    """The finished ZIP, streamed from the PDF cache store."""
+    job = _zip_job_or_404(job_id)
+    response = send_stored(pdf_cache(), job.result_key, mimetype="application/zip", max_age=0) \
+        if job.result_key else None
+    if response is None:
+        flash("打包文件已过期，请重新打包下载。", "info")
+        return redirect(url_for("reports.index"))
+    response.headers["Content-Disposition"] = content_disposition(job.payload.get("name", "总结报告"), "zip",
+                                                                  ascii_stem="reports")
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 # Bulletins -------------------------------------------------------------------------

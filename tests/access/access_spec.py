@@ -242,6 +242,15 @@ SPEC = {
     "reports.province_preview GET": {
         "anonymous": "login", "reporter_a": "403", "admin_a": "403",
         "reporter_b": "403", "province": "ok"},
+    "reports.reports_zip GET": {
+        "anonymous": LOGIN3, "reporter_a": ("403", "403", "403"), "admin_a": ("403", "403", "403"),
+        "reporter_b": ("403", "403", "403"), "province": ("ok", "ok", "404")},
+    "reports.reports_zip_download GET": {
+        "anonymous": LOGIN3, "reporter_a": ("403", "403", "403"), "admin_a": ("403", "403", "403"),
+        "reporter_b": ("403", "403", "403"), "province": ("ok", "ok", "404")},
+    "reports.start_reports_zip POST": {
+        "anonymous": "login", "reporter_a": "403", "admin_a": "403",
+        "reporter_b": "403", "province": "ok"},
     "reports.reopen POST": {
         "anonymous": LOGIN3, "reporter_a": ("403", "404", "404"), "admin_a": ("403", "404", "404"),
         "reporter_b": ("404", "403", "404"), "province": ("ok", "ok", "404")},

@@ -19,9 +19,11 @@ from sqlalchemy import select
 from qmonth.auth.services import hash_password
 from qmonth.board.services import send_reminder
 from qmonth.extensions import db
+from qmonth.jobs.models import Job, JobState
 from qmonth.models import Bulletin, Campaign, PhotoUpload, Role, Unit, User
 from qmonth.photos.services import add_attachment, add_photo
 from qmonth.reports.services import create_bulletin
+from qmonth.reports.tasks import ZIP_KIND
 
 from tests.helpers import csrf_token_from
 
@@ -72,18 +74,24 @@ def build_world(make_activity) -> dict[str, dict]:
                              client_id=str(uuid.uuid4()), length=1000, filename="现场.jpg",
                              expires_at=datetime.now(timezone.utc) + timedelta(days=1))
         db.session.add(upload)
+        # A ZIP of all reports being made (jobs belong to no bureau: the province's alone).
+        job = Job(kind=ZIP_KIND, key=f"{ZIP_KIND}:{owner}-{activity.id}", state=JobState.QUEUED,
+                  payload={"name": "各单位总结报告", "parts": []}, total=44,
+                  lease_until=datetime.now(timezone.utc) + timedelta(hours=1))
+        db.session.add(job)
         db.session.commit()
         world[owner] = {
             "title": activity.title, "activity_id": activity.id, "photo_id": photo.id, "attachment_id": attachment.id,
             "user_id": user.id, "code": code, "reminder_id": reminder.id, "campaign_id": campaign.id,
             "number": _bulletin_number(campaign, province), "form_key": "0123456789abcdef0123456789abcdef",
             "variant": "thumb", "field": "problems", "filename": "css/app.css", "token": upload.token,
+            "job_id": job.id,
         }
     world["missing"] = {
         "activity_id": MISSING_ID, "photo_id": MISSING_ID, "attachment_id": MISSING_ID, "user_id": MISSING_ID,
         "code": "nowhere-zz", "reminder_id": MISSING_ID, "campaign_id": MISSING_ID, "number": MISSING_ID,
         "form_key": "0123456789abcdef0123456789abcdef", "variant": "thumb", "field": "problems",
-        "filename": "css/missing.css", "token": "f" * 32,
+        "filename": "css/missing.css", "token": "f" * 32, "job_id": MISSING_ID,
     }
     return world
 
