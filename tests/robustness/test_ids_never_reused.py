@@ -69,7 +69,8 @@ IDS_NEVER_REUSED = "c3f9a41e7b20"
 # Columns that revisions after PREVIOUS_HEAD add: the ORM fills the old schema with today's
 # models, so they stand in while it does and are dropped before the upgrade is checked.
 LATER_COLUMNS = {
-    "activity": [("client_id", "VARCHAR(36)"), ("client_hash", "VARCHAR(64)")],
+    "activity": [("client_id", "VARCHAR(36)"), ("client_hash", "VARCHAR(64)"), ("captured_at", "TIMESTAMP"),
+                 ("arrived_late", "BOOLEAN")],
     "photo": [("client_id", "VARCHAR(36)"), ("original_sha256", "VARCHAR(64)"), ("taken_at", "TIMESTAMP"),
               ("received_at", "TIMESTAMP")],
     "unit": [("parent_id", "INTEGER"), ("path", "VARCHAR(255)"), ("depth", "INTEGER"), ("retired_at", "TIMESTAMP")],
