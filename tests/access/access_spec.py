@@ -47,6 +47,9 @@ SPEC = {
     "activities.new POST": {
         "anonymous": "login", "reporter_a": "ok", "admin_a": "ok",
         "reporter_b": "ok", "province": "ok"},
+    "activities.outbox_session GET": {
+        "anonymous": "login", "reporter_a": "ok", "admin_a": "ok",
+        "reporter_b": "ok", "province": "ok"},
     "activities.quick GET": {
         "anonymous": "login", "reporter_a": "ok", "admin_a": "ok",
         "reporter_b": "ok", "province": "ok"},
@@ -155,6 +158,9 @@ SPEC = {
         "anonymous": "login", "reporter_a": "ok", "admin_a": "ok",
         "reporter_b": "ok", "province": "ok"},
     "main.healthz GET": {
+        "anonymous": "ok", "reporter_a": "ok", "admin_a": "ok",
+        "reporter_b": "ok", "province": "ok"},
+    "main.service_worker GET": {
         "anonymous": "ok", "reporter_a": "ok", "admin_a": "ok",
         "reporter_b": "ok", "province": "ok"},
     "main.home GET": {
