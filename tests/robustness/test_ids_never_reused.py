@@ -11,6 +11,7 @@ from qmonth.extensions import db
 from qmonth.models import Activity, AuditEvent
 
 from tests.activities.test_activity_form import form_page, valid_fields
+from tests.helpers import OUTBOX_COLUMNS, TREE_COLUMNS, stand_in_columns
 
 
 def _new_draft(client, title: str) -> int:
@@ -69,21 +70,11 @@ IDS_NEVER_REUSED = "c3f9a41e7b20"
 # Columns that revisions after PREVIOUS_HEAD add: the ORM fills the old schema with today's
 # models, so they stand in while it does and are dropped before the upgrade is checked.
 LATER_COLUMNS = {
-    "activity": [("client_id", "VARCHAR(36)"), ("client_hash", "VARCHAR(64)"), ("captured_at", "TIMESTAMP"),
-                 ("arrived_late", "BOOLEAN")],
+    **TREE_COLUMNS,
+    "activity": [("client_id", "VARCHAR(36)"), ("client_hash", "VARCHAR(64)"), *OUTBOX_COLUMNS["activity"]],
     "photo": [("client_id", "VARCHAR(36)"), ("original_sha256", "VARCHAR(64)"), ("taken_at", "TIMESTAMP"),
               ("received_at", "TIMESTAMP")],
-    "unit": [("parent_id", "INTEGER"), ("path", "VARCHAR(255)"), ("depth", "INTEGER"), ("retired_at", "TIMESTAMP")],
-    "campaign": [("root_unit_id", "INTEGER"), ("issuer_actions", "JSON")],
 }
-
-
-def _later_columns(action: str) -> None:
-    for table, columns in LATER_COLUMNS.items():
-        for name, type_ in columns:
-            clause = f"ADD COLUMN {name} {type_}" if action == "add" else f"DROP COLUMN {name}"
-            db.session.execute(text(f"ALTER TABLE {table} {clause}"))
-    db.session.commit()
 REBUILT = ("campaign", "unit", "user", "activity", "photo", "attachment", "unit_report", "bulletin", "reminder",
            "unit_reopening")
 
@@ -129,7 +120,7 @@ def test_an_existing_database_upgrades_and_never_gives_a_deleted_id_again(
     app = _make_app(instance, old_database_url)
     with app.app_context():
         upgrade(revision=PREVIOUS_HEAD)
-        _later_columns("add")
+        stand_in_columns(LATER_COLUMNS, "add")
         runner = app.test_cli_runner()
         assert runner.invoke(args=["campaign", "load", str(CAMPAIGN_FILE)]).exit_code == 0
         assert runner.invoke(args=["seed-demo", "--activities", "12"]).exit_code == 0
@@ -153,7 +144,7 @@ def test_an_existing_database_upgrades_and_never_gives_a_deleted_id_again(
                                     "(SELECT max(id) FROM activity))"))
             db.session.commit()
         kept_id = kept.id
-        _later_columns("drop")
+        stand_in_columns(LATER_COLUMNS, "drop")
         before = _schema()
         history_before = db.session.scalar(select(func.count(AuditEvent.id)).where(
             AuditEvent.object_type == "activity", AuditEvent.object_id == kept_id))

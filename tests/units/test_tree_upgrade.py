@@ -7,21 +7,11 @@ from sqlalchemy import func, select, text
 
 from qmonth.extensions import db
 
+from tests.helpers import OUTBOX_COLUMNS, TREE_COLUMNS, stand_in_columns
 from tests.robustness.test_ids_never_reused import make_activity_in  # noqa: F401 (fixture)
 
 BEFORE_TREE = "486dc3e883ac"
-TREE_COLUMNS = {
-    "unit": [("parent_id", "INTEGER"), ("path", "VARCHAR(255)"), ("depth", "INTEGER"), ("retired_at", "TIMESTAMP")],
-    "campaign": [("root_unit_id", "INTEGER"), ("issuer_actions", "JSON")],
-}
-
-
-def _later_columns(action: str) -> None:
-    for table, columns in TREE_COLUMNS.items():
-        for name, type_ in columns:
-            clause = f"ADD COLUMN {name} {type_}" if action == "add" else f"DROP COLUMN {name}"
-            db.session.execute(text(f"ALTER TABLE {table} {clause}"))
-    db.session.commit()
+LATER_COLUMNS = {**TREE_COLUMNS, **OUTBOX_COLUMNS}
 
 
 @pytest.fixture
@@ -55,7 +45,7 @@ def test_a_filled_database_of_the_previous_schema_upgrades_to_the_tree(database,
     app = _make_app(instance, old_database_url)
     with app.app_context():
         upgrade(revision=BEFORE_TREE)
-        _later_columns("add")  # today's models fill the old schema; the columns the tree adds stand in
+        stand_in_columns(LATER_COLUMNS, "add")  # the later columns stand in while today's models fill it
         runner = app.test_cli_runner()
         assert runner.invoke(args=["campaign", "load", str(CAMPAIGN_FILE)]).exit_code == 0
         assert runner.invoke(args=["seed-demo", "--activities", "30"]).exit_code == 0
@@ -64,7 +54,7 @@ def test_a_filled_database_of_the_previous_schema_upgrades_to_the_tree(database,
         # What the previous schema held: province admins without a unit, no issuer unit, flat units.
         db.session.execute(text("UPDATE \"user\" SET unit_id = NULL WHERE role = 'province_admin'"))
         db.session.commit()
-        _later_columns("drop")
+        stand_in_columns(LATER_COLUMNS, "drop")
         db.session.execute(text("DELETE FROM unit WHERE code = 'shandong-zjt'"))
         db.session.commit()
         before = _counts()
