@@ -66,13 +66,15 @@ class ZipPart:
 
 
 def unit_documents(campaign: Campaign, viewer: User) -> list[tuple[Unit, PrintDocument]]:
-    """Every unit's 总结报告 document as `viewer` would print it, in the official order."""
+    """The 总结报告 of every unit the campaign addresses (the root's children), as `viewer`
+    would print it, in the official order."""
+    from ..units import addressed_units
     from .data import build_unit_report
     from .documents import unit_document
     from .services import report_for
 
     documents = []
-    for unit in db.session.scalars(select(Unit).order_by(Unit.position, Unit.id)):
+    for unit in db.session.scalars(addressed_units(campaign)):
         report = report_for(viewer, campaign, unit, for_writing=False)
         documents.append((unit, unit_document(build_unit_report(campaign, unit, report, viewer=viewer))))
     return documents
