@@ -94,11 +94,11 @@ def check_repeat(stream, *, by: User, client_id: str | None, filename: str) -> N
     raise same_upload_or_conflict(existing, digest.hexdigest(), filename)
 
 
-def _refuse_identical(filename: str, original_sha256: str, *, activity: Activity | None,
+def _refuse_identical(filename: str, original_sha256: str, *, by: User, activity: Activity | None,
                       staging_key: str | None) -> None:
-    """The same picture (byte for byte) is on this activity or staged form already."""
+    """The same picture (byte for byte) is on this activity or this user's staged form already."""
     where = (Photo.activity_id == activity.id) if activity is not None else (
-        (Photo.staging_key == staging_key) & Photo.activity_id.is_(None))
+        (Photo.staging_key == staging_key) & Photo.activity_id.is_(None) & (Photo.uploaded_by_id == by.id))
     twin = db.session.scalar(select(Photo).where(where, Photo.original_sha256 == original_sha256).limit(1))
     if twin is not None:
         raise refused(filename, f"这张照片已上传到本活动（与“{twin.original_name}”完全相同），无需重复上传。")
@@ -136,11 +136,13 @@ def staged_attachments(user: User, staging_key: str) -> list[Attachment]:
 
 # Photos --------------------------------------------------------------------------
 
-def _count(model, activity: Activity | None, staging_key: str | None) -> int:
+def _count(model, by: User, activity: Activity | None, staging_key: str | None) -> int:
+    """What the activity holds, or what `by` staged under the form key (a staged form is one
+    user's: another account that learns the key neither sees nor fills its places)."""
     if activity is not None:
         return db.session.scalar(select(func.count(model.id)).where(model.activity_id == activity.id))
     return db.session.scalar(select(func.count(model.id)).where(
-        model.staging_key == staging_key, model.activity_id.is_(None)))
+        model.staging_key == staging_key, model.activity_id.is_(None), model.uploaded_by_id == by.id))
 
 
 def _staged_form_keys(user: User) -> set[str]:
@@ -164,7 +166,7 @@ def refuse_when_full(model, filename: str, *, by: User, activity: Activity | Non
     because another upload may have taken the last place meanwhile.
     """
     limit, noun = ((MAX_PHOTOS_PER_ACTIVITY, "张照片") if model is Photo else (MAX_FILES_PER_ACTIVITY, "个视频或文件"))
-    count = _count(model, activity, staging_key)
+    count = _count(model, by, activity, staging_key)
     if count >= limit:
         raise refused(filename, f"每项活动最多上传 {limit} {noun}。")
     if activity is None:
@@ -199,7 +201,7 @@ def add_photo(*, stream, filename: str, by: User, activity: Activity | None = No
     existing = photo_with_client_id(by, client_id)
     if existing is not None:
         raise same_upload_or_conflict(existing, processed.original_sha256, filename)
-    _refuse_identical(filename, processed.original_sha256, activity=activity, staging_key=staging_key)
+    _refuse_identical(filename, processed.original_sha256, by=by, activity=activity, staging_key=staging_key)
     position = refuse_when_full(Photo, filename, by=by, activity=activity, staging_key=staging_key)
     now = utcnow()
     key = new_storage_key()

@@ -9,7 +9,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from qmonth.extensions import db
-from qmonth.models import Activity, ActivityState, Attachment, Photo
+from qmonth.models import Activity, ActivityState, Attachment, Photo, User
 from qmonth.photos import services as photo_services
 from qmonth.photos.storage import attachment_path, photo_path
 
@@ -208,10 +208,14 @@ def test_staged_photos_belong_to_their_uploader_only(client, login_as, token):
     body = upload(client, f"/activities/staged/{key}/photos", gps_jpeg(), "mine.jpg", token()).get_json()
     login_as("jinan-zj-admin")
     assert client.get(f"/photos/{body['id']}/thumb.jpg").status_code == 404
+    # Another account that sends the same form key stages a photo of its own: it neither sees
+    # nor joins the first one's (and the same picture is not "already uploaded" for it).
     login_as("province")
-    assert upload(client, f"/activities/staged/{key}/photos", gps_jpeg(), "p.jpg", token()).status_code == 404
-    staged = db.session.scalars(select(Photo.original_name).where(Photo.staging_key == key)).all()
-    assert staged == ["mine.jpg"]
+    other = upload(client, f"/activities/staged/{key}/photos", gps_jpeg(), "p.jpg", token())
+    assert other.status_code == 200 and other.get_json()["id"] != body["id"]
+    staged = db.session.execute(select(Photo.original_name, User.username).join(User, Photo.uploaded_by_id == User.id)
+                                .where(Photo.staging_key == key).order_by(Photo.id)).all()
+    assert [tuple(row) for row in staged] == [("mine.jpg", "jinan-zj"), ("p.jpg", "province")]
 
 
 def test_without_javascript_photos_go_with_the_form(client, login_as):
