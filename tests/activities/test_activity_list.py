@@ -236,6 +236,21 @@ def test_postgresql_looks_search_terms_up_in_its_index(app, database, term, titl
     assert db.session.scalar(db.text("SHOW enable_seqscan")) == "on"
 
 
+@pytest.mark.parametrize("body", [
+    "", "a", "\x01", "\x01\x01", "ab\x01cd\x01", "𠮷祥检测\x01𪚥村\x01", "培训培训训练\x01", "a\x01b",
+    *("\x01".join(texts) + "\x01" for texts in TRICKY_TEXTS),
+])
+def test_postgresql_search_pieces_are_every_one_and_two_character_piece(app, database, body):
+    """The index function's pieces, against their definition: each character and each pair of
+    neighbours, none holding the separator between fields, each once."""
+    if database != "postgresql":
+        pytest.skip("PostgreSQL's own index function")
+    expected = {body[i:i + width] for width in (1, 2) for i in range(len(body) - width + 1)
+                if "\x01" not in body[i:i + width]}
+    pieces = db.session.scalar(db.text("SELECT qmonth_search_pieces(:body)"), {"body": body})
+    assert len(pieces) == len(set(pieces)) and set(pieces) == expected
+
+
 def test_a_page_of_many_matches_is_the_same_read_either_way(app, client, login_as, monkeypatch):
     """Many matches: the page is found by reading the newest rows and testing each. Same pages."""
     from qmonth.activities import listing
