@@ -222,5 +222,6 @@ def test_two_nodes_without_a_shared_disk_serve_one_bureau(app, nodes, worker, ma
     assert done.attempts == 2 and done.error == ""
     download = admin.user.http.get(node_b.url + "/reports/jinan-zj.pdf", timeout=60)
     assert download.status_code == 200 and download.headers["Content-Type"] == "application/pdf"
-    one_node = printing.render_pdf(printing.document_from_payload(done.payload, app.static_folder, uploads()))
+    document = printing.document_from_payload(done.payload, app.static_folder, uploads())
+    one_node = printing.render_pdf(document)
     assert download.content == pdf_cache().read_bytes(done.result_key) == one_node
