@@ -6,6 +6,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
+import requests
 from sqlalchemy import func, select
 
 from qmonth.extensions import db
@@ -14,11 +15,13 @@ from qmonth.photos import incoming
 from qmonth.storage import uploads
 
 from tests import photo_samples as samples
-from tests.helpers import token
+from tests.helpers import csrf_token_from, token
+from tests.photos.relay import ResettingRelay
 
 pytestmark = pytest.mark.xdist_group("object-store")
 
 CHUNK = "application/offset+octet-stream"
+CLOSE = {"Connection": "close"}  # one request per connection: one relay action each
 
 
 def picture(seed: int) -> bytes:
@@ -97,3 +100,45 @@ def test_a_piece_sent_while_another_request_holds_the_upload_is_refused(
         assert busy.status_code == 409 and "仍在接收" in busy.get_json()["error"]
     assert patch(client, url, 0, data).get_json()["complete"]
     assert db.session.scalar(select(func.count(PhotoUpload.id)).where(PhotoUpload.photo_id.is_not(None))) == 1
+
+
+def test_a_piece_cut_mid_body_keeps_what_arrived_in_the_store(live_server, make_activity, store_kind):
+    """Through a relay that resets the connection (tests/photos/relay.py): what arrived before the
+    cut is acknowledged, held in the store (s3) or the local file, and the rest completes it."""
+    activity_id = make_activity("jinan-zj").id
+    with live_server.app.app_context():
+        relay = ResettingRelay(live_server.server_port)
+        try:
+            session = signed_in_session(live_server.url)
+            data = samples.encode(samples.photo_like(1600, 1200, seed=5), "JPEG", quality=95)
+            created = session.post(f"{relay.url}/activities/{activity_id}/photo-uploads", headers=CLOSE,
+                                   data={"length": str(len(data)), "filename": "IMG_2043.jpg"}, timeout=30)
+            url = relay.url + created.json()["url"]
+            relay.then(("cut_request", 400 + len(data) * 2 // 5), "pass", "pass")
+            with pytest.raises(requests.exceptions.ConnectionError):
+                session.patch(url, data=data, timeout=60,
+                              headers={**CLOSE, "Content-Type": CHUNK, "Upload-Offset": "0"})
+            acknowledged = int(session.head(url, headers=CLOSE, timeout=30).headers["Upload-Offset"])
+            assert 0 < acknowledged < len(data)
+            if store_kind == "s3":
+                [piece] = list(uploads().list("incoming/"))
+                assert piece.key.endswith("/000000000000.chunk") and piece.size == acknowledged
+            rest = session.patch(url, data=data[acknowledged:], timeout=60, headers={
+                **CLOSE, "Content-Type": CHUNK, "Upload-Offset": str(acknowledged)})
+            assert rest.status_code == 200 and rest.json()["complete"], rest.text
+            photo = db.session.get(Photo, rest.json()["photo"]["id"])
+            assert photo.original_sha256 == hashlib.sha256(data).hexdigest()
+            if store_kind == "s3":
+                assert list(uploads().list("incoming/")) == []
+        finally:
+            relay.close()
+
+
+def signed_in_session(base_url: str) -> requests.Session:
+    session = requests.Session()
+    answer = session.post(f"{base_url}/login", allow_redirects=False, data={
+        "username": "jinan-zj", "password": "qmonth-demo",
+        "csrf_token": csrf_token_from(session.get(f"{base_url}/login").text)})
+    assert answer.status_code == 302
+    session.headers["X-CSRFToken"] = csrf_token_from(session.get(f"{base_url}/").text)
+    return session
