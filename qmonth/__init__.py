@@ -35,6 +35,11 @@ def create_app(overrides: dict | None = None) -> Flask:
         app.config["CLOCK_OFFSET"] = demo_clock_offset(app.config["DEMO_CLOCK"])
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = load_or_create_secret_key(instance_path)
+        if str(app.config.get("STORAGE") or "").strip().lower() == "s3":
+            # Object storage means several machines, each of which would sign with a key of its own.
+            app.logger.warning("STORAGE=s3 but the secret key was generated in %s: set QMONTH_SECRET_KEY to "
+                               "one value on every machine, or a request reaching another machine signs the "
+                               "user out", instance_path)
     from . import storage
 
     storage.init_app(app)  # the upload folder or the object store, checked before anything runs

@@ -64,6 +64,8 @@ DATABASES = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "sqlite_only(reason): the test checks SQLite itself; skipped on PostgreSQL")
+    config.addinivalue_line(
+        "markers", "postgresql_only(reason): the test needs PostgreSQL (several machines); skipped on SQLite")
 
 
 # The longest tests (gunicorn under load for a fixed time, the route fuzzer) go first, so that
@@ -196,6 +198,9 @@ def instance_dir(tmp_path) -> Path:
 def database_url(request, database, template_db, instance_dir) -> str:
     """The URL of this test's own copy of the template database."""
     if isinstance(template_db, Path):
+        marker = request.node.get_closest_marker("postgresql_only")
+        if marker:
+            pytest.skip(f"PostgreSQL only: {marker.args[0]}")
         shutil.copyfile(template_db, instance_dir / "qmonth.db")
         yield f"sqlite:///{instance_dir / 'qmonth.db'}"
         return

@@ -33,24 +33,19 @@ uploads of one user are visible to that user only, any other token is 404):
     upload). Sent again after the last byte (a lost answer), it answers the same.
     A photo that fails its checks is refused (422) and the upload is dropped.
 
-Partial uploads live in ``<UPLOAD_DIR>/incoming/<token>.upload``; their size is the
-acknowledged offset, and a file lock serialises the requests of one upload across
-workers. They expire after 24 hours: each user's expired ones go when that user starts
-another, everyone's with ``flask photos sweep``.
+Partial uploads live in the local upload folder, or in the object store when there is one
+so that the pieces may reach different machines (qmonth/photos/incoming.py), and one
+request at a time works on each. They expire after 24 hours: each user's expired ones go
+when that user starts another, everyone's with ``flask photos sweep``.
 """
 from __future__ import annotations
 
-import fcntl
 import hashlib
-import os
 import re
 import secrets
-import time
 import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 from flask import abort, jsonify, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -64,12 +59,12 @@ from ..extensions import db
 from ..models import Photo, PhotoUpload, User
 from ..securitylog import security_event
 from ..timeutil import utcnow
-from . import capture_time
+from . import capture_time, incoming
 from .services import (
     MAX_PHOTO_BYTES, AlreadyReceived, ClientIdConflict, UploadRefused, add_photo, display_name, parse_client_id,
     photo_with_client_id, refuse_when_full, refused,
 )
-from .storage import upload_root
+from .incoming import incoming_path  # noqa: F401  (for tests)
 
 UPLOAD_LIFETIME = timedelta(hours=24)
 MAX_OPEN_UPLOADS_PER_USER = 10
@@ -80,44 +75,14 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 TOKEN = re.compile(r"^[0-9a-f]{32}$")
 
 
-def incoming_path(token: str) -> Path:
-    return upload_root() / "incoming" / f"{token}.upload"
-
-
 def _acknowledged(upload: PhotoUpload) -> int:
     if upload.photo_id is not None:
         return upload.length
-    try:
-        return incoming_path(upload.token).stat().st_size
-    except FileNotFoundError:
-        return 0
-
-
-@contextmanager
-def _locked(token: str, *, wait: float = 0.0):
-    """The upload's file, opened and locked against every other request on it (any worker);
-    None when another request holds it beyond `wait` seconds (a body still arriving)."""
-    path = incoming_path(token)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(path, "ab+")
-    try:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    yield None
-                    return
-                time.sleep(0.05)
-        yield handle
-    finally:
-        handle.close()
+    return incoming.acknowledged(upload.token)
 
 
 def _drop(upload: PhotoUpload) -> None:
-    incoming_path(upload.token).unlink(missing_ok=True)
+    incoming.discard(upload.token)
     db.session.delete(upload)
 
 
@@ -265,8 +230,7 @@ def create_upload(*, activity, staging_key: str | None):
         if earlier is None:
             raise
         return earlier
-    incoming_path(upload.token).parent.mkdir(parents=True, exist_ok=True)
-    incoming_path(upload.token).touch()
+    incoming.prepare(upload.token)
     db.session.commit()
     response = _answer(_status_json(upload, 0), 201, offset=0, length=upload.length)
     response.headers["Location"] = url_for("photos.upload_status", token=upload.token)
@@ -282,26 +246,24 @@ def _offset_header() -> int:
     return int(value)
 
 
-def _append_body(handle, remaining: int) -> None:
-    """Copy the body to the end of the file as it arrives, each piece on disk before the next is
-    read, so a connection cut mid-body leaves every byte that arrived acknowledged."""
+def _append_body(held, remaining: int) -> None:
+    """Copy the body after the bytes held as it arrives, so a connection cut mid-body leaves
+    every byte that arrived acknowledged (incoming.py keeps them when the body breaks)."""
     if request.content_length is not None and request.content_length > remaining:
         raise Refusal(409, f"发送的数据超出照片的长度（还差 {remaining} 字节）。")
     stream = request.stream
     written = 0
-    try:
-        while written < remaining:
-            piece = stream.read(min(64 * 1024, remaining - written))
-            if not piece:
-                break
-            handle.write(piece)
-            handle.flush()
-            written += len(piece)
-    except (ClientDisconnected, OSError):
-        pass  # the client is gone; what arrived is kept, and HEAD tells it where to resume
-    finally:
-        handle.flush()
-        os.fsync(handle.fileno())
+    with held.writer() as out:
+        try:
+            while written < remaining:
+                piece = stream.read(min(64 * 1024, remaining - written))
+                if not piece:
+                    break
+                out.write(piece)
+                out.flush()
+                written += len(piece)
+        except (ClientDisconnected, OSError):
+            pass  # the client is gone; what arrived is kept, and HEAD tells it where to resume
 
 
 @dataclass(frozen=True)
@@ -325,7 +287,7 @@ class _Expected:
                    upload.staging_key, upload.client_id, upload.taken_at)
 
 
-def _verify(expected: _Expected, handle) -> None:
+def _verify(expected: _Expected, held, handle) -> None:
     """Length and, when the client gave one, SHA-256 of what was assembled."""
     handle.seek(0)
     digest = hashlib.sha256()
@@ -334,15 +296,20 @@ def _verify(expected: _Expected, handle) -> None:
         digest.update(piece)
         size += len(piece)
     if size != expected.length or (expected.sha256 and digest.hexdigest() != expected.sha256):
-        handle.truncate(0)
+        held.clear()
         raise Refusal(422, f"“{expected.filename}”未能上传：收到的数据与校验值不符，请重新上传。", offset=0)
 
 
-def _finish(expected: _Expected, handle) -> tuple[Photo, bool]:
+def _finish(expected: _Expected, held) -> tuple[Photo, bool]:
     """Make the photo from the assembled bytes, once: (photo, whether it was there already)."""
+    with held.contents() as handle:
+        return _make_photo(expected, held, handle)
+
+
+def _make_photo(expected: _Expected, held, handle) -> tuple[Photo, bool]:
     from .views import _still_editable
 
-    _verify(expected, handle)
+    _verify(expected, held, handle)
     handle.seek(0)
     activity = None
     if expected.activity_id is not None:
@@ -369,13 +336,13 @@ def _finish(expected: _Expected, handle) -> tuple[Photo, bool]:
         security_event("upload.refused", file=expected.filename, reason=str(error))
         db.session.execute(delete(PhotoUpload).where(PhotoUpload.id == expected.id))
         db.session.commit()
-        incoming_path(expected.token).unlink(missing_ok=True)
+        incoming.discard(expected.token)
         raise Refusal(422, str(error)) from None
     db.session.flush()
     db.session.execute(PhotoUpload.__table__.update().where(PhotoUpload.id == expected.id)
                        .values(photo_id=photo.id))
     db.session.commit()
-    incoming_path(expected.token).unlink(missing_ok=True)
+    incoming.discard(expected.token)
     return photo, repeat
 
 
@@ -401,20 +368,20 @@ def receive_chunk(token: str):
                            length=upload.length)
         expected = _Expected.of(upload)
         db.session.commit()  # nothing written yet: no write lock while the body arrives
-        with _locked(token) as handle:
-            if handle is None:
+        with incoming.locked(token) as held:
+            if held is None:
                 raise Refusal(409, "该照片的上一段数据仍在接收，请稍后查询进度再继续。",
-                              offset=incoming_path(token).stat().st_size)
-            acknowledged = handle.seek(0, os.SEEK_END)
+                              offset=incoming.acknowledged(token))
+            acknowledged = held.size()
             if offset != acknowledged:
                 raise Refusal(409, f"上传位置不一致：服务器已收到 {acknowledged} 字节，请从该处继续。",
                               offset=acknowledged)
-            _append_body(handle, expected.length - acknowledged)
-            acknowledged = handle.seek(0, os.SEEK_END)
+            _append_body(held, expected.length - acknowledged)
+            acknowledged = held.size()
             if acknowledged < expected.length:
                 return _answer(_status_body(token, acknowledged, expected.length), offset=acknowledged,
                                length=expected.length)
-            photo, repeat = _finish(expected, handle)
+            photo, repeat = _finish(expected, held)
     except Refusal as error:
         db.session.rollback()
         return _refusal(error)
@@ -431,10 +398,10 @@ def status_of_upload(token: str):
         response.headers["Upload-Complete"] = "?1"
         return response
     length = upload.length
-    if not incoming_path(token).exists():  # nothing received yet; a GET creates nothing
+    if incoming.nothing_received(token):  # a GET creates nothing
         return _answer(_status_body(token, 0, length), offset=0, length=length)
-    with _locked(token, wait=LOCK_WAIT_SECONDS) as handle:
-        offset = handle.seek(0, os.SEEK_END) if handle is not None else incoming_path(token).stat().st_size
+    with incoming.locked(token, wait=LOCK_WAIT_SECONDS) as held:
+        offset = held.size() if held is not None else incoming.acknowledged(token)
     return _answer(_status_body(token, offset, length), offset=offset, length=length)
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..audit import record
 from ..extensions import db
-from ..models import CAPTION_MAX, ORIGINAL_NAME_MAX, Activity, Attachment, AttachmentKind, Photo, User
+from ..models import CAPTION_MAX, ORIGINAL_NAME_MAX, Activity, Attachment, AttachmentKind, Photo, PhotoUpload, User
 from ..textnorm import control_character_problem, is_invalid_code_point, normalise_text
 from ..timeutil import utcnow
 from . import capture_time
@@ -486,6 +486,7 @@ def sweep(*, now=None, grace: timedelta = SWEEP_GRACE) -> dict[str, int]:
 
     photo_keys = set(db.session.scalars(select(Photo.storage_key)))
     attachment_keys = set(db.session.scalars(select(Attachment.storage_key)))
+    upload_tokens = set(db.session.scalars(select(PhotoUpload.token)))
     # Commands begin IMMEDIATE (see create_app): end the transaction so that uploads
     # are not held up while the folder is walked.
     db.session.commit()
@@ -500,6 +501,12 @@ def sweep(*, now=None, grace: timedelta = SWEEP_GRACE) -> dict[str, int]:
             if item.modified >= file_cutoff:
                 continue
             name = item.key.rsplit("/", 1)[-1]
+            if item.key.startswith("incoming/"):
+                # Pieces of photos sent in pieces (photos/incoming.py) whose upload row is gone.
+                if item.key.split("/")[1].split(".")[0] not in upload_tokens:
+                    each.delete(item.key)
+                    removed["orphans"] += 1
+                continue
             if name.endswith(TEMP_SUFFIX):
                 each.delete(item.key)
                 removed["temporary"] += 1

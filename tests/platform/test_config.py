@@ -45,6 +45,20 @@ def test_secret_key_from_environment_wins_over_generated(tmp_path, monkeypatch):
     assert not (tmp_path / "secret_key").exists()
 
 
+def test_object_storage_with_a_generated_secret_key_warns_at_start(tmp_path, monkeypatch, caplog):
+    """STORAGE=s3 means several machines: a key generated in one machine's instance folder would
+    sign a user out whenever a request reaches another."""
+    monkeypatch.delenv("QMONTH_SECRET_KEY", raising=False)
+    s3 = {"STORAGE": "s3", "S3_ENDPOINT": "http://127.0.0.1:9", "S3_BUCKET": "b", "S3_ACCESS_KEY": "a",
+          "S3_SECRET_KEY": "s"}
+    create_app({"INSTANCE_PATH": tmp_path / "one", **s3})
+    assert "set QMONTH_SECRET_KEY to one value on every machine" in caplog.text
+    caplog.clear()
+    create_app({"INSTANCE_PATH": tmp_path / "two", "SECRET_KEY": "k" * 40, **s3})
+    create_app({"INSTANCE_PATH": tmp_path / "three"})
+    assert "QMONTH_SECRET_KEY" not in caplog.text
+
+
 def test_no_secret_key_constant_in_code():
     source = "\n".join(p.read_text() for p in Path("qmonth").rglob("*.py"))
     assert "SECRET_KEY\"] = \"" not in source and "SECRET_KEY = \"" not in source
