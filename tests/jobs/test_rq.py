@@ -144,6 +144,7 @@ def test_a_worker_killed_mid_render_is_replaced_and_the_job_completes_with_the_s
     assert made == printing.render_pdf(document)
 
 
+@pytest.mark.postgresql_only("several machines; SQLite makes the ZIP with embedded jobs in tests/reports")
 def test_two_workers_make_the_zip_of_every_units_report(app, client, login_as, workers, tmp_path):
     workers("worker-a")
     workers("worker-b")

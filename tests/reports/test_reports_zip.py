@@ -38,6 +38,9 @@ def wait_for_zip(client, url: str, seconds: float = 240) -> str:
     pytest.fail("the ZIP was never made")
 
 
+# 44 PDFs made: the one-machine setup (embedded jobs, SQLite) here; the several-machine one
+# (RQ workers, PostgreSQL) in tests/jobs/test_rq.py, so each database makes the ZIP once.
+@pytest.mark.sqlite_only("the one-machine setup; PostgreSQL makes it with RQ workers in tests/jobs")
 def test_the_province_downloads_every_units_report_as_one_zip(app, client, login_as):
     login_as("province")
     # One unit's PDF is in the cache already: the ZIP reuses it instead of making it again.
