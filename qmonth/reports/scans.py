@@ -59,13 +59,15 @@ def _copy_at_most(source: BinaryIO, target: BinaryIO, limit: int) -> int:
     return copied
 
 
-def attach_scan(report: UnitReport, *, stream: BinaryIO, filename: str, by: User) -> str | None:
+def attach_scan(report: UnitReport, *, stream: BinaryIO | None, filename: str, by: User) -> str | None:
     """Store the scan of a submitted report; refused (ScanRefused) unless by its unit's admin.
     Answers the key of the scan it replaces, for the caller to delete once the change is committed."""
-    if not is_admin_of_unit(by, report.unit_id):
+    if not is_admin_of_unit(by, report.unit.id):  # an unsaved draft has its unit but no unit_id yet
         raise ScanRefused("只有本单位管理员可以上传盖章扫描件。", 403)
     if report.state is not ReportState.SUBMITTED:
         raise ScanRefused("报告报送后才能上传盖章扫描件。", 409)
+    if stream is None or not filename:
+        raise ScanRefused("请选择要上传的盖章扫描件（PDF 或 JPEG 文件）。")
     store = uploads()
     stem = f"scans/{new_storage_key()}-scan"  # not a photo's or an attachment's name: the sweeper leaves it
     path = store.scratch_path(f"{stem}.bin")

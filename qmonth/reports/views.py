@@ -243,9 +243,8 @@ def upload_scan(code: str):
     report = report_for(current_user, campaign, unit, for_writing=False)
     upload = request.files.get("scan")
     try:
-        if upload is None or not upload.filename:
-            raise ScanRefused("请选择要上传的盖章扫描件（PDF 或 JPEG 文件）。")
-        old_key = attach_scan(report, stream=upload.stream, filename=upload.filename, by=current_user)
+        old_key = attach_scan(report, stream=upload.stream if upload else None,
+                              filename=upload.filename if upload else "", by=current_user)
         db.session.commit()
     except ScanRefused as error:
         db.session.rollback()
@@ -263,7 +262,8 @@ def download_scan(code: str):
     unit = visible_unit_or_404(current_user, code)
     report = report_for(current_user, campaign, unit, for_writing=False)
     if not report.scan_key:
-        abort(404)
+        flash("该报告尚未上传盖章扫描件。", "error")
+        return redirect(url_for("reports.unit_report", code=unit.code))
     extension = report.scan_key.rsplit(".", 1)[-1]
     response = send_stored(uploads(), report.scan_key, mimetype=report.scan_mimetype or "application/octet-stream",
                            as_attachment=True, download_name=f"{unit.name}总结报告盖章扫描件.{extension}")
