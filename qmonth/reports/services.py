@@ -111,14 +111,14 @@ def clean_value(report: UnitReport, field: str, raw) -> object:
         except DateError as error:
             raise ReportError(str(error)) from None
     if field == "highlights":
-        allowed = {a.id for a in counted_activities(report.campaign, unit=report.unit)}
+        allowed = {a.id for a in counted_activities(report.campaign, unit=report.unit, subtree=True)}
         chosen = []
         for value in raw or []:
             number = positive_int(value)
             if number is None:
                 raise ReportError("特色亮点的选择无效，请刷新后重试。")
             if number not in allowed:
-                raise ReportError("只能选择本单位已报送或已采纳的活动。")
+                raise ReportError("只能选择本单位已报送、已采纳或下级单位已采纳的活动。")
             if number not in chosen:
                 chosen.append(number)
         return chosen

@@ -168,3 +168,20 @@ def test_a_countys_submitted_report_as_its_city_sees_it(client, login_as, jinan_
     assert "历下区待审核活动" in pdf and "报送后改名" not in pdf
     docx = client.get("/reports/jinan-lixia-zj.docx")
     assert docx.status_code == 200
+
+
+def test_the_city_picks_a_countys_accepted_entry_as_a_highlight_but_not_a_waiting_one(client, login_as, jinan_tree):
+    from tests.helpers import token
+    from tests.reports.test_reports import save
+
+    login_as("jinan-zj-admin")
+    _, revision = open_editor(client)
+    response = save(client, "highlights", [str(jinan_tree["lixia"].id)], revision)
+    assert response.status_code == 200
+    assert report_of("jinan-zj").highlight_activity_ids == [jinan_tree["lixia"].id]
+    refused = client.post("/reports/jinan-zj/sections/highlights",
+                          data={"highlights": [str(jinan_tree["lixia_waiting"].id)], "revision": revision + 1},
+                          headers={"HX-Request": "true", "X-CSRFToken": token(client, "/reports/jinan-zj")})
+    assert refused.status_code == 422 and "下级单位已采纳" in refused.get_data(as_text=True)
+    pdf = squash(pdf_text(client.get("/reports/jinan-zj.pdf").get_data()))
+    assert "三、特色亮点" in pdf and pdf.count("历下区工地巡查") >= 3  # highlight, 二、 and the list
