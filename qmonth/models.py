@@ -519,6 +519,16 @@ class UnitReport(db.Model):
     revision: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # What the report said when it was submitted (qmonth/reports/snapshot.py): the parent and the
+    # PDF read it, so later changes below do not alter what was received. NULL while a draft.
+    snapshot: Mapped[dict | None] = mapped_column(JSON)
+    snapshot_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The stamped scan (盖章扫描件) of the submitted report, PDF or JPEG, in the uploads store.
+    scan_key: Mapped[str | None] = mapped_column(String(80))
+    scan_name: Mapped[str | None] = mapped_column(String(200))
+    scan_mimetype: Mapped[str | None] = mapped_column(String(40))
+    scan_bytes: Mapped[int | None] = mapped_column(Integer)
+    scan_uploaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     campaign: Mapped[Campaign] = relationship()
     unit: Mapped[Unit] = relationship()

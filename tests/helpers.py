@@ -88,6 +88,10 @@ TREE_COLUMNS = {
     "campaign": [("root_unit_id", "INTEGER"), ("issuer_actions", "JSON")],
 }
 
+REPORT_COLUMNS = {"unit_report": [
+    ("snapshot", "JSON"), ("snapshot_at", "TIMESTAMP"), ("scan_key", "VARCHAR(80)"), ("scan_name", "VARCHAR(200)"),
+    ("scan_mimetype", "VARCHAR(40)"), ("scan_bytes", "INTEGER"), ("scan_uploaded_at", "TIMESTAMP")]}
+
 
 def stand_in_columns(columns: dict[str, list[tuple[str, str]]], action: str) -> None:
     """Add ("add") or drop ("drop") the later revisions' columns on an old schema."""

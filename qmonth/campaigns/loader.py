@@ -241,6 +241,13 @@ def _check(data: dict, check: _Checker) -> None:
                     check.text(choice, "choices", header, figure_index)
             if isinstance(figure.get("unit"), str):
                 check.text(figure["unit"], "unit", header, figure_index)
+            if "rate_of" in figure:
+                # a rate printed from summed figures: rate_label = rate_of's share (整改率 = 完成整改 / 发现问题)
+                earlier = {f.get("code") for f in kind.get("figures", []) if f.get("type") == "int"}
+                if ftype != "int" or figure.get("rate_of") not in earlier - {figure.get("code")}:
+                    check.fail("rate_of 应为同一活动类型中另一个整数指标的代码", header, figure_index, "rate_of")
+                label = check.field(figure, "rate_label", str, header, figure_index)
+                check.text(label, "rate_label", header, figure_index)
             figure_index += 1
 
     kind_codes_known = {kind["code"] for kind in data["kinds"]}
@@ -335,6 +342,8 @@ def _figure(spec: dict) -> dict:
     figure = {"code": spec["code"], "label": spec["label"], "type": spec["type"]}
     if spec.get("unit"):
         figure["unit"] = spec["unit"]
+    if spec.get("rate_of"):
+        figure["rate_of"], figure["rate_label"] = spec["rate_of"], spec["rate_label"]
     if spec.get("choices"):
         figure["choices"] = list(spec["choices"])
     return figure

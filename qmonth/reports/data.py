@@ -9,15 +9,16 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..access import visible_activities
-from ..units import addressed_units
+from ..units import addressed_units, children_of, subtree_ids
 from ..deadlines import ReportStanding, ReportStatus, report_standings
 from ..extensions import db
 from ..models import (
-    Activity, ActivityKind, ActivityState, Bulletin, Campaign, Photo, Task, TaskGroup, Unit, UnitReport, User,
+    Activity, ActivityKind, ActivityState, Bulletin, Campaign, Photo, ReportState, Task, TaskGroup, Unit, UnitReport,
+    User,
 )
 from ..timeutil import format_date_cn, to_local, utcnow
 
@@ -36,12 +37,33 @@ class FigureTotal:
         return f"{self.label}{self.total}{self.unit}"
 
 
+@dataclass(frozen=True)
+class FigureRate:
+    """A rate of two summed figures (整改率 = 完成整改 / 发现问题), never an average of rates."""
+    label: str
+    numerator: int
+    denominator: int
+
+    @property
+    def percent(self) -> float | None:
+        return round(100 * self.numerator / self.denominator, 1) if self.denominator else None
+
+    @property
+    def text(self) -> str:
+        return f"{self.label}{self.percent:g}%"
+
+
 @dataclass
 class KindSummary:
     kind: ActivityKind
     count: int = 0
     participants: int = 0
     figures: list[FigureTotal] = field(default_factory=list)
+    rates: list[FigureRate] = field(default_factory=list)
+
+    @property
+    def rates_known(self) -> list[FigureRate]:
+        return [rate for rate in self.rates if rate.percent is not None]
 
 
 @dataclass
@@ -72,6 +94,10 @@ class Figures:
     def figure_totals(self) -> list[FigureTotal]:
         return [figure for kind in self.kinds for figure in kind.figures if figure.total]
 
+    @property
+    def rates(self) -> list[FigureRate]:
+        return [rate for kind in self.kinds for rate in kind.rates_known]
+
 
 def compute_figures(campaign: Campaign, activities: list[Activity]) -> Figures:
     """Counts per task and kind, participants, and each kind's own int figures summed."""
@@ -93,9 +119,14 @@ def compute_figures(campaign: Campaign, activities: list[Activity]) -> Figures:
             summary.count += 1
             summary.participants += people
     for kind_id, summary in kinds.items():
+        definitions = [d for d in summary.kind.figures or [] if d.get("type") == "int"]
         summary.figures = [
             FigureTotal(definition["label"], definition.get("unit", ""), sums[kind_id][definition["code"]])
-            for definition in summary.kind.figures or [] if definition.get("type") == "int"
+            for definition in definitions
+        ]
+        summary.rates = [
+            FigureRate(definition["rate_label"], sums[kind_id][definition["code"]], sums[kind_id][definition["rate_of"]])
+            for definition in definitions if definition.get("rate_of") and definition.get("rate_label")
         ]
     return Figures(count=len(activities), participants=participants,
                    tasks=sorted(tasks.values(), key=lambda t: t.task.number),
@@ -103,11 +134,19 @@ def compute_figures(campaign: Campaign, activities: list[Activity]) -> Figures:
 
 
 def counted_activities(campaign: Campaign, *, unit: Unit | None = None, viewer: User | None = None,
-                       ids: list[int] | None = None) -> list[Activity]:
-    """Submitted and accepted entries, in date order, with what the report prints loaded."""
+                       ids: list[int] | None = None, subtree: bool = False) -> list[Activity]:
+    """Submitted and accepted entries, in date order, with what the report prints loaded.
+
+    With `subtree`, the unit's own submitted and accepted entries and the ACCEPTED entries of every
+    unit below it (one path-LIKE subquery, whatever the depth): what the units below reported
+    counts once their parent has accepted it."""
     query = visible_activities(viewer) if viewer is not None else select(Activity)
     query = query.where(Activity.campaign_id == campaign.id, Activity.state.in_(COUNTED_STATES))
-    if unit is not None:
+    if unit is not None and subtree:
+        query = query.where(or_(Activity.unit_id == unit.id,
+                                and_(Activity.unit_id.in_(subtree_ids(unit)),
+                                     Activity.state == ActivityState.ACCEPTED)))
+    elif unit is not None:
         query = query.where(Activity.unit_id == unit.id)
     if ids is not None:
         query = query.where(Activity.id.in_(ids))
@@ -168,6 +207,27 @@ def campaign_period(campaign: Campaign) -> str:
 
 # The bureau's summary report ----------------------------------------------------
 
+OWN_LEVEL = "本级"
+
+
+@dataclass
+class UnitSection:
+    """One block of the report's listing: the unit's own entries (本级), or one unit directly below
+    it with the accepted entries of its whole subtree."""
+    label: str
+    unit: Unit
+    activities: list[Activity]
+    own: bool = False
+
+    @property
+    def count(self) -> int:
+        return len(self.activities)
+
+    @property
+    def participants(self) -> int:
+        return sum(activity.participants or 0 for activity in self.activities)
+
+
 @dataclass
 class UnitReportData:
     campaign: Campaign
@@ -178,6 +238,20 @@ class UnitReportData:
     groups: list[GroupSection]
     highlights: list[Activity]
     updated_at: datetime
+    sections: list[UnitSection] = field(default_factory=list)
+
+    @property
+    def rolled_up(self) -> bool:
+        """Whether the report covers units below (a leaf unit's report looks as it always has)."""
+        return len(self.sections) > 1
+
+    @property
+    def own_section(self) -> UnitSection:
+        return self.sections[0]
+
+    @property
+    def below_sections(self) -> list[UnitSection]:
+        return self.sections[1:]
 
     @property
     def title(self) -> str:
@@ -205,17 +279,47 @@ def unit_report_title(campaign: Campaign, unit: Unit) -> str:
     return f"{unit.name}{campaign.year}年住建系统“质量月”活动总结报告"
 
 
+def unit_sections(unit: Unit, activities: list[Activity]) -> list[UnitSection]:
+    """本级 first, then each unit directly below with its subtree's entries, in the tree's order.
+    An entry belongs to the child whose id follows the unit's own in the entry's unit path."""
+    children = [child for child in children_of(unit, with_retired=True)]
+    sections = {child.id: UnitSection(child.name, child, []) for child in children}
+    own = UnitSection(OWN_LEVEL, unit, [], own=True)
+    for activity in activities:
+        if activity.unit_id == unit.id:
+            own.activities.append(activity)
+            continue
+        rest = (activity.unit.path or "")[len(unit.path or ""):]
+        child_id = int(rest.split("/", 1)[0]) if rest[:1].isdigit() else None
+        if child_id in sections:
+            sections[child_id].activities.append(activity)
+    below = [sections[child.id] for child in children if child.retired_at is None or sections[child.id].activities]
+    return [own, *below]
+
+
 def build_unit_report(campaign: Campaign, unit: Unit, report: UnitReport, *,
-                      viewer: User | None = None) -> UnitReportData:
-    activities = counted_activities(campaign, unit=unit, viewer=viewer)
+                      viewer: User | None = None, live: bool = False) -> UnitReportData:
+    """The report of a unit and its subtree: its own submitted and accepted entries and the accepted
+    entries below, each entry once (an entry has one unit however many co-organised it).
+
+    A submitted report is what was submitted: its snapshot (qmonth/reports/snapshot.py), unless
+    `live` asks for today's entries (as the submit does to take the snapshot)."""
+    if not live and report.state is ReportState.SUBMITTED and report.snapshot:
+        from .snapshot import restore
+
+        return restore(campaign, report)
+    activities = counted_activities(campaign, unit=unit, viewer=viewer, subtree=True)
+    sections = unit_sections(unit, activities)
     by_id = {activity.id: activity for activity in activities}
     highlights = [by_id[i] for i in dict.fromkeys(report.highlight_activity_ids or []) if i in by_id]
     return UnitReportData(
         campaign=campaign, unit=unit, report=report, activities=activities,
         figures=compute_figures(campaign, activities),
-        groups=by_group_and_task(campaign, activities),
+        # 二、 lists the unit's own entries by task; those below are summed per unit after them.
+        groups=by_group_and_task(campaign, sections[0].activities if len(sections) > 1 else activities),
         highlights=highlights,
         updated_at=latest_update(report.updated_at, campaign.loaded_at, *activity_moments(activities)),
+        sections=sections,
     )
 
 
@@ -238,7 +342,22 @@ def figures_paragraph(figures: Figures) -> str:
     totals = figures.figure_totals
     if totals:
         parts.append("主要工作量：" + "，".join(figure.text for figure in totals))
+    rates = figures.rates
+    if rates:
+        parts.append("，".join(rate.text for rate in rates))
     return "；".join(parts) + "。"
+
+
+def rollup_paragraph(data: UnitReportData) -> str:
+    """本级 and the units below, summed: printed after the figures when the report covers a subtree."""
+    own, below = data.own_section, data.below_sections
+    reported = [section for section in below if section.count]
+    text = (f"其中，本级开展活动{own.count}项，参与{own.participants}人次；"
+            f"所辖{len(below)}个单位已采纳活动{sum(s.count for s in below)}项，"
+            f"参与{sum(s.participants for s in below)}人次")
+    if reported:
+        text += "（" + "，".join(f"{s.label}{s.count}项" for s in reported) + "）"
+    return text + "。"
 
 
 # The province roll-up ---------------------------------------------------------------

@@ -9,7 +9,7 @@ from ..charts import activities_per_city, activities_per_kind, activities_per_ta
 from ..photos.storage import photo_key
 from ..storage import uploads
 from ..timeutil import format_date_cn
-from .data import HIGHLIGHT_PHOTOS, BulletinData, ProvinceData, UnitReportData, figures_paragraph
+from .data import HIGHLIGHT_PHOTOS, BulletinData, ProvinceData, UnitReportData, figures_paragraph, rollup_paragraph
 from .printing import PrintDocument
 
 DIGITS = "零一二三四五六七八九"
@@ -62,6 +62,7 @@ def _document(html: str, photos, download_name: str) -> PrintDocument:
 
 def unit_html(data: UnitReportData, root: str = "", light: bool = False) -> str:
     return render_template("reports/print/unit.html", data=data, figures_text=figures_paragraph(data.figures),
+                           rollup_text=rollup_paragraph(data) if data.rolled_up else "",
                            **_context(root, data.updated_at, light))
 
 

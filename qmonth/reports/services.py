@@ -15,7 +15,8 @@ from ..models import Bulletin, Campaign, ReportState, Unit, UnitReport, User
 from ..parsing import DateError, positive_int, typed_day, year_window
 from ..textnorm import control_character_problem
 from ..timeutil import to_local, utcnow
-from .data import compute_figures, counted_activities, opening_paragraph, submission_status
+from . import snapshot
+from .data import build_unit_report, compute_figures, counted_activities, opening_paragraph, submission_status
 
 
 class ReportError(ValueError):
@@ -46,7 +47,7 @@ def find_report(campaign: Campaign, unit: Unit) -> UnitReport | None:
 
 def new_report(campaign: Campaign, unit: Unit) -> UnitReport:
     """A report as it starts: the opening paragraph prefilled from the figures. Not added to the session."""
-    figures = compute_figures(campaign, counted_activities(campaign, unit=unit))
+    figures = compute_figures(campaign, counted_activities(campaign, unit=unit, subtree=True))
     return UnitReport(campaign=campaign, unit=unit, state=ReportState.DRAFT,
                       overview=opening_paragraph(campaign, unit, figures), practices="", highlights_text="",
                       problems="", signature=unit.name, signed_on=to_local(utcnow()).date(),
@@ -110,14 +111,14 @@ def clean_value(report: UnitReport, field: str, raw) -> object:
         except DateError as error:
             raise ReportError(str(error)) from None
     if field == "highlights":
-        allowed = {a.id for a in counted_activities(report.campaign, unit=report.unit)}
+        allowed = {a.id for a in counted_activities(report.campaign, unit=report.unit, subtree=True)}
         chosen = []
         for value in raw or []:
             number = positive_int(value)
             if number is None:
                 raise ReportError("特色亮点的选择无效，请刷新后重试。")
             if number not in allowed:
-                raise ReportError("只能选择本单位已报送或已采纳的活动。")
+                raise ReportError("只能选择本单位已报送、已采纳或下级单位已采纳的活动。")
             if number not in chosen:
                 chosen.append(number)
         return chosen
@@ -176,6 +177,9 @@ def submit_report(report: UnitReport, *, by: User, now: datetime | None = None) 
     report.submitted_at = now or utcnow()
     report.submitted_by = by
     report.revision += 1
+    # What the parent receives is frozen now: later edits and acceptances below do not change it.
+    report.snapshot = snapshot.take(build_unit_report(report.campaign, report.unit, report, viewer=by, live=True))
+    report.snapshot_at = utcnow()
     status = submission_status(report, report.campaign)
     record("report.submit", actor=by, obj=report, from_state=ReportState.DRAFT.value,
            to_state=ReportState.SUBMITTED.value, changes={"timeliness": status})

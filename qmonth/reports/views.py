@@ -14,7 +14,8 @@ from ..htmx import render
 from ..models import ReportState
 from ..parsing import positive_int
 from ..photos.views import FORM_KEY
-from ..storage import pdf_cache, send_stored
+from ..bodysize import accepts_uploads
+from ..storage import pdf_cache, send_stored, uploads
 from ..timeutil import format_local, utcnow
 from . import bp
 from .data import build_bulletin, build_province, build_unit_report, highlight_candidates, report_standing
@@ -28,6 +29,7 @@ from .services import (
     get_bulletin_or_404, last_reopen_reason, list_bulletins, may_edit_report, reopen_report, report_for,
     report_locked, save_fields, submit_report, update_bulletin,
 )
+from .scans import ScanRefused, attach_scan
 from .tasks import ZIP_KIND, start_reports_zip as start_zip_job
 from .word import unit_docx
 
@@ -80,6 +82,8 @@ def _editor(campaign, unit, report, *, values: dict | None = None, error: str = 
     return render(
         "reports/editor.html", status=status, campaign=campaign, unit=unit, report=report, data=data,
         sections=SECTIONS, values=shown, editable=editable, error=error,
+        snapshot_at=report.snapshot_at if report.state is ReportState.SUBMITTED and report.snapshot else None,
+        may_attach_scan=report.state is ReportState.SUBMITTED and is_admin_of_unit(current_user, unit.id),
         timeliness=report_standing(report, campaign),
         reopen_reason=last_reopen_reason(report) if report.state is ReportState.DRAFT else "",
         locked=report.state is ReportState.DRAFT and report_locked(report),
@@ -226,6 +230,46 @@ def unit_word(code: str):
     data = build_unit_report(campaign, unit, report, viewer=current_user)
     payload = unit_docx(data)
     return send_download(payload, mimetype=DOCX_MIMETYPE, name=data.title, extension="docx")
+
+
+# The stamped scan of a submitted report ----------------------------------------------------
+
+@bp.post("/<code>/scan")
+@accepts_uploads
+def upload_scan(code: str):
+    """The unit's admin attaches the stamped scan (盖章扫描件, PDF or JPEG) to its submitted report."""
+    campaign = campaign_or_404()
+    unit = visible_unit_or_404(current_user, code)
+    report = report_for(current_user, campaign, unit, for_writing=False)
+    upload = request.files.get("scan")
+    try:
+        old_key = attach_scan(report, stream=upload.stream if upload else None,
+                              filename=upload.filename if upload else "", by=current_user)
+        db.session.commit()
+    except ScanRefused as error:
+        db.session.rollback()
+        return _editor(campaign, unit, report, error=str(error), status=error.status)
+    if old_key:
+        uploads().delete(old_key)
+    flash("盖章扫描件已上传，上级单位可查看和下载。", "success")
+    return redirect(url_for("reports.unit_report", code=unit.code))
+
+
+@bp.get("/<code>/scan")
+def download_scan(code: str):
+    """The stamped scan, for the unit and the units above it."""
+    campaign = campaign_or_404()
+    unit = visible_unit_or_404(current_user, code)
+    report = report_for(current_user, campaign, unit, for_writing=False)
+    if not report.scan_key:
+        flash("该报告尚未上传盖章扫描件。", "error")
+        return redirect(url_for("reports.unit_report", code=unit.code))
+    extension = report.scan_key.rsplit(".", 1)[-1]
+    response = send_stored(uploads(), report.scan_key, mimetype=report.scan_mimetype or "application/octet-stream",
+                           as_attachment=True, download_name=f"{unit.name}总结报告盖章扫描件.{extension}")
+    if response is None:
+        abort(404)
+    return response
 
 
 # The province roll-up -----------------------------------------------------------------

@@ -278,6 +278,12 @@ SPEC = {
     "reports.unit_report GET": {
         "anonymous": LOGIN3, "reporter_a": ("ok", "404", "404"), "admin_a": ("ok", "404", "404"),
         "reporter_b": ("404", "ok", "404"), "province": ("ok", "ok", "404")},
+    "reports.upload_scan POST": {
+        "anonymous": LOGIN3, "reporter_a": ("403", "404", "404"), "admin_a": ("ok", "404", "404"),
+        "reporter_b": ("404", "403", "404"), "province": ("403", "403", "404")},
+    "reports.download_scan GET": {
+        "anonymous": LOGIN3, "reporter_a": ("ok", "404", "404"), "admin_a": ("ok", "404", "404"),
+        "reporter_b": ("404", "ok", "404"), "province": ("ok", "ok", "404")},
     "reports.unit_word GET": {
         "anonymous": LOGIN3, "reporter_a": ("ok", "404", "404"), "admin_a": ("ok", "404", "404"),
         "reporter_b": ("404", "ok", "404"), "province": ("ok", "ok", "404")},

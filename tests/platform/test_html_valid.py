@@ -167,9 +167,34 @@ def _pages_of_every_role(client, make_activity) -> dict[str, str]:
         "admin-move-account": _fetch(client, f"/admin/users/{_user_id('jinan-lixia-zj')}/move"),
         "admin-reviews": _fetch(client, "/reviews/"),
     })
+    _submit_with_scan("jinan-lixia-zj")
+    pages["city-county-report-with-scan"] = _fetch(client, "/reports/jinan-lixia-zj")
+    _log_in(client, "jinan-lixia-zj-admin")
+    pages["county-submitted-report-with-scan"] = _fetch(client, "/reports/jinan-lixia-zj")
     _log_in(client, "province")
     pages["province-new-activity-suggestions"] = _fetch(client, "/activities/new?action=1")
     return pages
+
+
+def _submit_with_scan(code: str) -> None:
+    """A county's report submitted (its snapshot taken) with a stamped scan attached."""
+    import io
+
+    from sqlalchemy import select
+
+    from qmonth.extensions import db
+    from qmonth.models import Campaign, Unit, User
+    from qmonth.reports.scans import attach_scan
+    from qmonth.reports.services import get_or_create_report, submit_report
+
+    admin = db.session.scalar(select(User).where(User.username == f"{code}-admin"))
+    campaign = db.session.scalar(select(Campaign).where(Campaign.is_active))
+    report = get_or_create_report(campaign, db.session.scalar(select(Unit).where(Unit.code == code)))
+    report.problems = "下一步打算。"
+    submit_report(report, by=admin)
+    pdf = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n%%EOF\n"
+    attach_scan(report, stream=io.BytesIO(pdf), filename="盖章件.pdf", by=admin)
+    db.session.commit()
 
 
 def _user_id(username: str) -> int:

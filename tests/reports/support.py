@@ -56,6 +56,14 @@ def clear_unit(code: str) -> Unit:
     return unit
 
 
+def clear_subtree(code: str) -> Unit:
+    """clear_unit for the unit and every unit below it (济南 and its county bureaus)."""
+    top = db.session.scalar(select(Unit).where(Unit.code == code))
+    for below in db.session.scalars(select(Unit.code).where(Unit.path.like(f"{top.path}%"))).all():
+        clear_unit(below)
+    return top
+
+
 def campaign() -> Campaign:
     return db.session.scalar(select(Campaign).where(Campaign.is_active))
 

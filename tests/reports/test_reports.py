@@ -18,7 +18,7 @@ from qmonth.timeutil import utcnow
 
 from tests.helpers import csrf_token_from, token
 from tests.reports.support import (
-    add_photo, campaign, clear_unit, pdf_fonts, pdf_info, pdf_text, squash,
+    add_photo, campaign, clear_subtree, clear_unit, pdf_fonts, pdf_info, pdf_text, squash,
 )
 
 TITLE = "济南市住房和城乡建设局2024年住建系统“质量月”活动总结报告"
@@ -32,8 +32,9 @@ def report_of(code: str) -> UnitReport:
 
 @pytest.fixture
 def jinan(app, make_activity):
-    """济南市住建局 with exactly the entries of this story (the demo ones removed), before the deadline."""
-    clear_unit("jinan-zj")
+    """济南市住建局 with exactly the entries of this story (the demo ones removed, its counties' too),
+    before the deadline."""
+    clear_subtree("jinan-zj")
     open_campaign()
     training = make_activity("jinan-zj", title="建设工程质量安全讲堂", kind="training", state=ActivityState.SUBMITTED,
                              tasks=(2,), participants=120, figures={"mode": "线下", "trainees": 80, "class_hours": 6})

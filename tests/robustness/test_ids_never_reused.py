@@ -11,7 +11,7 @@ from qmonth.extensions import db
 from qmonth.models import Activity, AuditEvent
 
 from tests.activities.test_activity_form import form_page, valid_fields
-from tests.helpers import OUTBOX_COLUMNS, TREE_COLUMNS, stand_in_columns
+from tests.helpers import OUTBOX_COLUMNS, REPORT_COLUMNS, TREE_COLUMNS, stand_in_columns
 
 
 def _new_draft(client, title: str) -> int:
@@ -71,6 +71,7 @@ IDS_NEVER_REUSED = "c3f9a41e7b20"
 # models, so they stand in while it does and are dropped before the upgrade is checked.
 LATER_COLUMNS = {
     **TREE_COLUMNS,
+    **REPORT_COLUMNS,
     "activity": [("client_id", "VARCHAR(36)"), ("client_hash", "VARCHAR(64)"), *OUTBOX_COLUMNS["activity"]],
     "photo": [("client_id", "VARCHAR(36)"), ("original_sha256", "VARCHAR(64)"), ("taken_at", "TIMESTAMP"),
               ("received_at", "TIMESTAMP")],

@@ -188,6 +188,7 @@ FIELDS: dict[str, dict] = {  # endpoint: {"query": {...}, "form": {...}, "files"
                                       "pending": "fingerprint"}},
     "reports.submit": {"form": {**REPORT_FIELDS, "revision": "revision"}},
     "reports.reopen": {"form": {"reason": "text"}},
+    "reports.upload_scan": {"files": {"scan": "document_file"}},
     "reports.edit_bulletin": {"form": {"title": "text", "lead": "longtext", "issued_on": "date",
                                        "item": "activity_id", "op": "bulletin_op", "position": "number"}},
     "reviews.queue": {"query": {"state": ("choice", ["submitted", "accepted", "returned", "all"]), "unit": "unit",

@@ -7,11 +7,11 @@ from sqlalchemy import func, select, text
 
 from qmonth.extensions import db
 
-from tests.helpers import OUTBOX_COLUMNS, TREE_COLUMNS, stand_in_columns
+from tests.helpers import OUTBOX_COLUMNS, REPORT_COLUMNS, TREE_COLUMNS, stand_in_columns
 from tests.robustness.test_ids_never_reused import make_activity_in  # noqa: F401 (fixture)
 
 BEFORE_TREE = "486dc3e883ac"
-LATER_COLUMNS = {**TREE_COLUMNS, **OUTBOX_COLUMNS}
+LATER_COLUMNS = {**TREE_COLUMNS, **OUTBOX_COLUMNS, **REPORT_COLUMNS}
 
 
 @pytest.fixture

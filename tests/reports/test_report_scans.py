@@ -1,0 +1,102 @@
+"""The stamped scan (盖章扫描件) of a submitted report: the unit attaches it, its parent downloads it."""
+from __future__ import annotations
+
+import io
+
+import pytest
+from sqlalchemy import select
+
+from qmonth.extensions import db
+from qmonth.models import ActivityState, AuditEvent
+
+from tests.helpers import csrf_token_from
+from tests.reports.support import clear_subtree, jpeg_bytes
+from tests.reports.test_reports import open_campaign, open_editor, report_of, submit
+
+PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
+COUNTY = "jinan-lixia-zj"
+
+
+@pytest.fixture
+def submitted_county(app, client, login_as, make_activity):
+    clear_subtree("jinan-zj")
+    open_campaign()
+    make_activity(COUNTY, title="历下区质量讲堂", state=ActivityState.ACCEPTED)
+    login_as(f"{COUNTY}-admin")
+    _, revision = open_editor(client, COUNTY)
+    assert submit(client, COUNTY, revision, problems="问题与打算。").status_code == 302
+
+
+def upload(client, data: bytes, name: str, code: str = COUNTY):
+    page = client.get(f"/reports/{code}").get_data(as_text=True)
+    return client.post(f"/reports/{code}/scan", data={"csrf_token": csrf_token_from(page),
+                                                       "scan": (io.BytesIO(data), name)},
+                       content_type="multipart/form-data")
+
+
+def test_the_county_attaches_its_scan_and_the_city_downloads_it(client, login_as, submitted_county):
+    response = upload(client, PDF, "历下区总结报告（盖章）.pdf")
+    assert response.status_code == 302
+    report = report_of(COUNTY)
+    assert report.scan_name == "历下区总结报告（盖章）.pdf" and report.scan_mimetype == "application/pdf"
+    assert report.scan_bytes == len(PDF)
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "report.scan",
+                                                      AuditEvent.object_id == report.id)) is not None
+    page = client.get(f"/reports/{COUNTY}").get_data(as_text=True)
+    assert "盖章扫描件已上传" in page and "历下区总结报告（盖章）.pdf" in page
+
+    login_as("jinan-zj-admin")
+    page = client.get(f"/reports/{COUNTY}").get_data(as_text=True)
+    assert 'id="scan-link"' in page and 'id="scan-file"' not in page  # the parent reads, never replaces
+    download = client.get(f"/reports/{COUNTY}/scan")
+    assert download.status_code == 200 and download.mimetype == "application/pdf"
+    assert download.get_data() == PDF and "attachment" in download.headers["Content-Disposition"]
+    # the parent cannot put a scan into the county's report
+    assert upload(client, PDF, "x.pdf").status_code == 403
+    login_as("qingdao-zj-admin")
+    assert client.get(f"/reports/{COUNTY}/scan").status_code == 404
+
+
+def test_a_jpeg_scan_replaces_the_pdf(client, login_as, submitted_county):
+    assert upload(client, PDF, "a.pdf").status_code == 302
+    assert upload(client, jpeg_bytes(3), "盖章页.jpg").status_code == 302
+    report = report_of(COUNTY)
+    assert report.scan_mimetype == "image/jpeg" and report.scan_key.endswith("-scan.jpg")
+    assert client.get(f"/reports/{COUNTY}/scan").get_data() == jpeg_bytes(3)
+
+
+@pytest.mark.parametrize("data, name", [
+    (b"\x89PNG\r\n\x1a\n" + bytes(40), "scan.png"),
+    (b"<html><script>alert(1)</script></html>", "scan.pdf"),
+    (b"%PDF-1.7\n" + bytes(100), "cut-off.pdf"),  # no %%EOF: a broken or truncated PDF
+    (b"\xff\xd8\xff\xe0" + bytes(50), "broken.jpg"),
+])
+def test_a_file_that_is_not_a_pdf_or_jpeg_is_refused_in_chinese(client, submitted_county, data, name):
+    response = upload(client, data, name)
+    assert response.status_code == 422
+    assert "盖章扫描件只能是 PDF 或 JPEG 文件" in response.get_data(as_text=True)
+    assert report_of(COUNTY).scan_key is None
+
+
+def test_an_empty_or_missing_file_is_refused(client, submitted_county):
+    assert "上传的文件是空的" in upload(client, b"", "a.pdf").get_data(as_text=True)
+    page = client.get(f"/reports/{COUNTY}").get_data(as_text=True)
+    response = client.post(f"/reports/{COUNTY}/scan", data={"csrf_token": csrf_token_from(page)},
+                           content_type="multipart/form-data")
+    assert response.status_code == 422 and "请选择要上传的盖章扫描件" in response.get_data(as_text=True)
+
+
+def test_a_draft_report_takes_no_scan_and_a_reporter_none(client, login_as, make_activity):
+    clear_subtree("jinan-zj")
+    open_campaign()
+    login_as(f"{COUNTY}-admin")
+    response = upload(client, PDF, "a.pdf")
+    assert response.status_code == 409 and "报告报送后才能上传盖章扫描件" in response.get_data(as_text=True)
+    login_as(COUNTY)
+    assert upload(client, PDF, "a.pdf").status_code == 403
+
+
+def test_no_scan_yet_leads_back_to_the_report(client, login_as, submitted_county):
+    response = client.get(f"/reports/{COUNTY}/scan")
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/reports/{COUNTY}")
+    assert "尚未上传盖章扫描件" in client.get(f"/reports/{COUNTY}").get_data(as_text=True)
