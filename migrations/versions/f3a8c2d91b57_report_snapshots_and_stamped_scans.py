@@ -11,7 +11,7 @@ Plain add_column: SQLite adds the columns in place; existing reports have no sna
 shown from the live data, as before) and no scan.
 
 Revision ID: f3a8c2d91b57
-Revises: a03b94ba527d
+Revises: e4b8d2f61c07
 Create Date: 2026-12-05 18:40:00
 
 """
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'f3a8c2d91b57'
-down_revision = 'a03b94ba527d'
+down_revision = 'e4b8d2f61c07'
 branch_labels = None
 depends_on = None
 
