@@ -245,14 +245,20 @@ class IsolatedClient(FlaskClient):
             _cv_app.reset(token)
 
 
-@pytest.fixture
-def app(instance_dir, database_url):
-    app = _make_app(instance_dir, database_url)
+def app_in_context(instance: Path, database_url: str | None = None, **settings):
+    """An app with isolated test clients, inside its app context, closed afterwards: the body
+    of every `app` fixture (`yield from app_in_context(...)`)."""
+    app = _make_app(instance, database_url, **settings)
     app.test_client_class = IsolatedClient
     with app.app_context():
         yield app
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def app(instance_dir, database_url):
+    yield from app_in_context(instance_dir, database_url)
 
 
 @pytest.fixture

@@ -111,3 +111,13 @@ class WorkerProcess:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """A redis-server of the test's own, stopped afterwards (import the fixture to use it)."""
+    folder = tmp_path / "redis"
+    folder.mkdir()
+    server = RedisServer(folder).start()
+    yield server
+    server.stop()

@@ -21,22 +21,13 @@ from qmonth.reports import printing, tasks
 from qmonth.storage import pdf_cache, uploads
 from qmonth.units import addressed_units
 
-from tests.conftest import DEMO_CLOCK, _make_app
+from tests.conftest import DEMO_CLOCK, app_in_context
 from tests.helpers import csrf_token_from
-from tests.jobs.rq_support import RedisServer, WorkerProcess
+from tests.jobs.rq_support import WorkerProcess, redis_server  # noqa: F401  (a fixture)
 from tests.reports.support import add_photo, clear_unit
 
 pytestmark = pytest.mark.xdist_group("rq")
 LEASE_SECONDS = 3
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    folder = tmp_path / "redis"
-    folder.mkdir()
-    server = RedisServer(folder).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -49,14 +40,7 @@ def rq_settings(instance_dir, database_url, redis_server) -> dict:
 @pytest.fixture
 def app(rq_settings, instance_dir):
     """The web side: the same settings as the workers, jobs enqueued on RQ."""
-    from tests.conftest import IsolatedClient
-
-    app = _make_app(instance_dir, **{k: v for k, v in rq_settings.items() if k != "INSTANCE_PATH"})
-    app.test_client_class = IsolatedClient
-    with app.app_context():
-        yield app
-        db.session.remove()
-        db.engine.dispose()
+    yield from app_in_context(instance_dir, **{k: v for k, v in rq_settings.items() if k != "INSTANCE_PATH"})
 
 
 @pytest.fixture

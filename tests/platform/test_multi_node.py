@@ -20,8 +20,8 @@ from qmonth.reports import printing, tasks
 from qmonth.storage import pdf_cache, uploads
 
 from tests import photo_samples as samples
-from tests.conftest import DEMO_CLOCK, IsolatedClient, _make_app
-from tests.jobs.rq_support import RedisServer, WorkerProcess
+from tests.conftest import DEMO_CLOCK, app_in_context
+from tests.jobs.rq_support import WorkerProcess, redis_server  # noqa: F401  (a fixture)
 from tests.load_support import BureauUser, GunicornServer, csrf_token_in
 from tests.reports.support import clear_unit, jpeg_bytes
 from tests.storage.conftest import s3_server  # noqa: F401  (the session's SeaweedFS)
@@ -35,15 +35,6 @@ CHUNK = "application/offset+octet-stream"
 
 
 @pytest.fixture
-def redis_server(tmp_path):
-    folder = tmp_path / "redis"
-    folder.mkdir()
-    server = RedisServer(folder).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def shared_settings(database_url, redis_server, s3_server, tmp_path) -> dict:  # noqa: F811
     """What every node is told: the database, the broker and the store; never a folder."""
     return {"SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": redis_server.url,
@@ -54,12 +45,7 @@ def shared_settings(database_url, redis_server, s3_server, tmp_path) -> dict:  #
 @pytest.fixture
 def app(instance_dir, shared_settings):
     """The test's own view of the cluster (database and store), for setting up and checking."""
-    app = _make_app(instance_dir, **shared_settings, SECRET_KEY=SECRET_KEY)
-    app.test_client_class = IsolatedClient
-    with app.app_context():
-        yield app
-        db.session.remove()
-        db.engine.dispose()
+    yield from app_in_context(instance_dir, **shared_settings, SECRET_KEY=SECRET_KEY)
 
 
 @pytest.fixture

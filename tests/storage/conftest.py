@@ -8,7 +8,7 @@ import pytest
 
 from qmonth.extensions import db
 
-from tests.conftest import IsolatedClient, _make_app
+from tests.conftest import _make_app, app_in_context
 from tests.storage.s3_server import start_s3_server
 
 STORES = ["local", "s3"]
@@ -42,12 +42,7 @@ def store_settings(request, store_kind, s3_prefix) -> dict:
 @pytest.fixture
 def app(instance_dir, database_url, store_settings):
     """The app of tests/conftest.py, with the store of this run (local or s3)."""
-    app = _make_app(instance_dir, database_url, **store_settings)
-    app.test_client_class = IsolatedClient
-    with app.app_context():
-        yield app
-        db.session.remove()
-        db.engine.dispose()
+    yield from app_in_context(instance_dir, database_url, **store_settings)
 
 
 @pytest.fixture
