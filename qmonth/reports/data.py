@@ -282,7 +282,7 @@ def unit_report_title(campaign: Campaign, unit: Unit) -> str:
 def unit_sections(unit: Unit, activities: list[Activity]) -> list[UnitSection]:
     """本级 first, then each unit directly below with its subtree's entries, in the tree's order.
     An entry belongs to the child whose id follows the unit's own in the entry's unit path."""
-    children = [child for child in children_of(unit, with_retired=True)]
+    children = children_of(unit, with_retired=True)
     sections = {child.id: UnitSection(child.name, child, []) for child in children}
     own = UnitSection(OWN_LEVEL, unit, [], own=True)
     for activity in activities:

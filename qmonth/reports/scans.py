@@ -15,7 +15,7 @@ from ..access import is_admin_of_unit
 from ..audit import record
 from ..models import ReportState, UnitReport, User
 from ..photos.processing import sniff_image_type
-from ..photos.services import _is_pdf
+from ..photos.services import _is_pdf, display_name
 from ..photos.storage import new_storage_key
 from ..storage import uploads
 from ..timeutil import utcnow
@@ -86,7 +86,7 @@ def attach_scan(report: UnitReport, *, stream: BinaryIO | None, filename: str, b
     finally:
         path.unlink(missing_ok=True)
     old_key = report.scan_key
-    name = (Path(filename or "").name or f"盖章扫描件.{kind}")[:SCAN_NAME_MAX]
+    name = display_name(filename)[:SCAN_NAME_MAX]  # the uploads' own cleaning: no path, control or bidi characters
     report.scan_key, report.scan_name, report.scan_mimetype = key, name, SCAN_TYPES[kind]
     report.scan_bytes, report.scan_uploaded_at = size, utcnow()
     record("report.scan", actor=by, obj=report, unit_id=report.unit_id,
