@@ -1,4 +1,7 @@
+import logging
 from pathlib import Path
+
+from flask_migrate import upgrade
 
 from qmonth import create_app
 
@@ -45,18 +48,36 @@ def test_secret_key_from_environment_wins_over_generated(tmp_path, monkeypatch):
     assert not (tmp_path / "secret_key").exists()
 
 
-def test_object_storage_with_a_generated_secret_key_warns_at_start(tmp_path, monkeypatch, caplog):
+class Collect(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.messages: list[str] = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+def test_object_storage_with_a_generated_secret_key_warns_at_start(tmp_path, monkeypatch):
     """STORAGE=s3 means several machines: a key generated in one machine's instance folder would
     sign a user out whenever a request reaches another."""
     monkeypatch.delenv("QMONTH_SECRET_KEY", raising=False)
-    s3 = {"STORAGE": "s3", "S3_ENDPOINT": "http://127.0.0.1:9", "S3_BUCKET": "b", "S3_ACCESS_KEY": "a",
-          "S3_SECRET_KEY": "s"}
-    create_app({"INSTANCE_PATH": tmp_path / "one", **s3})
-    assert "set QMONTH_SECRET_KEY to one value on every machine" in caplog.text
-    caplog.clear()
-    create_app({"INSTANCE_PATH": tmp_path / "two", "SECRET_KEY": "k" * 40, **s3})
-    create_app({"INSTANCE_PATH": tmp_path / "three"})
-    assert "QMONTH_SECRET_KEY" not in caplog.text
+    # A migration run in this process first: Alembic's logging setup must leave the app's logger on.
+    qmonth_logger = logging.getLogger("qmonth")
+    with create_app({"INSTANCE_PATH": tmp_path / "migrated", "SECRET_KEY": "k" * 40}).app_context():
+        upgrade()
+    collect = Collect()
+    qmonth_logger.addHandler(collect)
+    try:
+        s3 = {"STORAGE": "s3", "S3_ENDPOINT": "http://127.0.0.1:9", "S3_BUCKET": "b", "S3_ACCESS_KEY": "a",
+              "S3_SECRET_KEY": "s"}
+        create_app({"INSTANCE_PATH": tmp_path / "one", **s3})
+        assert any("set QMONTH_SECRET_KEY to one value on every machine" in m for m in collect.messages)
+        collect.messages.clear()
+        create_app({"INSTANCE_PATH": tmp_path / "two", "SECRET_KEY": "k" * 40, **s3})
+        create_app({"INSTANCE_PATH": tmp_path / "three"})
+        assert not [m for m in collect.messages if "QMONTH_SECRET_KEY" in m]
+    finally:
+        qmonth_logger.removeHandler(collect)
 
 
 def test_no_secret_key_constant_in_code():
