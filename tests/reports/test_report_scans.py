@@ -100,3 +100,26 @@ def test_no_scan_yet_leads_back_to_the_report(client, login_as, submitted_county
     response = client.get(f"/reports/{COUNTY}/scan")
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/reports/{COUNTY}")
     assert "尚未上传盖章扫描件" in client.get(f"/reports/{COUNTY}").get_data(as_text=True)
+
+
+def test_siblings_and_strange_codes_reach_no_scan(client, login_as, csrf_token, submitted_county):
+    """A sibling county's admin and a sibling city's see no scan of 历下区 and cannot attach one; a
+    code that is no unit's is a plain 404 on both routes."""
+    assert upload(client, PDF, "历下区（盖章）.pdf").status_code == 302
+    for sibling in ("jinan-shizhong-zj-admin", "qingdao-zj-admin"):
+        login_as(sibling)
+        csrf = csrf_token("/")
+        assert client.get(f"/reports/{COUNTY}/scan").status_code == 404
+        posted = client.post(f"/reports/{COUNTY}/scan", data={"csrf_token": csrf, "scan": (io.BytesIO(PDF), "x.pdf")},
+                             content_type="multipart/form-data")
+        assert posted.status_code == 404
+        for code in ("--1", "²", "١", "2147483648", "𪚥", "x" * 300):
+            assert client.get(f"/reports/{code}/scan").status_code == 404
+            assert client.post(f"/reports/{code}/scan", data={"csrf_token": csrf}).status_code == 404
+    assert report_of(COUNTY).scan_name == "历下区（盖章）.pdf"
+
+
+def test_a_scan_name_is_cleaned_as_every_upload_name_is(client, submitted_county):
+    """No folders, control or bidi characters in the name the parent sees; 𪚥 is kept."""
+    assert upload(client, PDF, "../扫描/𪚥村\u202e报告\x07.pdf").status_code == 302
+    assert report_of(COUNTY).scan_name == "𪚥村报告.pdf"

@@ -11,7 +11,7 @@ from qmonth.models import Activity, ActivityState, AuditEvent, Bulletin, Campaig
 from tests.helpers import csrf_token_from
 from tests.activities.test_activity_form import form_page, valid_fields
 
-BAD_IDS = ["0", "-1", "2147483648", "9223372036854775808", "1" * 30, "٣", "²", "003"]
+BAD_IDS = ["0", "-1", "--1", "2147483648", "9223372036854775808", "1" * 30, "٣", "١", "²", "003"]
 
 # Values for the path's other parts, so only the number is wrong.
 OTHER_PARTS = {"variant": "screen", "code": "jinan-zj", "field": "overview", "form_key": "0" * 32}
