@@ -86,7 +86,7 @@ def _board_page(campaign: Campaign, parent: Unit, form: ReminderForm, due_form: 
     filters = BoardFilters.from_args(request.values, board.cities, under=under)
     return render("board/index.html", "board/_table.html", status=status, campaign=campaign, board=board,
                   rows=filters.apply(board.rows), filters=filters, form=form, statuses=list(ReportStatus),
-                  sort_choices=SORT_CHOICES, countdown=report_countdown(campaign), parent=parent,
+                  sort_choices=SORT_CHOICES, countdown=report_countdown(campaign, unit_id=None if current_user.is_province else parent.id), parent=parent,
                   trail=_trail(parent), due_form=due_form, is_province=current_user.is_province)
 
 

@@ -103,6 +103,9 @@ def test_a_city_sets_its_counties_due_date_before_its_own(app, client, login_as)
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "unit.due_date",
                                                        AuditEvent.unit_id == unit("jinan-lixia-zj").id))
     assert event.changes["due_at"] == [None, "2024-10-08 18:00"]
+    login_as("jinan-lixia-zj")  # the county's countdown runs to its own due time
+    label = re.search(r'<p class="countdown-label">([^<]*)</p>', client.get("/").get_data(as_text=True)).group(1)
+    assert "10月8日" in label and "18:00" in label, label
 
 
 def test_a_due_date_after_the_citys_own_is_refused_in_chinese(app, client, login_as):
