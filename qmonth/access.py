@@ -104,6 +104,45 @@ def require_province(user: User) -> None:
         abort(403)
 
 
+def may_see_board(user: User) -> bool:
+    """The board (报送进度 of the units below, 催报, 补报, their due dates): the province's admins,
+    and the admins of any unit with units below it (a city bureau over its counties)."""
+    return user.is_province or (user.is_unit_admin and sees_units_below(user))
+
+
+def require_board_viewer(user: User) -> None:
+    """Board pages and actions of a level: else 403."""
+    if not may_see_board(user):
+        abort(403)
+
+
+def board_parent_or_404(user: User, code: str, root: Unit | None) -> Unit:
+    """The unit whose children a board lists: the viewer's own (the root for a province admin
+    outside the tree), or, drilling down, a unit in the viewer's subtree (else 404)."""
+    if not code:
+        unit = user.unit if user.unit_id is not None else root
+        if unit is None:
+            abort(404)
+        return unit
+    return visible_unit_or_404(user, code)
+
+
+def overseen_unit_or_404(user: User, code: str) -> Unit:
+    """A unit below the board viewer's own, whose deadline the viewer's level manages (补报):
+    outside the subtree a 404, the viewer's own unit a 403."""
+    require_board_viewer(user)
+    return unit_below_or_404(user, code)
+
+
+def may_oversee(user: User, unit: Unit) -> bool:
+    """Whether the user's level reopens and schedules this unit: a board viewer above it."""
+    if not may_see_board(user) or unit is None:
+        return False
+    if user.unit_id is None:
+        return True
+    return unit.id != user.unit_id and in_subtree(user.unit, unit)
+
+
 def require_reviewer(user: User) -> None:
     """The review queue: admins of a node (the province's and the units'), else 403."""
     if not may_review(user):

@@ -1,7 +1,8 @@
 """Report deadlines: the due time each unit works to, the lock after it, and the report's status.
 
-A unit's due time is the campaign's report_due_at, or the due time of its latest
-reopening (补报). After it the unit's activities, photos and report are read-only.
+A unit's due time is the earliest one a parent set for it or for a unit above it
+(`UnitDueDate`: a city bureau sets its counties', on or before its own), else the campaign's
+report_due_at; or the due time of its latest reopening (补报) by a unit above it. After it the unit's activities, photos and report are read-only.
 One before_request hook enforces that for every write, so no view can forget it. Its one
 exception is an entry the phone's outbox recorded before the deadline that arrives after it
 (and that entry's photos): kept as a marked draft for 补报 (qmonth.activities.late).
@@ -27,9 +28,9 @@ from werkzeug.exceptions import Forbidden
 from . import timeutil
 from .extensions import db
 from .campaigns.services import active_campaign
-from .models import Campaign, ReportState, Unit, UnitReopening, UnitReport
+from .models import Campaign, ReportState, Unit, UnitDueDate, UnitReopening, UnitReport
 
-LOCKED_MESSAGE = "本单位报送已截止。如需补报，请联系省厅。"
+LOCKED_MESSAGE = "本单位报送已截止。如需补报，请联系上级单位。"
 
 # Endpoints a locked unit may not write to; every POST of the photos and reports
 # blueprints is a write too. activities.check_field only validates a field: allowed.
@@ -57,15 +58,46 @@ def latest_reopening(unit: Unit | int, campaign: Campaign) -> UnitReopening | No
         .order_by(UnitReopening.id.desc()).limit(1))
 
 
-def due_at_with(campaign: Campaign, reopening_due_at: datetime | None) -> datetime:
-    """The due time given the latest reopening's (for callers that loaded it in bulk)."""
-    return reopening_due_at if reopening_due_at is not None else campaign.report_due_at
+def _path_ids(unit: Unit) -> list[int]:
+    return [int(part) for part in (unit.path or "").strip("/").split("/") if part] or [unit.id]
+
+
+def scheduled_due_at(unit: Unit | int, campaign: Campaign) -> datetime:
+    """The due time the unit works to before any reopening: the earliest set for it or a unit
+    above it, never later than the campaign's."""
+    if isinstance(unit, int):
+        unit = db.session.get(Unit, unit)
+    if unit is None:
+        return campaign.report_due_at
+    earliest = db.session.scalar(select(func.min(UnitDueDate.due_at)).where(
+        UnitDueDate.campaign_id == campaign.id, UnitDueDate.unit_id.in_(_path_ids(unit))))
+    return min(earliest, campaign.report_due_at) if earliest is not None else campaign.report_due_at
+
+
+def scheduled_due_column(campaign_id):
+    """SQL twin of `scheduled_due_at` for a query over units: the earliest due time set for the
+    row's unit or one above it (whose path its own starts with); NULL for the campaign's."""
+    setter = aliased(Unit, name="due_setter")
+    return (select(func.min(UnitDueDate.due_at)).join(setter, setter.id == UnitDueDate.unit_id)
+            .where(UnitDueDate.campaign_id == campaign_id, Unit.path.like(setter.path.concat("%")))
+            .scalar_subquery())
+
+
+def due_at_with(campaign: Campaign, reopening_due_at: datetime | None,
+                scheduled: datetime | None = None) -> datetime:
+    """The due time given the latest reopening's and the scheduled one (for callers that loaded
+    them in bulk)."""
+    if reopening_due_at is not None:
+        return reopening_due_at
+    return min(scheduled, campaign.report_due_at) if scheduled is not None else campaign.report_due_at
 
 
 def effective_due_at(unit: Unit | int, campaign: Campaign) -> datetime:
-    """The campaign's due time, or the unit's latest reopening's if the province reopened it."""
+    """The unit's scheduled due time, or its latest reopening's if a unit above reopened it."""
     reopening = latest_reopening(unit, campaign)
-    return due_at_with(campaign, reopening.due_at if reopening else None)
+    if reopening is not None:
+        return reopening.due_at
+    return scheduled_due_at(unit, campaign)
 
 
 def is_locked(unit: Unit | int, campaign: Campaign, now: datetime | None = None) -> bool:
@@ -121,21 +153,24 @@ class ReportStanding:
 
 
 def judge_report(campaign: Campaign, *, report_state: ReportState | None, submitted_at: datetime | None,
-                 reopened_due_at: datetime | None, submitted_while_reopened: bool, now: datetime) -> ReportStanding:
+                 reopened_due_at: datetime | None, submitted_while_reopened: bool, now: datetime,
+                 scheduled_due_at: datetime | None = None) -> ReportStanding:
     """The one rule for a summary report's status.
 
-    Submitted by the campaign's due time: 按时报送. Submitted after it: 逾期报送, whatever
+    Submitted by the unit's scheduled due time (the campaign's, or an earlier one its parent
+    set): 按时报送. Submitted after it: 逾期报送, whatever
     the reason; marked 补报 when it came in while a reopening was open. Not submitted:
     未开始 / 草稿 until the unit's due time (its latest reopening's, if any), 未报送 after it.
     """
+    scheduled = due_at_with(campaign, None, scheduled_due_at)
     if report_state is ReportState.SUBMITTED and submitted_at is not None:
-        if submitted_at <= campaign.report_due_at:
+        if submitted_at <= scheduled:
             return ReportStanding(ReportStatus.ON_TIME)
         return ReportStanding(ReportStatus.LATE, reopened=submitted_while_reopened)
-    if now > due_at_with(campaign, reopened_due_at):
+    if now > due_at_with(campaign, reopened_due_at, scheduled):
         return ReportStanding(ReportStatus.MISSING)
     status = ReportStatus.DRAFT if report_state is not None else ReportStatus.NOT_STARTED
-    return ReportStanding(status, reopened=reopened_due_at is not None and now > campaign.report_due_at)
+    return ReportStanding(status, reopened=reopened_due_at is not None and now > scheduled)
 
 
 def reopening_open_at(unit_id, campaign_id, moment):
@@ -157,6 +192,7 @@ def add_report_columns(query, campaign_id):
             reopening_open_at(Unit.id, campaign_id, UnitReport.submitted_at).label("submitted_while_reopened"),
             reopening.due_at.label("reopened_due_at"), reopening.reason.label("reopened_reason"),
             reopening.created_at.label("reopened_at"),
+            scheduled_due_column(campaign_id).label("scheduled_due_at"),
         )
         .outerjoin(UnitReport, and_(UnitReport.unit_id == Unit.id, UnitReport.campaign_id == campaign_id))
         .outerjoin(reopening, and_(reopening.unit_id == Unit.id, reopening.id.in_(latest)))
@@ -167,7 +203,8 @@ def standing_of(record, campaign: Campaign, now: datetime) -> ReportStanding:
     """judge_report on a row that carries the columns of `add_report_columns`."""
     return judge_report(campaign, report_state=record.report_state, submitted_at=record.submitted_at,
                         reopened_due_at=record.reopened_due_at,
-                        submitted_while_reopened=bool(record.submitted_while_reopened), now=now)
+                        submitted_while_reopened=bool(record.submitted_while_reopened), now=now,
+                        scheduled_due_at=record.scheduled_due_at)
 
 
 _STANDINGS = add_report_columns(select(Unit.id), bindparam("campaign_id", type_=Integer))

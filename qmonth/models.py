@@ -605,6 +605,23 @@ class UnitReopening(db.Model):
     created_by: Mapped[User | None] = relationship()
 
 
+class UnitDueDate(db.Model):
+    """The report due time a parent set for a unit below it, on or before the parent's own (the
+    campaign's at the top). A unit works to the earliest due time set for it or above it."""
+
+    __table_args__ = (UniqueConstraint("campaign_id", "unit_id"), NEVER_REUSE_IDS)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    set_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    unit: Mapped[Unit] = relationship()
+    set_by: Mapped[User | None] = relationship()
+
+
 USERNAME_KEY_MAX = 60
 CLIENT_ADDRESS_MAX = 64
 

@@ -25,7 +25,7 @@ from ..timeutil import LOCAL_TZ
 
 LATE_LABEL = "截止前记录、截止后送达"
 LATE_NOTICE = ("该登记在截止前记录、截止后送达，已保存为草稿。本单位报送已截止，"
-               "如需报送，请联系省厅开放补报。")
+               "如需报送，请联系上级单位开放补报。")
 CLOCK_DRIFT = timedelta(minutes=10)
 OUTBOX_HEADER = "qmonth-upload"
 

@@ -27,6 +27,7 @@ ACTION_LABELS = {
     "bulletin.create": "新建简报",
     "reminder.send": "催报",
     "unit.reopen": "开放补报",
+    "unit.due_date": "设定下级截止时间",
     "campaign.load": "载入活动文件",
     "campaign.clone": "复制活动年度",
     "campaign.activate": "切换当前活动",

@@ -1,4 +1,4 @@
-"""Forms of the board: reminders and reopening a unit."""
+"""Forms of the board: reminders, the due date of the units below, and reopening a unit."""
 from __future__ import annotations
 
 import re
@@ -53,21 +53,21 @@ class ReminderForm(FlaskForm):
             raise ValidationError("请至少选择一个单位，或选择“全部未报送总结报告的单位”。")
 
 
-class ReopenForm(FlaskForm):
-    due_date = StringField("新的截止日期", validators=[DataRequired("请选择新的截止日期。")])
+class DueDateForm(FlaskForm):
+    """A due date and time (Beijing time): the units below's due date, and the base of ReopenForm."""
+
+    due_date = StringField("截止日期", validators=[DataRequired("请选择截止日期。")])
     due_time = StringField("时间", default="23:59")
-    reason = TextAreaField("补报原因", filters=[_normalised], validators=[
-        DataRequired("请填写补报原因。"), CleanText(multiline=True), Length(max=REASON_MAX, message=f"补报原因不超过{REASON_MAX}字。")])
 
     def __init__(self, campaign: Campaign, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.campaign = campaign
 
     def validate_due_date(self, field):
-        # A reopening belongs to its campaign: by the end of the following year at the latest
+        # A due date belongs to its campaign: by the end of the following year at the latest
         # (9999-12-31 once broke the unit's page, which adds a week to the due date).
         try:
-            typed_day(field.data, "新的截止日期", *reopening_window(self.campaign))
+            typed_day(field.data, "截止日期", *reopening_window(self.campaign))
         except DateError as error:
             raise ValidationError(str(error)) from None
 
@@ -87,3 +87,15 @@ class ReopenForm(FlaskForm):
         if moment.second == 0 and moment.minute == 59 and moment.hour == 23:
             moment = time(23, 59, 59)  # "end of the day", as the campaign file writes it
         return datetime.combine(day, moment, LOCAL_TZ)
+
+
+class ReopenForm(DueDateForm):
+    due_date = StringField("新的截止日期", validators=[DataRequired("请选择新的截止日期。")])
+    reason = TextAreaField("补报原因", filters=[_normalised], validators=[
+        DataRequired("请填写补报原因。"), CleanText(multiline=True), Length(max=REASON_MAX, message=f"补报原因不超过{REASON_MAX}字。")])
+
+    def validate_due_date(self, field):
+        try:
+            typed_day(field.data, "新的截止日期", *reopening_window(self.campaign))
+        except DateError as error:
+            raise ValidationError(str(error)) from None

@@ -45,6 +45,7 @@ def board_helpers() -> dict:
         return {"list": activities,
                 "states": [(state, f"{activities}?state={state.value}") for state in ActivityState],
                 "unit": url_for("board.unit", code="__code__").removesuffix("__code__"),
+                "board": url_for("board.index", under="__code__").removesuffix("__code__"),
                 "report": url_for("reports.unit_report", code="__code__").removesuffix("__code__")}
 
     return {"unread_reminders": unread_reminders, "board_row_for": board_row_for, "board_row_urls": board_row_urls}

@@ -1,10 +1,11 @@
-"""The deadline board: one row per unit, built by one aggregate query.
+"""The deadline board: one row per unit directly below a parent (the province's cities, a city's
+counties), built by one aggregate query.
 
 Entries per state, the report, the latest reminder and reopening, and last
 campaign's figures all come back in a single SELECT (grouped subqueries joined to
 the units), so the board costs the same with 44 units or 10,000 entries.
 Where a report stands is decided by `deadlines.judge_report`, as everywhere else.
-Sorting and filtering happen on the 44 rows in Python.
+Sorting and filtering happen on the rows in Python.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import Integer, bindparam, func, or_, select
+from sqlalchemy import Integer, bindparam, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from .. import timeutil
@@ -37,6 +38,7 @@ class UnitRef:
     name: str
     city: str
     position: int
+    has_children: bool = False
 
 
 @dataclass
@@ -61,7 +63,8 @@ class BoardRow:
     previous_counted: int | None
     previous_participants: int | None
     days_left: int | None = None  # not yet submitted, before the unit's due time (a reopening's, if any)
-    days_late: int | None = None  # submitted late or missing: days after the campaign's due date
+    days_late: int | None = None  # submitted late or missing: days after the unit's scheduled due date
+    scheduled_due_at: datetime | None = None  # set by its parent (or above), earlier than the campaign's
 
     @property
     def status(self) -> ReportStatus:
@@ -118,6 +121,7 @@ class Board:
     now: datetime
     previous_year: int | None
     cities: list[str] = field(default_factory=list)
+    parent: Unit | None = None  # whose children the rows are (None: one unit's row)
 
     @property
     def status_counts(self) -> dict[ReportStatus, int]:
@@ -183,9 +187,11 @@ def _board_statement(one_unit: bool):
         .subquery("reminded")
     )
     last_entry = aliased(Activity, name="last_entry")
+    child = aliased(Unit, name="child")
+    has_children = exists(select(child.id).where(child.parent_id == Unit.id, child.retired_at.is_(None)))
     query = (
         select(
-            Unit.id, Unit.code, Unit.name, Unit.city, Unit.position,
+            Unit.id, Unit.code, Unit.name, Unit.city, Unit.position, has_children.label("has_children"),
             *(entries.c[column] for _state, column in STATE_COLUMNS),
             entries.c.counted, entries.c.participants, last_entry.created_at.label("last_entry_at"),
             reminded.c.last_at.label("last_reminded_at"), reminded.c.count.label("reminder_count"),
@@ -201,9 +207,9 @@ def _board_statement(one_unit: bool):
     if one_unit:
         query = query.where(Unit.id == bindparam("unit_id"))
     else:
-        # The province's board lists the notice's addressees, the root's children (per-level
-        # boards, a city's counties on its own, come with issue 15's item 5).
-        query = query.where(Unit.parent_id == bindparam("root_id"), Unit.retired_at.is_(None))
+        # A board lists the units directly below one: the root's (the notice's addressees) for
+        # the province, a city bureau's counties for that city.
+        query = query.where(Unit.parent_id == bindparam("parent_id"), Unit.retired_at.is_(None))
     return query
 
 
@@ -216,22 +222,25 @@ def _number(value) -> int:
     return int(value or 0)
 
 
-def build_board(campaign: Campaign, now: datetime | None = None, *, unit_id: int | None = None) -> Board:
-    """Every unit's row (or one unit's), judged at `now`."""
+def build_board(campaign: Campaign, now: datetime | None = None, *, unit_id: int | None = None,
+                parent: Unit | None = None) -> Board:
+    """The rows of the units directly below `parent` (the root's when none is given), or one
+    unit's row, judged at `now`."""
     now = now or timeutil.utcnow()
     today = _local_date(now)
-    campaign_due_day = _local_date(campaign.report_due_at)
     rows: list[BoardRow] = []
     previous_year = None
     cities: list[str] = []
-    params = {"campaign_id": campaign.id, "year": campaign.year, "unit_id": unit_id,
-              "root_id": campaign.root_unit_id}
+    parent_id = parent.id if parent is not None else campaign.root_unit_id
+    params = {"campaign_id": campaign.id, "year": campaign.year, "unit_id": unit_id, "parent_id": parent_id}
     # Core rows, not ORM entities: the board only reads, and 44 plain rows are cheaper.
     for record in db.session.connection().execute(_STATEMENTS[unit_id is not None], params):
         columns = record._mapping
-        unit = UnitRef(record.id, record.code, record.name, record.city, record.position)
+        unit = UnitRef(record.id, record.code, record.name, record.city, record.position,
+                       bool(record.has_children))
         previous_year = record.previous_year
-        due_at = due_at_with(campaign, record.reopened_due_at)
+        due_at = due_at_with(campaign, record.reopened_due_at, record.scheduled_due_at)
+        scheduled_day = _local_date(due_at_with(campaign, None, record.scheduled_due_at))
         standing = standing_of(record, campaign, now)
         row = BoardRow(
             unit=unit,
@@ -251,19 +260,21 @@ def build_board(campaign: Campaign, now: datetime | None = None, *, unit_id: int
             reminder_count=record.reminder_count or 0,
             previous_counted=_number(record.previous_counted) if previous_year else None,
             previous_participants=_number(record.previous_participants) if previous_year else None,
+            scheduled_due_at=record.scheduled_due_at,
         )
-        # Late is late against the campaign's due date, reopened or not; days left count
+        # Late is late against the unit's scheduled due date, reopened or not; days left count
         # down to the due time the unit works to now (a reopening's, while it is open).
         if standing.status is ReportStatus.LATE:
-            row.days_late = (_local_date(record.submitted_at) - campaign_due_day).days
+            row.days_late = (_local_date(record.submitted_at) - scheduled_day).days
         elif standing.status is ReportStatus.MISSING:
-            row.days_late = (today - campaign_due_day).days
+            row.days_late = (today - scheduled_day).days
         elif standing.status in PENDING_STATUSES:
             row.days_left = (_local_date(due_at) - today).days
         rows.append(row)
         if unit.city not in cities:
             cities.append(unit.city)
-    return Board(campaign=campaign, rows=rows, now=now, previous_year=previous_year, cities=cities)
+    return Board(campaign=campaign, rows=rows, now=now, previous_year=previous_year, cities=cities,
+                 parent=parent if unit_id is None else None)
 
 
 # Sorting and filtering --------------------------------------------------------------
@@ -300,19 +311,22 @@ SORT_CHOICES = {
 
 @dataclass(frozen=True)
 class BoardFilters:
-    """Sort, city and report status as they appear in the URL; unknown values are dropped."""
+    """Sort, city and report status as they appear in the URL; unknown values are dropped.
+    `under`: the unit drilled down to (its code; empty on the viewer's own board), checked by
+    the view against the viewer's subtree."""
 
     sort: str = DEFAULT_SORT
     city: str = ""
     status: ReportStatus | None = None
+    under: str = ""
 
     @classmethod
-    def from_args(cls, args, cities: list[str]) -> BoardFilters:
+    def from_args(cls, args, cities: list[str], under: str = "") -> BoardFilters:
         sort = args.get("sort", DEFAULT_SORT)
         city = (args.get("city") or "").strip()
         status = next((s for s in ReportStatus if s.value == args.get("status")), None)
         return cls(sort=sort if sort.lstrip("-") in SORT_KEYS else DEFAULT_SORT,
-                   city=city if city in cities else "", status=status)
+                   city=city if city in cities else "", status=status, under=under)
 
     @property
     def sort_key(self) -> str:
@@ -323,7 +337,7 @@ class BoardFilters:
         return self.sort.startswith("-")
 
     def to_args(self, **changes) -> dict:
-        values = {"sort": "" if self.sort == DEFAULT_SORT else self.sort, "city": self.city,
+        values = {"under": self.under, "sort": "" if self.sort == DEFAULT_SORT else self.sort, "city": self.city,
                   "status": self.status.value if self.status else ""}
         values.update(changes)
         return {key: value for key, value in values.items() if value}

@@ -1,4 +1,5 @@
-"""The province's actions on the board: reminders (催报) and reopening a unit (补报)."""
+"""A level's actions on its board: reminders (催报), the due dates of the units below, and
+reopening a unit (补报). The province does them for its cities, a city bureau for its counties."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,11 +11,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from .. import timeutil
-from ..access import require_province
+from ..access import may_oversee
 from ..audit import record
 from ..extensions import db
-from ..models import Campaign, Reminder, ReminderRecipient, Unit, UnitReopening, User
-from ..deadlines import effective_due_at
+from ..models import Campaign, Reminder, ReminderRecipient, Unit, UnitDueDate, UnitReopening, User
+from ..deadlines import effective_due_at, scheduled_due_at
 
 MESSAGE_MAX = 500
 REASON_MAX = 500
@@ -119,11 +120,14 @@ def mark_read(user: User, campaign: Campaign, reminder_id: int | None = None) ->
     return marked
 
 
-def sent_reminders(campaign: Campaign, *, unit: Unit | None = None, limit: int = 50) -> list[Reminder]:
-    """What the province sent, newest first (optionally only to one unit)."""
+def sent_reminders(campaign: Campaign, *, unit: Unit | None = None, sent_from: Unit | None = None,
+                   limit: int = 50) -> list[Reminder]:
+    """What was sent, newest first: optionally only to one unit, or only by one unit's people."""
     query = select(Reminder).where(Reminder.campaign_id == campaign.id)
     if unit is not None:
         query = query.where(Reminder.recipients.any(ReminderRecipient.unit_id == unit.id))
+    if sent_from is not None:
+        query = query.where(Reminder.sent_by.has(User.unit_id == sent_from.id))
     query = query.options(selectinload(Reminder.recipients).joinedload(ReminderRecipient.unit),
                           selectinload(Reminder.sent_by))
     return list(db.session.scalars(query.order_by(Reminder.sent_at.desc(), Reminder.id.desc()).limit(limit)))
@@ -133,8 +137,10 @@ def sent_reminders(campaign: Campaign, *, unit: Unit | None = None, limit: int =
 
 def reopen_unit(campaign: Campaign, unit: Unit, *, due_at: datetime, reason: str, by: User,
                 now: datetime | None = None) -> UnitReopening:
-    """Give a unit a new due time after (or ahead of) the deadline, with the reason on record."""
-    require_province(by)
+    """Give a unit a new due time after (or ahead of) its deadline, with the reason on record:
+    done by a level above it (the province for a city, the city for a county)."""
+    if not may_oversee(by, unit):
+        abort(403)
     now = now or timeutil.utcnow()
     reason = (reason or "").strip()
     if not reason:
@@ -143,8 +149,9 @@ def reopen_unit(campaign: Campaign, unit: Unit, *, due_at: datetime, reason: str
         raise BoardError(f"补报原因不超过{REASON_MAX}字。")
     if due_at <= now:
         raise BoardError("新的截止时间应晚于当前时间。")
-    if due_at <= campaign.report_due_at:
-        raise BoardError(f"新的截止时间应晚于原定截止时间（{timeutil.format_local(campaign.report_due_at)}）。")
+    scheduled = scheduled_due_at(unit, campaign)
+    if due_at <= scheduled:
+        raise BoardError(f"新的截止时间应晚于原定截止时间（{timeutil.format_local(scheduled)}）。")
     previous_due = effective_due_at(unit, campaign)
     reopening = UnitReopening(campaign_id=campaign.id, unit_id=unit.id, reason=reason, due_at=due_at,
                               created_by_id=by.id, created_at=now)
@@ -159,3 +166,39 @@ def reopenings_of(unit: Unit, campaign: Campaign) -> list[UnitReopening]:
     return list(db.session.scalars(
         select(UnitReopening).where(UnitReopening.unit_id == unit.id, UnitReopening.campaign_id == campaign.id)
         .order_by(UnitReopening.id.desc())))
+
+
+# Due dates of the units below ------------------------------------------------------------
+
+def set_due_dates(campaign: Campaign, parent: Unit, *, due_at: datetime, by: User,
+                  now: datetime | None = None) -> list[Unit]:
+    """Set the report due time of every unit directly below `parent`, on or before the parent's
+    own (the campaign's, or the one set for it from above); each change is on record."""
+    now = now or timeutil.utcnow()
+    children = list(db.session.scalars(select(Unit).where(Unit.parent_id == parent.id, Unit.retired_at.is_(None))
+                                       .order_by(Unit.position, Unit.id)))
+    if not children:
+        raise BoardError(f"“{parent.name}”下没有下级单位。")
+    if any(not may_oversee(by, child) for child in children):
+        abort(403)
+    own_due = scheduled_due_at(parent, campaign)
+    if due_at > own_due:
+        raise BoardError(f"下级单位的截止时间不能晚于{parent.name}的截止时间"
+                         f"（{timeutil.format_local(own_due)}）。")
+    if due_at <= now:
+        raise BoardError("截止时间应晚于当前时间。")
+    existing = {row.unit_id: row for row in db.session.scalars(
+        select(UnitDueDate).where(UnitDueDate.campaign_id == campaign.id,
+                                  UnitDueDate.unit_id.in_([child.id for child in children])))}
+    for child in children:
+        row = existing.get(child.id)
+        before = row.due_at if row is not None else None
+        if row is None:
+            row = UnitDueDate(campaign_id=campaign.id, unit_id=child.id)
+            db.session.add(row)
+        row.due_at, row.set_by_id, row.set_at = due_at, by.id, now
+        record("unit.due_date", actor=by, obj=child, unit_id=child.id,
+               changes={"due_at": [timeutil.format_local(before) if before else None,
+                                   timeutil.format_local(due_at)], "set_by_unit": parent.code})
+    db.session.flush()
+    return children

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from ..deadlines import effective_due_at
 from ..models import Campaign
 from ..timeutil import utcnow
 
@@ -30,6 +31,9 @@ class Countdown:
         return abs(self.seconds_left) % 3600 // 60
 
 
-def report_countdown(campaign: Campaign, now: datetime | None = None) -> Countdown:
+def report_countdown(campaign: Campaign, now: datetime | None = None, *, unit_id: int | None = None) -> Countdown:
+    """Time left to the report due time: the unit's own (a date its parent set, or a reopening's)
+    for a unit's people, the campaign's otherwise."""
     now = now or utcnow()
-    return Countdown(due_at=campaign.report_due_at, seconds_left=int((campaign.report_due_at - now).total_seconds()))
+    due_at = effective_due_at(unit_id, campaign) if unit_id is not None else campaign.report_due_at
+    return Countdown(due_at=due_at, seconds_left=int((due_at - now).total_seconds()))

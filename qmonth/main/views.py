@@ -1,6 +1,6 @@
 """Home page, the campaign catalogue and the health check."""
 from flask import jsonify
-from flask_login import login_required
+from flask_login import current_user, login_required
 from sqlalchemy import text
 
 from ..extensions import db
@@ -19,8 +19,13 @@ from .services import report_countdown
 def home():
     """The campaign at a glance: theme, window, deadline countdown, slogans."""
     campaign = active_campaign()
-    countdown = report_countdown(campaign) if campaign else None
+    countdown = report_countdown(campaign, unit_id=_own_unit_id()) if campaign else None
     return render("main/home.html", campaign=campaign, countdown=countdown)
+
+
+def _own_unit_id() -> int | None:
+    """The unit whose due time the countdown shows (the root's is the campaign's: no query)."""
+    return None if current_user.is_province else current_user.unit_id
 
 
 @bp.get("/countdown")
@@ -29,7 +34,7 @@ def countdown():
     """The countdown alone, refreshed by htmx every minute."""
     campaign = active_campaign()
     return render("main/_countdown.html", "main/_countdown.html", campaign=campaign,
-                  countdown=report_countdown(campaign) if campaign else None)
+                  countdown=report_countdown(campaign, unit_id=_own_unit_id()) if campaign else None)
 
 
 @bp.get("/campaign")

@@ -124,8 +124,11 @@ SPEC = {
     "board.highlights_zip GET": {
         "anonymous": "login", "reporter_a": "403", "admin_a": "403",
         "reporter_b": "403", "province": "ok"},
+    "board.due_date POST": {
+        "anonymous": "login", "reporter_a": "403", "admin_a": "ok",
+        "reporter_b": "403", "province": "ok"},
     "board.index GET": {
-        "anonymous": "login", "reporter_a": "403", "admin_a": "403",
+        "anonymous": "login", "reporter_a": "403", "admin_a": "ok",
         "reporter_b": "403", "province": "ok"},
     "board.read POST": {
         "anonymous": LOGIN3, "reporter_a": ("ok", "404", "404"), "admin_a": ("ok", "404", "404"),
@@ -137,16 +140,16 @@ SPEC = {
         "anonymous": "login", "reporter_a": "ok", "admin_a": "ok",
         "reporter_b": "ok", "province": "ok"},
     "board.reopen POST": {
-        "anonymous": LOGIN3, "reporter_a": ("403", "403", "403"), "admin_a": ("403", "403", "403"),
+        "anonymous": LOGIN3, "reporter_a": ("403", "403", "403"), "admin_a": ("403", "404", "404"),
         "reporter_b": ("403", "403", "403"), "province": ("ok", "ok", "404")},
     "board.send POST": {
-        "anonymous": "login", "reporter_a": "403", "admin_a": "403",
+        "anonymous": "login", "reporter_a": "403", "admin_a": "ok",
         "reporter_b": "403", "province": "ok"},
     "board.stats GET": {
         "anonymous": "login", "reporter_a": "403", "admin_a": "403",
         "reporter_b": "403", "province": "ok"},
     "board.unit GET": {
-        "anonymous": LOGIN3, "reporter_a": ("403", "403", "403"), "admin_a": ("403", "403", "403"),
+        "anonymous": LOGIN3, "reporter_a": ("403", "403", "403"), "admin_a": ("403", "404", "404"),
         "reporter_b": ("403", "403", "403"), "province": ("ok", "ok", "404")},
     "board.upload_campaign POST": {
         "anonymous": "login", "reporter_a": "403", "admin_a": "403",

@@ -22,6 +22,7 @@ POST_DATA = {
     "reviews.return_": {"reason": "请补充现场照片。"},
     "board.send": {"message": "请尽快报送。", "units": ["jinan-zj"]},
     "board.reopen": {"reason": "系统故障补报。", "due_at": "2024-10-20T18:00"},
+    "board.due_date": {"due_date": "2024-10-08", "due_time": "18:00"},
     "photos.caption": {"caption": "现场照片"},
     "photos.move": {"direction": "up"},
     "reports.save_section": {"problems": "下一步加强培训。"},

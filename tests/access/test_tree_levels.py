@@ -129,3 +129,49 @@ def test_a_return_by_the_root_over_the_citys_head_is_recorded_and_told(app, entr
     assert {r.unit.code for r in reminder.recipients} == {"jinan-lixia-zj", "jinan-zj"}
     for account in ("jinan-lixia-zj", "jinan-zj"):
         assert "照片与活动不符" in sign_in(app, account).get("/board/reminders").get_data(as_text=True)
+
+
+# The board of each level (issue 15 item 5) ---------------------------------------------------------
+
+def has_units_below(node: str) -> bool:
+    return node in NODES.values()
+
+
+def expected_board(action: str, actor_node: str, node: str) -> int:
+    """The board is for the admins of a node with units below it: drilling down (`under`) stays
+    in their subtree; a unit's page and its 补报 are for the levels above it; 催报 reaches the
+    units on one's own board only (422 for any other: nobody chosen)."""
+    if not has_units_below(actor_node):
+        return 403
+    if action == "remind":
+        return 302 if NODES[node] == actor_node else 422
+    if not sees(actor_node, node):
+        return 404
+    if action == "board":
+        return 200
+    if action in ("unit", "reopen"):
+        return 403 if node == actor_node else (200 if action == "unit" else 302)
+    raise AssertionError(action)
+
+
+def _board_request(client, action: str, node: str):
+    if action == "board":
+        return client.get(f"/board/?under={node}")
+    if action == "unit":
+        return client.get(f"/board/units/{node}")
+    if action == "reopen":
+        return client.post(f"/board/units/{node}/reopen", data={
+            "csrf_token": client.token, "due_date": "2024-10-20", "due_time": "18:00", "reason": "系统故障补报。"})
+    return client.post("/board/reminders", data={"csrf_token": client.token, "target": "selected",
+                                                 "units": [node], "message": "请尽快报送总结报告。"})
+
+
+@pytest.mark.parametrize("action", ["board", "unit", "reopen", "remind"])
+def test_each_level_oversees_the_units_below_it_on_its_board(app, action):
+    seen, wanted = {}, {}
+    for actor, actor_node in ADMINS.items():
+        client = sign_in(app, actor)
+        for node in NODES:
+            seen[(actor, node)] = _board_request(client, action, node).status_code
+            wanted[(actor, node)] = expected_board(action, actor_node, node)
+    assert seen == wanted

@@ -336,7 +336,7 @@ def test_an_entry_recorded_before_the_deadline_that_arrives_after_it_is_kept_and
     assert "截止前记录、截止后送达" in row.inner_text() and "草稿" in row.inner_text()
     page.goto(f"{live_server.url}/activities/{found[0][0]}")
     note = page.inner_text("#late-arrival")
-    assert "如需报送，请联系省厅开放补报。" in note
+    assert "如需报送，请联系上级单位开放补报。" in note
     assert page.locator("#media .photo-card img").count() == 1
     with live_server.app.app_context():
         from qmonth.extensions import db

@@ -41,7 +41,7 @@ def test_an_entry_recorded_before_the_deadline_and_arriving_after_is_kept_and_ma
     assert answer.status_code == 201, answer.get_data(as_text=True)
     body = answer.get_json()
     assert body["arrived_late"] is True
-    assert "请联系省厅开放补报" in body["notice"]
+    assert "请联系上级单位开放补报" in body["notice"]
     kept = entry("截止前的工地巡查")
     assert kept.state is ActivityState.DRAFT and kept.arrived_late
     assert kept.captured_at == recorded
@@ -56,7 +56,7 @@ def test_an_entry_recorded_before_the_deadline_and_arriving_after_is_kept_and_ma
     listing = client.get("/activities/").get_data(as_text=True)
     assert "截止前的工地巡查" in listing and "截止前记录、截止后送达" in listing
     page = client.get(f"/activities/{kept.id}").get_data(as_text=True)
-    assert 'id="late-arrival"' in page and "如需报送，请联系省厅开放补报。" in page
+    assert 'id="late-arrival"' in page and "如需报送，请联系上级单位开放补报。" in page
 
 
 def test_the_photos_of_a_late_arrival_follow_it_but_nothing_else_is_written(app, client, login_as):
@@ -93,7 +93,7 @@ def test_an_implausible_capture_time_is_refused_as_any_late_write(app, client, l
                           ("活动开始之前", deadline - timedelta(days=120))):
         refused = send(client, captured_at=moment, title=title)
         assert refused.status_code == 403, title
-        assert refused.get_json()["error"] == "本单位报送已截止。如需补报，请联系省厅。"
+        assert refused.get_json()["error"] == "本单位报送已截止。如需补报，请联系上级单位。"
         assert entry(title) is None
     naive = client.post("/activities/quick", headers=OUTBOX, data={
         "csrf_token": token(client), "client_id": str(uuid.uuid4()), "captured_at": "2024-10-09T10:00:00",

@@ -115,6 +115,7 @@ def _pages_of_every_role(client, make_activity) -> dict[str, str]:
         "province-board-highlights": _fetch(client, "/board/highlights"),
         "province-board-reminders": _fetch(client, "/board/reminders"),
         "province-board-unit": _fetch(client, "/board/units/jinan-zj"),
+        "province-board-drilled": _fetch(client, "/board/?under=jinan-zj"),
         "province-audit": _fetch(client, "/admin/audit"),
         "province-campaigns": _fetch(client, "/board/campaigns"),
         "province-campaign": _fetch(client, "/campaign"),
@@ -166,6 +167,11 @@ def _pages_of_every_role(client, make_activity) -> dict[str, str]:
         "admin-units": _fetch(client, "/admin/units"),
         "admin-move-account": _fetch(client, f"/admin/users/{_user_id('jinan-lixia-zj')}/move"),
         "admin-reviews": _fetch(client, "/reviews/"),
+        "city-board": _fetch(client, "/board/"),
+        "city-board-unit": _fetch(client, "/board/units/jinan-lixia-zj"),
+        "city-reminders": _fetch(client, "/board/reminders"),
+        "city-due-date-refused": client.post("/board/due-date", data={
+            "due_date": "2099-01-01", "csrf_token": csrf_token_from(_fetch(client, "/board/"))}).get_data(as_text=True),
     })
     _submit_with_scan("jinan-lixia-zj")
     pages["city-county-report-with-scan"] = _fetch(client, "/reports/jinan-lixia-zj")
