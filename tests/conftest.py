@@ -361,11 +361,17 @@ def live_server(instance_dir, database_url):
 
 @pytest.fixture
 def page_at(browser):
-    """A fresh browser context at a given viewport; console errors are collected."""
+    """A fresh browser context at a given viewport; console errors are collected.
+
+    A test that intercepts requests with `page.route` blocks the service worker: once the worker
+    controls the page (127.0.0.1 is a secure context), Chromium sends the page's requests through
+    it and `page.route` no longer sees them.
+    """
     contexts = []
 
-    def open_page(width: int = 1280, height: int = 800):
-        context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
+    def open_page(width: int = 1280, height: int = 800, *, service_workers: str = "allow"):
+        context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN",
+                                      service_workers=service_workers)
         contexts.append(context)
         page = context.new_page()
         page.console_errors = []

@@ -121,7 +121,7 @@ def test_a_refused_submit_brings_the_first_flagged_field_into_view(live_server, 
 def test_a_thumbnail_that_failed_to_load_is_loaded_again(live_server, page_at, make_activity):
     activity = make_activity(title="断网后的缩略图")
     photo_on(activity)
-    page = page_at(*PHONE)
+    page = page_at(*PHONE, service_workers="block")
     browser_login(page, live_server, "jinan-zj")
     failures = {"left": 2}
 
@@ -141,11 +141,18 @@ def test_a_thumbnail_that_failed_to_load_is_loaded_again(live_server, page_at, m
 
 
 def test_upload_progress_stays_in_view_while_the_page_is_scrolled(live_server, page_at):
-    page = page_at(*PHONE)
+    page = page_at(*PHONE, service_workers="block")
     browser_login(page, live_server, "jinan-zj")
     page.goto(f"{live_server.url}/activities/new")  # the form's uploader; quick entry has the outbox
-    held = []
-    page.route(re.compile(r".*/photos$"), lambda route: held.append(route))
+    held, released = [], []
+
+    def hold(route):  # the first upload waits until the dock has been looked at; the rest go through
+        if released:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route(re.compile(r".*/photos$"), hold)
     photos = [{"name": f"IMG_{i}.jpg", "mimeType": "image/jpeg",
                "buffer": samples.encode(samples.photo_like(1200, 900, seed=i), "JPEG", quality=85)} for i in range(3)]
     page.set_input_files("#media input[type=file]", files=photos)
@@ -156,12 +163,9 @@ def test_upload_progress_stays_in_view_while_the_page_is_scrolled(live_server, p
         box = dock.bounding_box()
         assert box and box["y"] >= 0 and box["y"] + box["height"] <= PHONE[1], scroll
     assert "IMG_0.jpg" in dock.inner_text() and "另有 2 个待上传" in dock.inner_text()
-    for _ in range(3):  # one at a time: let each through once the next is asked for
-        for _ in range(300):
-            if held:
-                break
-            page.wait_for_timeout(100)
-        held.pop().continue_()
+    released.append(True)
+    for route in held:
+        route.continue_()
     page.locator("#photo-list .photo-card").nth(2).wait_for(timeout=30000)
     assert not dock.is_visible()  # gone once everything has arrived
 

@@ -60,7 +60,7 @@ def test_five_photos_on_the_quick_page_then_seen_at_the_office(live_server, page
 
 
 def test_a_dropped_upload_is_retried_and_succeeds(live_server, page_at):
-    page = page_at(390, 844)
+    page = page_at(390, 844, service_workers="block")
     browser_login(page, live_server, "jinan-zj")
     page.goto(f"{live_server.url}/activities/new")  # uploads.js: the form's immediate uploads
     failures = {"left": 1}

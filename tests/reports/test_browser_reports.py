@@ -61,7 +61,7 @@ def test_typed_text_is_saved_survives_a_reload_and_the_pdf_downloads(server, pag
 
 
 def test_text_typed_while_the_network_is_down_is_kept_and_sent_later(server, page_at):
-    page = page_at(1280, 900)
+    page = page_at(1280, 900, service_workers="block")
     browser_login(page, server, "jinan-zj-admin")
     page.goto(f"{server.url}/reports/jinan-zj")
     page.route("**/reports/jinan-zj/sections/**", lambda route: route.abort("internetdisconnected"))
@@ -81,7 +81,7 @@ def test_text_typed_while_the_network_is_down_is_kept_and_sent_later(server, pag
 
 
 def test_unsent_text_comes_back_after_a_reload(server, page_at):
-    page = page_at(390, 844)
+    page = page_at(390, 844, service_workers="block")
     browser_login(page, server, "jinan-zj-admin")
     page.goto(f"{server.url}/reports/jinan-zj")
     page.route("**/reports/jinan-zj/sections/**", lambda route: route.abort("internetdisconnected"))
