@@ -295,3 +295,25 @@ def test_pages_load_the_large_extension_fonts_only_for_rare_characters(live_serv
     assert page.evaluate("document.fonts.ready.then(() => document.body.innerText.includes('𪚥质量讲堂'))")
     assert "HanaMinB-QMExt.ttf" in fonts
     assert "HanaMinA-QMExt.ttf" not in fonts and "BabelStoneHan-QMExt.ttf" not in fonts
+
+
+def test_a_county_renamed_with_rare_characters_prints_in_its_citys_roll_up(client, login_as, make_activity):
+    """The name a city gives a county on its units screen heads that county's listing in the city's
+    PDF and Word file; the county's accepted entry keeps its rare title in both."""
+    login_as("jinan-zj-admin")
+    page = client.get("/admin/units").get_data(as_text=True)
+    renamed = client.post("/admin/units/jinan-lixia-zj/rename",
+                          data={"csrf_token": csrf_token_from(page), "name": "𪚥𠮷区住房和城乡建设局"})
+    assert renamed.status_code == 302
+    make_activity("jinan-lixia-zj", title="𠮷家庄村质量安全讲堂", state=ActivityState.ACCEPTED)
+
+    pdf = client.get("/reports/jinan-zj.pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    assert_extracts(pdf.get_data(), "𪚥𠮷区住房和城乡建设局", "𠮷家庄村质量安全讲堂")
+    glyphs = embedded_glyphs(pdf.get_data())
+    assert all(glyphs[char][1] for char in "𪚥𠮷"), {char: glyphs.get(char) for char in "𪚥𠮷"}
+
+    document = Document(io.BytesIO(client.get("/reports/jinan-zj.docx").get_data()))
+    text = "\n".join([p.text for p in document.paragraphs] +
+                     [cell.text for table in document.tables for row in table.rows for cell in row.cells])
+    assert "𠮷家庄村质量安全讲堂" in text
