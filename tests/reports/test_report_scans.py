@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -123,3 +124,41 @@ def test_a_scan_name_is_cleaned_as_every_upload_name_is(client, submitted_county
     """No folders, control or bidi characters in the name the parent sees; 𪚥 is kept."""
     assert upload(client, PDF, "../扫描/𪚥村\u202e报告\x07.pdf").status_code == 302
     assert report_of(COUNTY).scan_name == "𪚥村报告.pdf"
+
+
+def test_a_scan_cut_by_the_network_leaves_nothing_and_the_retry_is_stored_once(
+        live_server, login_as, submitted_county):
+    """A TCP reset halfway through the upload (tests/photos/relay.py): no scan, no file left behind;
+    sending again stores it once, byte for byte."""
+    import requests
+
+    from tests.photos.relay import ResettingRelay
+
+    body = PDF[:-6] + b"%" + b"0" * 400_000 + b"\n%%EOF\n"  # a real scan is hundreds of KB
+    session = requests.Session()
+    token = csrf_token_from(session.get(f"{live_server.url}/login").text)
+    assert session.post(f"{live_server.url}/login", allow_redirects=False, data={
+        "username": f"{COUNTY}-admin", "password": "qmonth-demo", "csrf_token": token}).status_code == 302
+    token = csrf_token_from(session.get(f"{live_server.url}/reports/{COUNTY}").text)
+    relay = ResettingRelay(live_server.server_port)
+    try:
+        relay.then(("cut_request", 200_000), "pass")
+
+        def send():
+            return session.post(f"{relay.url}/reports/{COUNTY}/scan", allow_redirects=False, timeout=60,
+                                headers={"Connection": "close"}, data={"csrf_token": token},
+                                files={"scan": ("历下区（盖章）.pdf", body, "application/pdf")})
+
+        with pytest.raises(requests.exceptions.ConnectionError):
+            send()
+        db.session.expire_all()
+        assert report_of(COUNTY).scan_name is None
+        scans = Path(live_server.app.config["UPLOAD_DIR"]) / "scans"
+        assert not scans.exists() or not [p for p in scans.rglob("*") if p.is_file()]
+        assert send().status_code == 302
+    finally:
+        relay.close()
+    assert relay.log == ["cut_request", "pass"]
+    report = report_of(COUNTY)
+    assert report.scan_name == "历下区（盖章）.pdf" and report.scan_bytes == len(body)
+    assert session.get(f"{live_server.url}/reports/{COUNTY}/scan").content == body
