@@ -2,6 +2,7 @@
 activities built straight in the database. Fixtures live in conftest.py; plain functions here."""
 from __future__ import annotations
 
+import logging
 import re
 from datetime import date, datetime, timezone
 
@@ -100,3 +101,15 @@ def stand_in_columns(columns: dict[str, list[tuple[str, str]]], action: str) -> 
             clause = f"ADD COLUMN {name} {type_}" if action == "add" else f"DROP COLUMN {name}"
             db.session.execute(text(f"ALTER TABLE {table} {clause}"))
     db.session.commit()
+
+
+class CollectLogs(logging.Handler):
+    """Every message logged to the loggers it is added to: a handler of the test's own rather than
+    caplog, which the suite may run without (-p no:logging) and which Alembic's logging set-up drops."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.messages: list[str] = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())

@@ -5,6 +5,8 @@ from flask_migrate import upgrade
 
 from qmonth import create_app
 
+from tests.helpers import CollectLogs
+
 
 def test_defaults_put_database_and_uploads_in_instance(tmp_path, monkeypatch):
     for name in ("QMONTH_DATABASE_URL", "QMONTH_SECRET_KEY", "QMONTH_UPLOAD_DIR"):
@@ -48,15 +50,6 @@ def test_secret_key_from_environment_wins_over_generated(tmp_path, monkeypatch):
     assert not (tmp_path / "secret_key").exists()
 
 
-class Collect(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.DEBUG)
-        self.messages: list[str] = []
-
-    def emit(self, record):
-        self.messages.append(record.getMessage())
-
-
 def test_object_storage_with_a_generated_secret_key_warns_at_start(tmp_path, monkeypatch):
     """STORAGE=s3 means several machines: a key generated in one machine's instance folder would
     sign a user out whenever a request reaches another."""
@@ -65,7 +58,7 @@ def test_object_storage_with_a_generated_secret_key_warns_at_start(tmp_path, mon
     qmonth_logger = logging.getLogger("qmonth")
     with create_app({"INSTANCE_PATH": tmp_path / "migrated", "SECRET_KEY": "k" * 40}).app_context():
         upgrade()
-    collect = Collect()
+    collect = CollectLogs()
     qmonth_logger.addHandler(collect)
     try:
         s3 = {"STORAGE": "s3", "S3_ENDPOINT": "http://127.0.0.1:9", "S3_BUCKET": "b", "S3_ACCESS_KEY": "a",

@@ -7,6 +7,7 @@ import unicodedata
 from qmonth.reports import printing
 from qmonth.reports.printing import PrintDocument
 
+from tests.helpers import CollectLogs
 from tests.reports.support import pdf_fonts, pdf_text, squash
 
 
@@ -50,20 +51,10 @@ def test_a_sample_of_the_gbk_repertoire_prints_and_comes_back_as_text(app_withou
     assert not missing, f"{len(missing)} characters did not come back: {' '.join(missing[:80])}"
 
 
-class Collect(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.DEBUG)
-        self.messages: list[str] = []
-
-    def emit(self, record):
-        self.messages.append(record.getMessage())
-
-
 def test_fonts_are_subset_by_harfbuzz_not_fonttools(app_without_database):
-    # A handler of our own rather than caplog: the suite also runs with `-p no:logging`. Alembic's
-    # fileConfig (run when the test database is migrated) disables loggers that exist already,
-    # which would hide the very warning this test looks for: enable them for the render.
-    collect = Collect()
+    # A handler of our own rather than caplog: the suite also runs with `-p no:logging`. The
+    # loggers are switched on for the render in case a logging set-up elsewhere turned them off.
+    collect = CollectLogs()
     names = [name for name in logging.root.manager.loggerDict if name.startswith(("weasyprint", "fontTools"))]
     loggers = [logging.getLogger(name) for name in {"weasyprint", "fontTools", *names}]
     saved = [(logger.level, logger.disabled) for logger in loggers]
