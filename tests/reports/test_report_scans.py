@@ -156,9 +156,17 @@ def test_a_scan_cut_by_the_network_leaves_nothing_and_the_retry_is_stored_once(
         scans = Path(live_server.app.config["UPLOAD_DIR"]) / "scans"
         assert not scans.exists() or not [p for p in scans.rglob("*") if p.is_file()]
         assert send().status_code == 302
+        # The answer lost after the whole body arrived: the scan is there; sending again replaces
+        # it with the same bytes, still one scan.
+        relay.then("drop_answer", "pass")
+        with pytest.raises(requests.exceptions.ConnectionError):
+            send()
+        assert report_of(COUNTY).scan_bytes == len(body)
+        assert send().status_code == 302
     finally:
         relay.close()
-    assert relay.log == ["cut_request", "pass"]
+    assert relay.log == ["cut_request", "pass", "drop_answer", "pass"]
+    assert len([p for p in scans.rglob("*") if p.is_file()]) == 1  # replaced scans are deleted
     report = report_of(COUNTY)
     assert report.scan_name == "历下区（盖章）.pdf" and report.scan_bytes == len(body)
     assert session.get(f"{live_server.url}/reports/{COUNTY}/scan").content == body
