@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..audit import record
@@ -95,11 +95,16 @@ def check_repeat(stream, *, by: User, client_id: str | None, filename: str) -> N
 
 
 def _refuse_identical(filename: str, original_sha256: str, *, by: User, activity: Activity | None,
-                      staging_key: str | None) -> None:
-    """The same picture (byte for byte) is on this activity or this user's staged form already."""
+                      staging_key: str | None, client_id: str | None) -> None:
+    """The same picture (byte for byte) is on this activity or this user's staged form already.
+    When that twin is this very upload (same uploader and id, committed by a racing repeat since
+    the first look), the repeat is answered as already received, not refused."""
     where = (Photo.activity_id == activity.id) if activity is not None else (
         (Photo.staging_key == staging_key) & Photo.activity_id.is_(None) & (Photo.uploaded_by_id == by.id))
-    twin = db.session.scalar(select(Photo).where(where, Photo.original_sha256 == original_sha256).limit(1))
+    twin = db.session.scalar(select(Photo).where(where, Photo.original_sha256 == original_sha256)
+                             .order_by(case((Photo.client_id == client_id, 0), else_=1), Photo.id).limit(1))
+    if twin is not None and client_id and twin.client_id == client_id and twin.uploaded_by_id == by.id:
+        raise AlreadyReceived(twin)
     if twin is not None:
         raise refused(filename, f"这张照片已上传到本活动（与“{twin.original_name}”完全相同），无需重复上传。")
 
@@ -201,7 +206,8 @@ def add_photo(*, stream, filename: str, by: User, activity: Activity | None = No
     existing = photo_with_client_id(by, client_id)
     if existing is not None:
         raise same_upload_or_conflict(existing, processed.original_sha256, filename)
-    _refuse_identical(filename, processed.original_sha256, by=by, activity=activity, staging_key=staging_key)
+    _refuse_identical(filename, processed.original_sha256, by=by, activity=activity, staging_key=staging_key,
+                      client_id=client_id)
     position = refuse_when_full(Photo, filename, by=by, activity=activity, staging_key=staging_key)
     now = utcnow()
     key = new_storage_key()

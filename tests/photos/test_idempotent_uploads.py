@@ -223,3 +223,21 @@ def test_two_racing_repeats_make_one_row(live_server, make_activity, monkeypatch
     db.session.expire_all()
     assert photo_count(activity_id) == 1
     assert db.session.scalar(select(func.count(Photo.id)).where(Photo.client_id == client_id)) == 1
+
+
+def test_a_repeat_whose_twin_committed_after_the_first_look_is_already_received(client, login_as, make_activity,
+                                                                                  token, monkeypatch):
+    """The race CI met on PostgreSQL: the racing twin commits after this request looked the id up
+    and before it checked for a byte-identical picture. That picture is this very upload: the
+    answer is "already received", not "the same picture is on this activity"."""
+    activity = make_activity("jinan-zj")
+    login_as("jinan-zj")
+    client_id = str(uuid.uuid4())
+    first = send(client, activity.id, jpeg(), "IMG_1.jpg", token(), client_id=client_id)
+    monkeypatch.setattr(photo_services, "photo_with_client_id", lambda user, client_id: None)
+    again = send(client, activity.id, jpeg(), "IMG_1.jpg", token(), client_id=client_id)
+    assert again.status_code == 200, again.get_json()
+    assert again.get_json()["already_received"] is True and again.get_json()["id"] == first.get_json()["id"]
+    other_id = send(client, activity.id, jpeg(), "IMG_2.jpg", token(), client_id=str(uuid.uuid4()))
+    assert other_id.status_code == 422 and "完全相同" in other_id.get_json()["error"]
+    assert photo_count(activity.id) == 1
