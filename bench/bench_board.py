@@ -70,7 +70,10 @@ def add_board_state() -> None:
     province = db.session.scalar(select(User).where(User.username == "province"))
     units = list(db.session.scalars(select(Unit).order_by(Unit.position)))
     due = campaign.report_due_at
-    for unit in units[:36]:
+    # seed-demo has already written the reports the clock has reached (all of them on the real
+    # clock, none before the campaign's last week): add the rest.
+    reported = set(db.session.scalars(select(UnitReport.unit_id).where(UnitReport.campaign_id == campaign.id)))
+    for unit in [unit for unit in units[:36] if unit.id not in reported]:
         submitted = rng.random() < 0.7
         db.session.add(UnitReport(
             campaign=campaign, unit=unit, state=ReportState.SUBMITTED if submitted else ReportState.DRAFT,
