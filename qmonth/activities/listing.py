@@ -92,6 +92,7 @@ class ListFilters:
     state: ActivityState | None = None
     city: str = ""
     unit: Unit | None = None
+    under: Unit | None = None  # the units directly below this one (a board's rows; see qmonth/board)
     date_from: date | None = None
     date_to: date | None = None
     sort: str = DEFAULT_SORT
@@ -123,6 +124,7 @@ class ListFilters:
             state=state,
             city=city if city in choices.cities else "",
             unit=units.get(args.get("unit", "")),
+            under=units.get(args.get("under", "")),
             date_from=date_from,
             date_to=date_to,
             sort=sort if sort in SORT_LABELS else DEFAULT_SORT,
@@ -138,6 +140,7 @@ class ListFilters:
             "state": self.state.value if self.state else "",
             "city": self.city,
             "unit": self.unit.code if self.unit else "",
+            "under": self.under.code if self.under else "",
             "date_from": self.date_from.isoformat() if self.date_from else "",
             "date_to": self.date_to.isoformat() if self.date_to else "",
             "sort": "" if self.sort == DEFAULT_SORT else self.sort,
@@ -284,6 +287,10 @@ def _narrowed(user: User, filters: ListFilters, *, with_state: bool = True,
         query = query.where(Activity.state == filters.state)
     if filters.unit is not None:
         query = query.where(Activity.unit_id == filters.unit.id)
+    if filters.under is not None:
+        # What a board shows in its rows: the entries of each unit directly below, not retired.
+        query = query.where(Activity.unit_id.in_(
+            select(Unit.id).where(Unit.parent_id == filters.under.id, Unit.retired_at.is_(None))))
     if filters.city:
         query = query.where(Activity.unit_id.in_(select(Unit.id).where(Unit.city == filters.city)))
     # An activity is in the range when its days overlap it; undated drafts are not.

@@ -55,7 +55,9 @@ def index():
 
 def _board_parent(campaign: Campaign) -> Unit:
     require_board_viewer(current_user)
-    return board_parent_or_404(current_user, (request.values.get("under") or "").strip(), campaign_root(campaign))
+    # The root is the board's unit only for a province admin outside the tree (one query saved otherwise).
+    root = campaign_root(campaign) if current_user.unit_id is None else None
+    return board_parent_or_404(current_user, (request.values.get("under") or "").strip(), root)
 
 
 def _due_form(campaign: Campaign, rows) -> DueDateForm:

@@ -49,7 +49,9 @@ def _before_the_campaign() -> datetime | None:
 def seed_demo_command(campaign_file, data_file, activity_count):
     from ..auth.services import hash_password
     from ..campaigns.loader import load_campaign_file
-    from .counties import read_counties, seed_county_activities, seed_county_units
+    from .counties import (
+        read_counties, seed_county_activities, seed_county_due_date, seed_county_reports, seed_county_units,
+    )
     from .seed import seed_demo_accounts, seed_demo_activities, seed_demo_reports
 
     try:
@@ -70,18 +72,26 @@ def seed_demo_command(campaign_file, data_file, activity_count):
     click.echo(f"demo county bureaus under {counties['parent']}: {county_units} created")
     click.echo(f"demo accounts: {accounts.created} created, {accounts.existing} already there")
     now = demo_now()
+    try:
+        county_due = seed_county_due_date(counties, active_campaign(), now=now)
+    except DemoDataError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"demo county due dates set by {counties['parent']}: {county_due} created")
     if activity_count:
         try:
             activities = seed_demo_activities(content, activity_count, now=now)
             reports = seed_demo_reports(content, now=now)
             county_activities = seed_county_activities(counties, active_campaign(), now=now)
+            county_reports = seed_county_reports(counties, active_campaign(), now=now)
         except DemoDataError as error:
             db.session.rollback()
             raise click.ClickException(str(error)) from None
         db.session.commit()
         click.echo(f"demo activities: {activities.created} created, {activities.existing} already there")
         click.echo(f"demo reports: {reports.created} created, {reports.existing} already there")
-        click.echo(f"demo county activities: {county_activities} created")
+        click.echo(f"demo county activities: {county_activities} created, county reports: {county_reports} created")
     else:
         click.echo("demo activities: none requested")
     click.echo(f"demo as of {now.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M} (Asia/Shanghai)")

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Activity, ActivityKind, ActivityState, AuditEvent, Campaign, Task, Unit, User
-from ..timeutil import LOCAL_TZ
+from ..models import (
+    Activity, ActivityKind, ActivityState, AuditEvent, Campaign, ReportState, Task, Unit, UnitDueDate, UnitReopening,
+    UnitReport, User,
+)
+from ..timeutil import LOCAL_TZ, format_local
 from ..units import add_child
 from .content import DemoDataError
 
@@ -118,3 +121,105 @@ def _add_entry(key, plan, spec, unit, author, reviewer, campaign, kind, task, he
     db.session.add_all(AuditEvent(at=at, actor_id=actor.id, unit_id=unit.id, action=action, object_type="activity",
                                   object_id=activity.id, from_state=before, to_state=after, reason=reason, changes={})
                        for action, at, actor, before, after, reason in events)
+
+
+# The city's due date for its counties, and their summary reports against it -------------------
+
+REPORT_OUTCOMES = ("on_time", "late", "missing", "none")
+
+
+def county_due_at(data: dict, campaign: Campaign) -> tuple[datetime, datetime] | None:
+    """The due time the city set for its counties and when it set it (the file's [due]), checked
+    against the city's own (the campaign's): on or before it, set before it falls due."""
+    due = data.get("due")
+    if not due:
+        return None
+    due_at, set_at = due.get("at"), due.get("set_at")
+    if not isinstance(due_at, datetime) or not isinstance(set_at, datetime) or due_at.tzinfo is None \
+            or set_at.tzinfo is None:
+        raise DemoDataError("county example: [due] needs `at` and `set_at`, dates with a time and an offset")
+    if due_at > campaign.report_due_at or set_at >= due_at:
+        raise DemoDataError("county example: [due] `at` must be on or before the campaign's report due time, "
+                            "and `set_at` before it")
+    return due_at.astimezone(timezone.utc), set_at.astimezone(timezone.utc)
+
+
+def seed_county_due_date(data: dict, campaign: Campaign, *, now: datetime) -> int:
+    """The city's admin sets its counties' due date at the file's moment; nothing while the clock is
+    before it, and counties that already have one keep it."""
+    due = county_due_at(data, campaign)
+    setter = db.session.scalar(select(User).where(User.username == f"{data['parent']}-admin"))
+    if due is None or setter is None or due[1] > now:
+        return 0
+    due_at, set_at = due
+    have = set(db.session.scalars(select(UnitDueDate.unit_id).where(UnitDueDate.campaign_id == campaign.id)))
+    created = 0
+    for spec in data["units"]:
+        unit = db.session.scalar(select(Unit).where(Unit.code == spec["code"]))
+        if unit is None or unit.id in have:
+            continue
+        row = UnitDueDate(campaign_id=campaign.id, unit_id=unit.id, due_at=due_at, set_by_id=setter.id, set_at=set_at)
+        db.session.add(row)
+        db.session.flush()
+        db.session.add(AuditEvent(at=set_at, actor_id=setter.id, unit_id=unit.id, action="unit.due_date",
+                                  object_type="unit", object_id=unit.id, reason="",
+                                  changes={"due_at": [None, format_local(due_at)], "set_by_unit": data["parent"]}))
+        created += 1
+    return created
+
+
+def seed_county_reports(data: dict, campaign: Campaign, *, now: datetime) -> int:
+    """Each county's summary report as it stands at `now`, against the due date its city set: its
+    story (the file's `report`, `report_day` days from that due date) drawn whole, then cut at now."""
+    due = county_due_at(data, campaign)
+    city_admin = db.session.scalar(select(User).where(User.username == f"{data['parent']}-admin"))
+    if due is None or city_admin is None or due[1] > now:
+        return 0
+    due_day = due[0].astimezone(LOCAL_TZ).date()
+    done = set(db.session.scalars(select(UnitReport.unit_id).where(UnitReport.campaign_id == campaign.id)))
+    created = 0
+    for spec in data["units"]:
+        outcome = spec.get("report", "none")
+        if outcome not in REPORT_OUTCOMES:
+            raise DemoDataError(f"county example: {spec['code']}: report is one of {', '.join(REPORT_OUTCOMES)}")
+        unit = db.session.scalar(select(Unit).where(Unit.code == spec["code"]))
+        admin = db.session.scalar(select(User).where(User.username == f"{spec['code']}-admin"))
+        if outcome == "none" or unit is None or admin is None or unit.id in done:
+            continue
+        day = due_day + timedelta(days=spec.get("report_day", 0))
+        started = _local(due_day - timedelta(days=11), 9, 30)
+        if started > now:
+            continue
+        report = UnitReport(campaign_id=campaign.id, unit_id=unit.id, state=ReportState.DRAFT, revision=1,
+                            created_at=started, updated_at=started,
+                            **{column: text.format(unit=unit.name, county=spec["county"])
+                               for column, text in data.get("report_text", {}).items()})
+        db.session.add(report)
+        db.session.flush()
+        events = []
+        reopened = _local(due_day + timedelta(days=1), 9, 30) if outcome == "late" else None
+        if reopened is not None and reopened <= now:
+            reason = data.get("reopen_reason", "系统故障，补报")
+            reopening = UnitReopening(campaign_id=campaign.id, unit_id=unit.id, reason=reason,
+                                      due_at=_local(due_day + timedelta(days=2), 18, 0),
+                                      created_by_id=city_admin.id, created_at=reopened)
+            db.session.add(reopening)
+            db.session.flush()
+            events.append(AuditEvent(at=reopened, actor_id=city_admin.id, action="unit.reopen", unit_id=unit.id,
+                                     object_type="unitreopening", object_id=reopening.id, from_state="locked",
+                                     to_state="open", reason=reason, changes={}))
+        submitted = {"on_time": min(_local(day, 10, 20), due[0]), "late": _local(day, 15, 0)}.get(outcome)
+        if submitted is not None and submitted <= now:
+            report.state, report.submitted_at, report.submitted_by_id = ReportState.SUBMITTED, submitted, admin.id
+            report.signed_on, report.updated_at, report.revision = day, submitted, 2
+            events.append(AuditEvent(at=submitted, actor_id=admin.id, action="report.submit", object_type="unitreport",
+                                     object_id=report.id, unit_id=unit.id, from_state=ReportState.DRAFT.value,
+                                     to_state=ReportState.SUBMITTED.value, reason="",
+                                     changes={"timeliness": "on_time" if submitted <= due[0] else "late"}))
+        db.session.add_all(events)
+        created += 1
+    return created
+
+
+def _local(day: date, hour: int, minute: int) -> datetime:
+    return datetime.combine(day, time(hour, minute), LOCAL_TZ).astimezone(timezone.utc)
