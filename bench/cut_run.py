@@ -104,7 +104,7 @@ def main(options, *, build_instance, camera_photo, override_shrink, args) -> Non
     sent = list(link.photos.values())
     for index, (original, photo) in enumerate(zip(photos, sent)):
         cuts = ", ".join(f"{at / 1024:.0f} KB" for at in photo.cuts) or "none"
-        print(f"  IMG_{index}.jpg  original {original / 1024:6.0f} KB  photo {photo.length / 1024:6.0f} KB  "
+        print(f"  IMG_{index}.jpg  original {len(original) / 1024:6.0f} KB  photo {photo.length / 1024:6.0f} KB  "
               f"on the wire {photo.wire / 1024:6.0f} KB ({photo.body / 1024:.0f} KB of body, "
               f"{(photo.body - photo.length) / 1024:+.0f} KB resent; {photo.requests} PATCH)  cut at {cuts}")
     largest = max((photo.length for photo in sent), default=0)

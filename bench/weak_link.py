@@ -121,7 +121,8 @@ class WeakLink:
             except OSError:
                 data = b""
             if not data:
-                line.put((0.0, None))
+                if not broken.is_set():
+                    line.put((0.0, None))
                 return
             cut = False
             if up:
@@ -147,6 +148,14 @@ class WeakLink:
                 broken.set()
                 with self._lock:
                     self.resets += 1
+                # A socket another thread is blocked on would not send its RST when closed: wake
+                # the readers first (SHUT_RD sends nothing), then close with RST.
+                for sock in pair:
+                    try:
+                        sock.shutdown(socket.SHUT_RD)
+                    except OSError:
+                        pass
+                time.sleep(0.05)
                 for sock in pair:
                     reset(sock)
                 return
