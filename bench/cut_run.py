@@ -68,6 +68,8 @@ def main(options, *, build_instance, camera_photo, override_shrink, args) -> Non
             quick = context.new_page()
             override_shrink(quick, options.shrink, "/activities/quick")
             quick.goto(f"{link.url}/activities/quick", wait_until="networkidle")
+            # Route handlers run only inside Playwright calls, and the wait below polls the database.
+            quick.unroute_all()
             quick.select_option("#kind", "site_tour")
             quick.fill("#title", TITLE)
             quick.fill("#county", "历城区")
