@@ -4,9 +4,13 @@ for a 12-megapixel photo after shrinking it, and three such photos over a weak 4
 Run: .venv/bin/python bench/bench_browser_upload.py            (needs Debian's chromium)
      .venv/bin/python bench/bench_browser_upload.py --shrink 0 (send the originals: no shrinking)
      .venv/bin/python bench/bench_browser_upload.py --no-weak-link   (the quick figures only)
+     .venv/bin/python bench/bench_browser_upload.py --cut 0.4  (quick entry's outbox, each photo's
+                                                                upload cut once at 40 %)
 
 The weak link is Chromium's own throttling through CDP (Network.emulateNetworkConditions):
-150 ms latency, 1.6 Mbit/s down, 0.75 Mbit/s up, as measured on a site in issue 14.
+150 ms latency, 1.6 Mbit/s down, 0.75 Mbit/s up, as measured on a site in issue 14. With --cut
+the link is a relay instead (bench/weak_link.py: the same rates and latency on real TCP), and
+each photo's resumable upload is reset once when `--cut` of its bytes went up (0: no cuts).
 """
 from __future__ import annotations
 
@@ -73,17 +77,20 @@ def record_photo_posts(app) -> list[tuple[float, int]]:
     return seen
 
 
-def override_shrink(page, shrink: int | None) -> None:
+def override_shrink(page, shrink: int | None, path: str = "/activities/new") -> None:
     """Serve the form (its uploader sends each photo at once; quick entry now keeps them in the outbox first) with another data-shrink (0: send the originals); the uploader reads it once."""
     if shrink is None:
         return
 
     def rewrite(route):
+        if route.request.method != "GET":  # quick entry's outbox posts to the same path
+            route.continue_()
+            return
         response = route.fetch()
         body = re.sub(r'data-shrink="\d+"', f'data-shrink="{shrink}"', response.text())
         route.fulfill(response=response, body=body)
 
-    page.route(re.compile(r".*/activities/new$"), rewrite)
+    page.route(re.compile(".*" + re.escape(path) + "$"), rewrite)
 
 
 def quick_page(browser, base: str, storage_state, shrink: int | None):
@@ -100,7 +107,17 @@ def main() -> None:
                         help="long side the browser shrinks to (default: the page's own; 0: no shrinking)")
     parser.add_argument("--photos", type=int, default=3, help="photos sent over the weak link (default 3)")
     parser.add_argument("--no-weak-link", action="store_true", help="skip the weak-4G run")
+    parser.add_argument("--timeout", type=float, default=900, help="--cut: seconds to wait for the photos")
+    parser.add_argument("--cut", type=float, default=None, metavar="FRACTION",
+                        help="only the outbox run over the relay link, each photo's upload reset once "
+                             "when this fraction of it went up (0: the relay link without cuts)")
     options = parser.parse_args()
+    if options.cut is not None:
+        from cut_run import main as cut_main
+
+        cut_main(options, build_instance=build_instance, camera_photo=camera_photo,
+                 override_shrink=override_shrink, args=ARGS)
+        return
 
     folder = Path(tempfile.mkdtemp(prefix="qmonth-bench-"))
     try:
