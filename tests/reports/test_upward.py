@@ -42,6 +42,8 @@ def _fill(client, **fields):
 
 def test_the_root_pdf_is_an_upward_document_with_the_provincial_annex(client, login_as, province_story):
     login_as("province")
+    overview = client.get("/reports/").get_data(as_text=True)
+    assert f'href="/reports/{ROOT}" id="own-report-link">本厅总结报告（报住房和城乡建设部办公厅）' in overview
     page, _ = open_editor(client, ROOT)
     assert 'id="sec-doc_number"' in page and 'id="sec-signer"' in page and "住房和城乡建设部办公厅" in page
     _fill(client, doc_number="鲁建质安函[2024]12号", signer="张三")
