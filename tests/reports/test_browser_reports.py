@@ -123,4 +123,5 @@ def test_the_root_admin_types_the_doc_number_and_signer(server, page_at, width, 
         response = page.request.get(f"{server.url}/reports/shandong-zjt.pdf")
         with open(f"{SCREENSHOTS}/report-root.pdf", "wb") as handle:
             handle.write(response.body())
-    assert page.console_errors == []
+    # the refused 发文字号 is the one request answered with an error (422): nothing else failed
+    assert [e for e in page.console_errors if "422" not in e] == [] and len(page.console_errors) <= 1
