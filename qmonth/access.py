@@ -94,8 +94,9 @@ def is_own_unit(user: User, unit_id: int | None) -> bool:
 
 
 def is_admin_of_unit(user: User, unit_id: int | None) -> bool:
-    """Whether the user is the unit admin of this unit (writes and submits its report)."""
-    return user.is_unit_admin and is_own_unit(user, unit_id)
+    """Whether the user is the unit admin of this unit (writes and submits its report). The root's
+    admins are the province's (PROVINCE_ADMIN): they write the root's own report."""
+    return (user.is_unit_admin or user.is_province) and is_own_unit(user, unit_id)
 
 
 def require_province(user: User) -> None:

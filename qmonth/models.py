@@ -76,6 +76,8 @@ class Campaign(db.Model):
     issued_on: Mapped[date] = mapped_column(Date)
     addressees: Mapped[str] = mapped_column(Text, default="")
     report_addressee: Mapped[str] = mapped_column(String(200), default="")
+    # Whom the root's own report goes to (the level above the issuer, e.g. 住房和城乡建设部办公厅).
+    upward_addressee: Mapped[str] = mapped_column(String(200), default="", server_default="")
     contact_people: Mapped[list] = mapped_column(JSON, default=list)
     contact_phone: Mapped[str] = mapped_column(String(60), default="")
     contact_email: Mapped[str] = mapped_column(String(120), default="")
@@ -513,6 +515,9 @@ class UnitReport(db.Model):
     problems: Mapped[str] = mapped_column(Text, default="")        # 四、存在问题和下一步打算
     signature: Mapped[str] = mapped_column(String(120), default="")
     signed_on: Mapped[date | None] = mapped_column(Date)
+    # The root's report is an upward document: its 发文字号 and 签发人 (empty for every other unit).
+    doc_number: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    signer: Mapped[str] = mapped_column(String(20), default="", server_default="")
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     # Bumped on every save: autosaves carry it, so a stale tab cannot overwrite newer text.

@@ -404,7 +404,7 @@ def make_activity(app):
              state: ActivityState = ActivityState.DRAFT, tasks=(2,), **fields) -> Activity:
         campaign = db.session.scalar(select(Campaign).where(Campaign.is_active))
         unit = db.session.scalar(select(Unit).where(Unit.code == unit_code))
-        author = db.session.scalar(select(User).where(User.username == unit_code))
+        author = fields.pop("author", None) or db.session.scalar(select(User).where(User.username == unit_code))
         values = dict(
             organiser=unit.name, starts_on=date(2024, 9, 10), ends_on=date(2024, 9, 10),
             county="历下区", address="经十路 100 号", participants=120, description="组织开展培训。",

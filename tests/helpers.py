@@ -86,12 +86,14 @@ def build_activity(unit_code: str, title: str = "质量月主题宣传活动", *
 OUTBOX_COLUMNS = {"activity": [("captured_at", "TIMESTAMP"), ("arrived_late", "BOOLEAN")]}
 TREE_COLUMNS = {
     "unit": [("parent_id", "INTEGER"), ("path", "VARCHAR(255)"), ("depth", "INTEGER"), ("retired_at", "TIMESTAMP")],
-    "campaign": [("root_unit_id", "INTEGER"), ("issuer_actions", "JSON")],
+    "campaign": [("root_unit_id", "INTEGER"), ("issuer_actions", "JSON"),
+                 ("upward_addressee", "VARCHAR(200)")],
 }
 
 REPORT_COLUMNS = {"unit_report": [
     ("snapshot", "JSON"), ("snapshot_at", "TIMESTAMP"), ("scan_key", "VARCHAR(80)"), ("scan_name", "VARCHAR(200)"),
-    ("scan_mimetype", "VARCHAR(40)"), ("scan_bytes", "INTEGER"), ("scan_uploaded_at", "TIMESTAMP")]}
+    ("scan_mimetype", "VARCHAR(40)"), ("scan_bytes", "INTEGER"), ("scan_uploaded_at", "TIMESTAMP"),
+    ("doc_number", "VARCHAR(40)"), ("signer", "VARCHAR(20)")]}
 
 
 def stand_in_columns(columns: dict[str, list[tuple[str, str]]], action: str) -> None:

@@ -160,6 +160,7 @@ def _check(data: dict, check: _Checker) -> None:
     campaign = data["campaign"]
     for key in ("slug", "title", "theme", "issuer", "addressees", "report_addressee"):
         check.field(campaign, key, str, "campaign")
+    check.field(campaign, "upward_addressee", str, "campaign", required=False)
     issuer_code = check.field(campaign, "issuer_code", str, "campaign")
     if not ISSUER_CODE_PATTERN.match(issuer_code) or len(issuer_code) > 40:
         check.fail(f"发文单位代码 {issuer_code!r} 应为小写拼音和连字符，如 shandong-zjt", "campaign", 0, "issuer_code")
@@ -302,6 +303,7 @@ def load_campaign(data: dict) -> LoadResult:
         "issued_on": spec["issued_on"],
         "addressees": spec["addressees"],
         "report_addressee": spec["report_addressee"],
+        "upward_addressee": spec.get("upward_addressee", ""),
         "contact_people": list(contact.get("people", [])),
         "contact_phone": contact.get("phone", ""),
         "contact_email": contact.get("email", ""),

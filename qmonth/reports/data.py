@@ -239,6 +239,11 @@ class UnitReportData:
     highlights: list[Activity]
     updated_at: datetime
     sections: list[UnitSection] = field(default_factory=list)
+    # Whom the report is addressed to (主送机关): see `addressee_of`.
+    addressee: str = ""
+    # The root's report: an upward document with the 全省汇总 of every addressed unit as its annex.
+    upward: bool = False
+    annex: list[AnnexRow] = field(default_factory=list)
 
     @property
     def rolled_up(self) -> bool:
@@ -273,6 +278,40 @@ class UnitReportData:
     @property
     def signature(self) -> str:
         return self.report.signature or self.unit.name
+
+
+@dataclass
+class AnnexRow:
+    """One addressed unit in the root report's annex (全省汇总): as the province page shows it."""
+    name: str
+    status_label: str
+    submitted: str
+    count: int
+    participants: int
+
+
+def is_root(campaign: Campaign, unit) -> bool:
+    return campaign.root_unit_id is not None and unit.id == campaign.root_unit_id
+
+
+def addressee_of(campaign: Campaign, unit: Unit) -> str:
+    """Whom a unit's report goes to: the root's to the level above (upward_addressee), a unit
+    directly below the root to the issuer (report_addressee), a deeper unit to its parent."""
+    if is_root(campaign, unit):
+        return campaign.upward_addressee or campaign.report_addressee or campaign.issuer
+    parent = unit.parent
+    if parent is None or parent.id == campaign.root_unit_id:
+        return campaign.report_addressee or campaign.issuer
+    return parent.name
+
+
+def annex_rows(campaign: Campaign) -> list[AnnexRow]:
+    """The 全省汇总 status sheet of every addressed unit, for the root report's annex."""
+    rows = build_province(campaign).rows
+    return [AnnexRow(row.unit.name, row.status_label,
+                     format_date_cn(to_local(row.report.submitted_at).date())
+                     if row.report and row.report.submitted_at else "", row.count, row.participants)
+            for row in rows]
 
 
 def unit_report_title(campaign: Campaign, unit: Unit) -> str:
@@ -319,14 +358,19 @@ def build_unit_report(campaign: Campaign, unit: Unit, report: UnitReport, *,
         groups=by_group_and_task(campaign, sections[0].activities if len(sections) > 1 else activities),
         highlights=highlights,
         updated_at=latest_update(report.updated_at, campaign.loaded_at, *activity_moments(activities)),
-        sections=sections,
+        sections=sections, addressee=addressee_of(campaign, unit), upward=is_root(campaign, unit),
+        annex=annex_rows(campaign) if is_root(campaign, unit) else [],
     )
 
 
 def opening_paragraph(campaign: Campaign, unit: Unit, figures: Figures) -> str:
-    """The prefilled first paragraph of 一、基本情况, written from the figures."""
-    text = (f"按照{campaign.report_addressee or campaign.issuer}《关于开展{campaign.title}的通知》要求，"
-            f"{unit.name}围绕“{campaign.theme}”主题，于{campaign_period(campaign)}组织开展了“质量月”活动。"
+    """The prefilled first paragraph of 一、基本情况, written from the figures: a unit follows the
+    notice as its addressee forwarded it; the root issued it."""
+    if is_root(campaign, unit):
+        start = f"{format_date_cn(campaign.issued_on)}，{unit.name}印发《关于开展{campaign.title}的通知》，"
+    else:
+        start = f"按照{addressee_of(campaign, unit)}《关于开展{campaign.title}的通知》要求，{unit.name}"
+    text = (f"{start}围绕“{campaign.theme}”主题，于{campaign_period(campaign)}组织开展了“质量月”活动。"
             f"活动期间，共组织开展各类活动{figures.count}项，参与{figures.participants}人次")
     kinds = figures.kinds_with_entries
     if kinds:

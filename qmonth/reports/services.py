@@ -1,6 +1,7 @@
 """Summary reports and bulletins: who may open them, saving, submitting, reopening."""
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 from flask import abort
@@ -35,9 +36,17 @@ SECTIONS = (
     ("problems", "四、存在问题和下一步打算"),
 )
 SECTION_FIELDS = tuple(name for name, _ in SECTIONS)
-SAVABLE_FIELDS = SECTION_FIELDS + ("signature", "signed_on", "highlights")
+# The root's report is an upward document (上行文): its 发文字号 and 签发人, entered by its admin.
+UPWARD_FIELDS = ("doc_number", "signer")
+SAVABLE_FIELDS = SECTION_FIELDS + ("signature", "signed_on", "highlights") + UPWARD_FIELDS
 SECTION_MAX = 20_000
 SIGNATURE_MAX = 120
+DOC_NUMBER_MAX = 40
+SIGNER_MAX = 20
+# 机关代字〔年份〕序号号, e.g. 鲁建质安函〔2024〕12号.
+DOC_NUMBER_PATTERN = re.compile(r"[^\s〔〕]{1,30}〔[0-9]{4}〕[1-9][0-9]{0,5}号")
+# Brackets typed instead of the hexagonal ones 〔〕 GB/T 9704 prescribes around the year.
+YEAR_BRACKETS = re.compile(r"[\[［(（【]\s*([0-9]{4})\s*[\]］)）】]")
 
 
 def find_report(campaign: Campaign, unit: Unit) -> UnitReport | None:
@@ -105,6 +114,8 @@ def clean_value(report: UnitReport, field: str, raw) -> object:
         if len(text) > SIGNATURE_MAX:
             raise ReportError(f"落款不超过{SIGNATURE_MAX}字。")
         return text
+    if field in UPWARD_FIELDS:
+        return _upward_value(report, field, raw)
     if field == "signed_on":
         try:
             return typed_day(raw, "成文日期", *year_window(report.campaign.year))
@@ -123,6 +134,36 @@ def clean_value(report: UnitReport, field: str, raw) -> object:
                 chosen.append(number)
         return chosen
     raise ReportError("未知的报告内容。")
+
+
+def is_upward(report: UnitReport) -> bool:
+    """Whether the report is the root's: the issuer's summary to the level above."""
+    return report.unit is not None and report.unit.id == report.campaign.root_unit_id
+
+
+def _upward_value(report: UnitReport, field: str, raw) -> str:
+    if not is_upward(report):
+        raise ReportError("只有发文单位的报告填写发文字号和签发人。")
+    text = "".join((raw or "").split()) if field == "doc_number" else " ".join((raw or "").split())
+    _refuse_control_characters(text)
+    if field == "signer":
+        if len(text) > SIGNER_MAX:
+            raise ReportError(f"签发人不超过{SIGNER_MAX}字。")
+        return text
+    text = YEAR_BRACKETS.sub(r"〔\1〕", text)
+    if len(text) > DOC_NUMBER_MAX:
+        raise ReportError(f"发文字号不超过{DOC_NUMBER_MAX}字。")
+    if text and not DOC_NUMBER_PATTERN.fullmatch(text):
+        raise ReportError("发文字号应为“机关代字〔年份〕序号号”，如：鲁建质安函〔2024〕12号。")
+    return text
+
+
+def missing_upward_fields(report: UnitReport) -> str:
+    """Why the root's report cannot go out yet (发文字号 or 签发人 empty), or ""."""
+    if not is_upward(report):
+        return ""
+    missing = [label for label, value in (("发文字号", report.doc_number), ("签发人", report.signer)) if not value]
+    return f"请填写{'和'.join(missing)}后再报送。" if missing else ""
 
 
 def _refuse_control_characters(text: str, *, multiline: bool = False) -> None:
@@ -173,6 +214,9 @@ def submit_report(report: UnitReport, *, by: User, now: datetime | None = None) 
         return submission_status(report, report.campaign)
     if not any((getattr(report, f) or "").strip() for f in SECTION_FIELDS):
         raise ReportError("报告内容为空，不能报送。")
+    missing = missing_upward_fields(report)
+    if missing:
+        raise ReportError(missing)
     report.state = ReportState.SUBMITTED
     report.submitted_at = now or utcnow()
     report.submitted_by = by

@@ -17,7 +17,8 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import Campaign, Photo, UnitReport
 from .data import (
-    Figures, FigureRate, FigureTotal, GroupSection, KindSummary, TaskSection, TaskSummary, UnitReportData, UnitSection,
+    AnnexRow, Figures, FigureRate, FigureTotal, GroupSection, KindSummary, TaskSection, TaskSummary, UnitReportData,
+    UnitSection,
 )
 
 VERSION = 1
@@ -69,6 +70,9 @@ def take(data: UnitReportData) -> dict:
                                                         "ids": [a.id for a in t.activities]} for t in g.tasks]}
                    for g in data.groups],
         "highlight_ids": [activity.id for activity in data.highlights],
+        "addressee": data.addressee,
+        "upward": data.upward,
+        "annex": [[r.name, r.status_label, r.submitted, r.count, r.participants] for r in data.annex],
     }
 
 
@@ -112,4 +116,7 @@ def restore(campaign: Campaign, report: UnitReport) -> UnitReportData:
         figures=_restore_figures(raw["figures"]), groups=groups,
         highlights=[activities[i] for i in raw["highlight_ids"] if i in activities],
         updated_at=report.snapshot_at or datetime.fromisoformat(raw["updated_at"]), sections=sections,
+        # Snapshots taken before the upward report named no addressee: the campaign's, as then printed.
+        addressee=raw.get("addressee") or campaign.report_addressee or campaign.issuer,
+        upward=raw.get("upward", False), annex=[AnnexRow(*row) for row in raw.get("annex", [])],
     )

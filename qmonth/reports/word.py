@@ -22,7 +22,7 @@ from itertools import groupby
 from docx import Document
 from docx.enum.section import WD_SECTION
 from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK, WD_LINE_SPACING
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK, WD_LINE_SPACING, WD_TAB_ALIGNMENT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
@@ -42,6 +42,8 @@ HEADING2_FONT = "楷体_GB2312"
 LINE = Pt(28.95)
 INDENT = Pt(32)
 PHOTO_WIDTH = Mm(74)
+RED = RGBColor(0xC0, 0x00, 0x00)
+ANNEX_TITLE = "“质量月”活动全省汇总表"
 
 
 def _fonts(target, name: str, size: Pt | None = None) -> None:
@@ -212,8 +214,10 @@ def unit_docx(data: UnitReportData) -> io.BytesIO:
     properties.created = properties.modified = moment
     properties.revision = 1
 
+    if data.upward:
+        _upward_head(document, data)
     document.add_paragraph(file_text(data.title), style="Title")
-    addressee = document.add_paragraph(file_text(f"{data.campaign.report_addressee or data.campaign.issuer}："))
+    addressee = document.add_paragraph(file_text(f"{data.addressee or data.campaign.report_addressee}："))
     addressee.paragraph_format.first_line_indent = Pt(0)
 
     document.add_heading("一、基本情况", level=1)
@@ -237,6 +241,15 @@ def unit_docx(data: UnitReportData) -> io.BytesIO:
                 document.add_paragraph(file_text(f"（{number}）{_when_where(activity)}“{activity.title}”"
                                                  f"{participants}。{activity.description}{activity.results}"))
 
+    if data.rolled_up:
+        document.add_heading(file_text(f"（{cn_numeral(len(data.groups) + 1)}）所辖单位活动情况"), level=2)
+        for number, section in enumerate(data.below_sections, start=1):
+            paragraph = document.add_paragraph()
+            _run(paragraph, f"{number}.{section.label}。", HEADING2_FONT)
+            titles = "、".join(f"“{activity.title}”" for activity in section.activities)
+            paragraph.add_run(file_text(f"已采纳活动{section.count}项，参与{section.participants}人次：{titles}。"
+                                        if section.count else "尚无已采纳的活动。"))
+
     document.add_heading("三、特色亮点", level=1)
     _text(document, report.highlights_text)
     for index, activity in enumerate(data.highlights, start=1):
@@ -249,9 +262,13 @@ def unit_docx(data: UnitReportData) -> io.BytesIO:
     _text(document, report.problems)
 
     document.add_paragraph()
-    document.add_paragraph(file_text(f"附件：1.{unit.name}“质量月”活动情况一览表"))
-    if data.photos:
-        more = document.add_paragraph(file_text(f"2.{unit.name}“质量月”活动照片"))
+    offset = 1 if data.upward else 0
+    names = [f"{unit.name}“质量月”活动情况一览表"] + ([f"{unit.name}“质量月”活动照片"] if data.photos else [])
+    if data.upward:
+        names.insert(0, ANNEX_TITLE)
+    document.add_paragraph(file_text(f"附件：1.{names[0]}"))
+    for number, name in enumerate(names[1:], start=2):
+        more = document.add_paragraph(file_text(f"{number}.{name}"))
         more.paragraph_format.first_line_indent = Pt(0)
         more.paragraph_format.left_indent = Pt(80)
     document.add_paragraph()
@@ -262,16 +279,23 @@ def unit_docx(data: UnitReportData) -> io.BytesIO:
         line.paragraph_format.first_line_indent = Pt(0)
         line.paragraph_format.right_indent = Pt(64)
 
+    if data.upward:
+        _page_break(document)
+        _attachment_heading(document, "附件1", ANNEX_TITLE)
+        rows = [[str(i), r.name, r.status_label, r.submitted, str(r.count), str(r.participants)]
+                for i, r in enumerate(data.annex, start=1)]
+        rows.append(["", "合计", "", "", str(sum(r.count for r in data.annex)),
+                     str(sum(r.participants for r in data.annex))])
+        _table(document, ["序号", "单位", "报送情况", "报送日期", "活动数（项）", "参与人次"], rows,
+               [11, 55, 24, 26, 20, 20])
+
     _page_break(document)
-    _attachment_heading(document, "附件1", f"{unit.name}“质量月”活动情况一览表")
-    rows = [[str(i), a.title, a.kind.name, "；".join(f"{t.number}.{t.title}" for t in a.tasks), _dates(a), a.county,
-             "" if a.participants is None else str(a.participants)] for i, a in enumerate(data.activities, start=1)]
-    _table(document, ["序号", "活动名称", "类型", "重点任务", "时间", "地点", "参与人次"], rows,
-           [11, 44, 20, 27, 17, 19, 18])
+    _attachment_heading(document, f"附件{1 + offset}", f"{unit.name}“质量月”活动情况一览表")
+    _activity_listing(document, data)
 
     if data.photos:
         document.add_section(WD_SECTION.NEW_PAGE)
-        _attachment_heading(document, "附件2", f"{unit.name}“质量月”活动照片")
+        _attachment_heading(document, f"附件{2 + offset}", f"{unit.name}“质量月”活动照片")
         _photos(document, [(photo, activity.title) for activity in data.activities for photo in activity.photos])
 
     _name_extension_fonts(document.element.body)
@@ -279,6 +303,58 @@ def unit_docx(data: UnitReportData) -> io.BytesIO:
     document.save(output)
     output.seek(0)
     return output
+
+
+def _activity_listing(document, data: UnitReportData) -> None:
+    """附件1's table: flat for a leaf; for a roll-up 本级 first, then each unit below under its own heading."""
+    header = ["序号", "活动名称", "类型", "重点任务", "时间", "地点", "参与人次"]
+    widths = [11, 44, 20, 27, 17, 19, 18]
+    if not data.rolled_up:
+        _table(document, header, _activity_rows(data.activities, 1), widths)
+        return
+    counter = 1
+    for section in data.sections:
+        if not section.activities:
+            continue
+        heading = document.add_paragraph()
+        heading.paragraph_format.first_line_indent = Pt(0)
+        _run(heading, f"{section.label}（{section.count}项）", HEADING2_FONT)
+        _table(document, header, _activity_rows(section.activities, counter), widths)
+        counter += section.count
+    if counter == 1:
+        document.add_paragraph("尚无已报送的活动。")
+
+
+def _activity_rows(activities, start: int) -> list[list[str]]:
+    return [[str(i), a.title, a.kind.name, "；".join(f"{t.number}.{t.title}" for t in a.tasks), _dates(a), a.county,
+             "" if a.participants is None else str(a.participants)] for i, a in enumerate(activities, start=start)]
+
+
+def _upward_head(document, data: UnitReportData) -> None:
+    """GB/T 9704 upward document head: the issuer's mark in red, then 发文字号 left and 签发人
+    right on one line over a red rule."""
+    mark = document.add_paragraph()
+    mark.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    mark.paragraph_format.first_line_indent = Pt(0)
+    mark.paragraph_format.space_before = Mm(35)
+    mark.paragraph_format.space_after = Pt(58)
+    mark.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
+    run = _run(mark, f"{data.campaign.issuer}文件", TITLE_FONT, Pt(30))
+    run.font.color.rgb = RED
+    line = document.add_paragraph()
+    line.paragraph_format.first_line_indent = Pt(0)
+    line.paragraph_format.left_indent = Pt(16)
+    line.paragraph_format.right_indent = Pt(16)
+    line.paragraph_format.space_after = Pt(58)
+    line.paragraph_format.tab_stops.add_tab_stop(Mm(156) - Pt(32), WD_TAB_ALIGNMENT.RIGHT)
+    _run(line, f"{data.report.doc_number}\t签发人：")
+    _run(line, data.report.signer, HEADING2_FONT)
+    borders = OxmlElement("w:pBdr")
+    bottom = OxmlElement("w:bottom")
+    for key, value in (("w:val", "single"), ("w:sz", "12"), ("w:space", "8"), ("w:color", "C00000")):
+        bottom.set(qn(key), value)
+    borders.append(bottom)
+    line._p.get_or_add_pPr().append(borders)
 
 
 def _needs_own_font(text: str) -> bool:

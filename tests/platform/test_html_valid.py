@@ -125,6 +125,8 @@ def _pages_of_every_role(client, make_activity) -> dict[str, str]:
         "province-unit-report": _fetch(client, "/reports/jinan-zj"),
         "print-province-report": _fetch(client, "/reports/province/preview"),
         "print-unit-report": _fetch(client, "/reports/jinan-zj/preview"),
+        "province-root-report": _fetch(client, "/reports/shandong-zjt"),
+        "print-root-report": _fetch(client, "/reports/shandong-zjt/preview"),
         "print-bulletin": _fetch(client, created.headers["Location"].rstrip("/") + "/preview"),
     })
 

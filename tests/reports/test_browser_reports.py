@@ -95,3 +95,33 @@ def test_unsent_text_comes_back_after_a_reload(server, page_at):
     with server.app.app_context():
         report = db.session.scalar(select(UnitReport).where(UnitReport.unit.has(code="jinan-zj")))
         assert report.practices == "还没来得及保存的做法。"
+
+
+@pytest.mark.parametrize("width, height", [(1280, 900), (390, 844)])
+def test_the_root_admin_types_the_doc_number_and_signer(server, page_at, width, height):
+    """The root's report page: 发文字号 and 签发人 autosave; a bad 发文字号 is refused and stays typed."""
+    page = page_at(width, height)
+    browser_login(page, server, "province")
+    page.goto(f"{server.url}/reports/shandong-zjt")
+    assert "住房和城乡建设部办公厅" in page.inner_text("#upward-fields")
+    page.fill("#sec-doc_number", "鲁建质安函2024第12号")
+    page.wait_for_selector("#status-doc_number.save-error", timeout=10_000)
+    assert "发文字号应为" in page.inner_text("#status-doc_number")
+    assert page.input_value("#sec-doc_number") == "鲁建质安函2024第12号"
+    page.fill("#sec-doc_number", "鲁建质安函〔2024〕12号")
+    page.wait_for_selector("#status-doc_number.save-ok", timeout=10_000)
+    page.fill("#sec-signer", "王𪚥")
+    page.wait_for_selector("#status-signer.save-ok", timeout=10_000)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    if SCREENSHOTS:
+        page.locator("#upward-fields").scroll_into_view_if_needed()
+        page.screenshot(path=f"{SCREENSHOTS}/report-root-{width}.png", full_page=width > 400)
+    with server.app.app_context():
+        report = db.session.scalar(select(UnitReport).where(UnitReport.unit.has(code="shandong-zjt")))
+        assert (report.doc_number, report.signer) == ("鲁建质安函〔2024〕12号", "王𪚥")
+    if SCREENSHOTS:
+        response = page.request.get(f"{server.url}/reports/shandong-zjt.pdf")
+        with open(f"{SCREENSHOTS}/report-root.pdf", "wb") as handle:
+            handle.write(response.body())
+    # the refused 发文字号 is the one request answered with an error (422): nothing else failed
+    assert [e for e in page.console_errors if "422" not in e] == [] and len(page.console_errors) <= 1

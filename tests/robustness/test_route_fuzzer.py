@@ -148,7 +148,8 @@ ACTIVITY_FORM = {
 }
 ACTIVITY_FILES = {"photos": "photo_file", "files": "document_file"}
 REPORT_FIELDS = {"overview": "longtext", "practices": "longtext", "highlights_text": "longtext",
-                 "problems": "longtext", "signature": "text", "signed_on": "date", "highlights": "activity_id"}
+                 "problems": "longtext", "signature": "text", "signed_on": "date", "highlights": "activity_id",
+                 "doc_number": "text", "signer": "text"}
 
 FIELDS: dict[str, dict] = {  # endpoint: {"query": {...}, "form": {...}, "files": {...}}
     "auth.login": {"query": {"next": "next"}, "form": {"username": "username", "password": "password"}},
