@@ -358,6 +358,19 @@ class Activity(db.Model):
         return f"<Activity {self.id} {self.state.value}>"
 
 
+class ActivityTally(db.Model):
+    """How many activities a unit has in a campaign, per state: kept by database triggers on
+    `activity` (migration 7c1e5a3f9d20), so every insert, state change, move and delete counts,
+    whoever makes it. The unfiltered list's counts sum these rows over the viewer's units instead
+    of counting a million activities."""
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), primary_key=True)
+    state: Mapped[ActivityState] = mapped_column(
+        Enum(ActivityState, values_callable=_enum_values, native_enum=False, length=12), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class AuditEvent(db.Model):
     """Who did what, when and why: every state change, edit and review."""
 

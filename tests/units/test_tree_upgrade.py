@@ -73,6 +73,12 @@ def test_a_filled_database_of_the_previous_schema_upgrades_to_the_tree(database,
         assert db.session.scalar(select(Campaign.root_unit_id)) == root.id
         assert db.session.scalar(select(User.unit_id).where(User.username == "province")) == root.id
         assert db.session.get(Activity, kept_id).unit_id == kept_unit
+        # Every entry is counted in the tally the list reads (filled by its migration).
+        live = db.session.execute(text(
+            "SELECT campaign_id, unit_id, state, count(*) FROM activity GROUP BY campaign_id, unit_id, state")).all()
+        tally = db.session.execute(text(
+            "SELECT campaign_id, unit_id, state, count FROM activity_tally WHERE count <> 0")).all()
+        assert live and sorted(map(tuple, live)) == sorted(map(tuple, tally))
         # The upgraded database works as a tree: the province registers, a city sees only its own.
         assert db.session.scalar(select(func.count()).select_from(Unit).where(
             Unit.path.like(f"{root.path}%"))) == before["unit"] + 1
