@@ -10,7 +10,7 @@ meanwhile) never wait on each other crosswise. A later migration that rebuilds `
 SQLite (batch_alter_table) drops these triggers and must create them again.
 
 Revision ID: 7c1e5a3f9d20
-Revises: f3a8c2d71e54
+Revises: b7d4e1a96c23
 Create Date: 2026-12-05 23:58:00
 
 """
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '7c1e5a3f9d20'
-down_revision = 'f3a8c2d71e54'
+down_revision = 'b7d4e1a96c23'
 branch_labels = None
 depends_on = None
 

@@ -357,6 +357,9 @@ def _tallied_counts(user: User, filters: ListFilters) -> dict[ActivityState, int
     query = query.where(ActivityTally.campaign_id == filters.campaign_id)
     if filters.unit is not None:
         query = query.where(ActivityTally.unit_id == filters.unit.id)
+    if filters.under is not None:
+        query = query.where(ActivityTally.unit_id.in_(
+            select(Unit.id).where(Unit.parent_id == filters.under.id, Unit.retired_at.is_(None))))
     if filters.city:
         query = query.where(ActivityTally.unit_id.in_(select(Unit.id).where(Unit.city == filters.city)))
     counts = dict(db.session.execute(query.group_by(ActivityTally.state)).all())

@@ -75,3 +75,23 @@ def test_the_list_counts_from_the_tally_match_the_rows(client, login_as, make_ac
     dated = db.session.scalar(select(func.count()).select_from(Activity).join(Unit).where(
         Unit.path.like(f"{jinan}%"), Activity.starts_on.is_not(None)))
     assert f'全部 <span class="state-count">{dated}</span>' in filtered
+
+
+def test_the_tally_counts_a_boards_rows_under_a_unit(client, login_as, make_activity):
+    """?under= (a board's chip) reads the tally too: the entries of the units directly below, not the
+    parent's own, and the same number the rows give."""
+    make_activity("jinan-zj", title="济南本级讲堂", state=ActivityState.ACCEPTED)
+    for code in ("jinan-lixia-zj", "jinan-shizhong-zj"):
+        make_activity(code, title="县级讲堂", state=ActivityState.ACCEPTED)
+    db.session.commit()
+    jinan = unit_id("jinan-zj")
+    below = select(Unit.id).where(Unit.parent_id == jinan, Unit.retired_at.is_(None))
+    total = db.session.scalar(select(func.count()).select_from(Activity).where(Activity.unit_id.in_(below)))
+    accepted = db.session.scalar(select(func.count()).select_from(Activity).where(
+        Activity.unit_id.in_(below), Activity.state == ActivityState.ACCEPTED))
+    login_as("province")
+    page = client.get("/activities/?under=jinan-zj").get_data(as_text=True)
+    assert f'全部 <span class="state-count">{total}</span>' in page and f"共 <strong>{total}</strong>" in page
+    shown = re.search(r'data-state="accepted"[^>]*>\s*[^<]*<span class="state-count">(\d+)</span>', page)
+    assert shown and int(shown.group(1)) == accepted >= 2
+    assert "济南本级讲堂" not in page
