@@ -9,7 +9,7 @@ Run: .venv/bin/python bench/bench_browser_upload.py            (needs Debian's c
 
 The weak link is Chromium's own throttling through CDP (Network.emulateNetworkConditions):
 150 ms latency, 1.6 Mbit/s down, 0.75 Mbit/s up, as measured on a site in issue 14. With --cut
-the link is a relay instead (bench/weak_link.py: the same rates and latency on real TCP), and
+the link is a relay instead (tests/photos/weak_link.py: the same rates and latency on real TCP), and
 each photo's resumable upload is reset once when `--cut` of its bytes went up (0: no cuts).
 """
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """bench_browser_upload.py --cut: three 12 MP photos through quick entry's outbox over the weak
-link of bench/weak_link.py, each photo's upload cut once mid-transfer (issue 14)."""
+link of tests/photos/weak_link.py, each photo's upload cut once mid-transfer (issue 14)."""
 from __future__ import annotations
 
 import shutil
@@ -12,7 +12,7 @@ from playwright.sync_api import sync_playwright
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from weak_link import WeakLink
+from tests.photos.weak_link import WeakLink
 
 TARGET_BYTES = 350 * 1024
 TARGET_SECONDS = 20

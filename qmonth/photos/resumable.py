@@ -70,6 +70,9 @@ UPLOAD_LIFETIME = timedelta(hours=24)
 MAX_OPEN_UPLOADS_PER_USER = 10
 CHUNK_CONTENT_TYPE = "application/offset+octet-stream"
 LOCK_WAIT_SECONDS = 5.0
+# The body is read in pieces this size: a cut loses at most the piece being read (Werkzeug's
+# stream drops a partly read piece when the client disconnects).
+CUT_LOSS_BYTES = 16 * 1024
 _DIGITS = re.compile(r"^[0-9]{1,12}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 TOKEN = re.compile(r"^[0-9a-f]{32}$")
@@ -256,7 +259,7 @@ def _append_body(held, remaining: int) -> None:
     with held.writer() as out:
         try:
             while written < remaining:
-                piece = stream.read(min(64 * 1024, remaining - written))
+                piece = stream.read(min(CUT_LOSS_BYTES, remaining - written))
                 if not piece:
                     break
                 out.write(piece)

@@ -17,6 +17,8 @@
   var KEEP_DELIVERED_MS = 7 * 24 * 3600 * 1000;
   var OUTBOX_HEADER = "qmonth-upload";
   var REQUEST_TIMEOUT_MS = 120000;
+  var QUICK_RETRIES = 5;       // a cut photo is tried again after 1, 2, 4, 8 and 16 s...
+  var QUICK_RETRY_MS = 1000;   // ...then left to the timer (TIMER_MS, doubling)
   var RELOGIN = "登录已过期，重新登录后自动继续发送";
   var LATE_LABEL = "截止前记录、截止后送达";
 
@@ -173,9 +175,16 @@
     });
   }
 
+  function pause(ms) {
+    return new Promise(function (resolve) { setTimeout(resolve, ms); });
+  }
+
   // The rest of the photo from `offset`, a piece at a time; each piece the server acknowledges
-  // stays acknowledged, so a cut resumes from there (now or on a later run).
-  function sendFrom(photo, offset, token) {
+  // stays acknowledged, so a cut resumes from there. A cut (or a server still reading the cut
+  // piece: 409 at the same offset) is tried again within seconds, from the offset the server
+  // reports, rather than on the outbox's timer; `tries` counts attempts without progress.
+  function sendFrom(photo, offset, token, tries) {
+    tries = tries || 0;
     if (offset >= photo.blob.size) return call("GET", photo.uploadUrl, {});
     var piece = photo.blob.slice(offset, Math.min(photo.blob.size, offset + CHUNK_BYTES));
     return call("PATCH", photo.uploadUrl, {
@@ -183,7 +192,29 @@
       headers: { "X-CSRFToken": token, "Upload-Offset": String(offset), "Content-Type": "application/offset+octet-stream" }
     }).then(function (answer) {
       if (answer.complete) return answer;
-      return sendFrom(photo, answer.offset, token);
+      if (answer.offset > offset) return sendFrom(photo, answer.offset, token, 0);
+      if (tries >= QUICK_RETRIES) throw new Stop("transient", "服务器暂时无法接收");
+      return pause(QUICK_RETRY_MS * Math.pow(2, tries)).then(function () {
+        return sendFrom(photo, answer.offset, token, tries + 1);
+      });
+    }, function (stop) {
+      if (!(stop instanceof Stop) || stop.kind !== "transient") throw stop;
+      return resumeAfterCut(photo, offset, token, tries + 1, stop);
+    });
+  }
+
+  function resumeAfterCut(photo, offset, token, tries, stop) {
+    if (tries > QUICK_RETRIES) return Promise.reject(stop);
+    return pause(QUICK_RETRY_MS * Math.pow(2, tries - 1)).then(function () {
+      return call("GET", photo.uploadUrl, { missing: true });
+    }).then(function (status) {
+      if (status.missing) throw new Stop("transient", "网络不通");  // expired: the next run starts it again
+      if (status.complete) return status;
+      var reached = status.offset || 0;
+      return sendFrom(photo, reached, token, reached > offset ? 0 : tries);
+    }, function (again) {
+      if (!(again instanceof Stop) || again.kind !== "transient") throw again;
+      return resumeAfterCut(photo, offset, token, tries + 1, again);
     });
   }
 

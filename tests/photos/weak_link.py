@@ -1,6 +1,7 @@
 """A weak mobile link as a TCP relay, which can also cut each photo's upload once mid-transfer.
 
-Used by bench_browser_upload.py --cut. Chromium talks to the relay, the relay to the app:
+Used by bench/bench_browser_upload.py --cut and tests/activities/test_browser_outbox_cuts.py.
+Chromium talks to the relay, the relay to the app:
 
 - up and down rates are token buckets shared by all connections (one radio link), and each
   direction adds half the round trip as delay, so the link is real TCP for the browser (its
