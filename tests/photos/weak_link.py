@@ -9,7 +9,10 @@ Chromium talks to the relay, the relay to the app:
 - the client's bytes are read as HTTP requests (head, then Content-Length bytes of body), so
   that one request can be cut even on a kept-alive connection: the first time the resumable
   upload of a photo (PATCH /photo-uploads/<token>) reaches `cut_fraction` of the photo's length,
-  the bytes up to that point reach the server and both sides are then reset (RST).
+  the bytes up to that point reach the server and both sides are then reset (RST);
+- with `drop_last_answer`, the PATCH that carries a photo's last byte reaches the server whole,
+  the server answers (the photo is made), and the answer is thrown away and both sides reset,
+  as when the phone loses the network just then.
 
 tests/photos/relay.py (ResettingRelay) takes one planned action per *connection*, for clients
 that send `Connection: close`; a browser's fetch cannot (a forbidden header) and reuses
@@ -56,6 +59,7 @@ class Photo:
     body: int = 0          # body bytes that went up (the photo's own bytes, counted as often as sent)
     requests: int = 0
     cuts: list[int] = field(default_factory=list)  # the absolute offset where each cut fell
+    answers_dropped: int = 0
 
 
 @dataclass
@@ -67,15 +71,17 @@ class _Request:
     sent: int = 0          # body bytes passed so far
     cut_at: int | None = None
     create: bytearray | None = None
+    drop_answer: bool = False  # the server's answer to this request is to be lost
 
 
 class WeakLink:
     def __init__(self, upstream_port: int, *, up_bps: float, down_bps: float, rtt_ms: float,
-                 cut_fraction: float = 0.0) -> None:
+                 cut_fraction: float = 0.0, drop_last_answer: bool = False) -> None:
         self.upstream = ("127.0.0.1", upstream_port)
         self.up, self.down = Bucket(up_bps / 8), Bucket(down_bps / 8)
         self.delay = rtt_ms / 2000
         self.cut_fraction = cut_fraction
+        self.drop_last_answer = drop_last_answer
         self.photos: dict[str, Photo] = {}
         self.lengths: list[int] = []    # lengths announced by upload creations not yet seen in a PATCH
         self.create_wire = 0            # bytes of the POSTs that create uploads
@@ -106,13 +112,15 @@ class WeakLink:
     def _connect(self, client: socket.socket) -> None:
         upstream = socket.create_connection(self.upstream)
         broken = threading.Event()
+        dropping = threading.Event()  # a request whose answer is to be lost went up whole
         for source, target, up in ((client, upstream, True), (upstream, client, False)):
             line: queue.Queue = queue.Queue()
-            threading.Thread(target=self._read, args=(source, line, up, broken), daemon=True).start()
+            threading.Thread(target=self._read, args=(source, line, up, broken, dropping), daemon=True).start()
             threading.Thread(target=self._deliver, args=(line, target, (client, upstream), broken),
                              daemon=True).start()
 
-    def _read(self, source, line: queue.Queue, up: bool, broken: threading.Event) -> None:
+    def _read(self, source, line: queue.Queue, up: bool, broken: threading.Event,
+              dropping: threading.Event) -> None:
         """Take bytes off the sender as fast as the link carries them; queue them with their arrival time."""
         bucket = self.up if up else self.down
         request = _Request()
@@ -128,6 +136,11 @@ class WeakLink:
             cut = False
             if up:
                 data, cut = self._watch(request, data)
+                if request.drop_answer and not request.left:
+                    dropping.set()
+            elif dropping.is_set():  # the server answered the request whose answer is lost
+                line.put((time.perf_counter(), "reset"))
+                return
             gone = bucket.send(len(data))
             with self._lock:
                 if up:
@@ -215,6 +228,7 @@ class WeakLink:
         request.left = int(headers.get("content-length") or 0)
         request.sent = 0
         request.cut_at = None
+        request.drop_answer = False
         request.create = bytearray() if method == "POST" and path.endswith("/photo-uploads") else None
         with self._lock:
             if request.create is not None:
@@ -232,6 +246,10 @@ class WeakLink:
                 if 0 < at < request.left:
                     request.cut_at = at
                     photo.cuts.append(offset + at)
+            if (self.drop_last_answer and not photo.answers_dropped and photo.length
+                    and request.cut_at is None and offset + request.left == photo.length):
+                request.drop_answer = True
+                photo.answers_dropped += 1
 
     def _count_body(self, request: _Request, piece: bytes) -> None:
         with self._lock:
