@@ -294,20 +294,27 @@ def _narrowed(user: User, filters: ListFilters, *, with_state: bool = True,
             (Task.number == filters.task) & (Task.campaign_id == filters.campaign_id)))
     if with_state and filters.state is not None:
         query = query.where(Activity.state == filters.state)
-    if filters.unit is not None:
-        query = query.where(Activity.unit_id == filters.unit.id)
-    if filters.under is not None:
-        # What a board shows in its rows: the entries of each unit directly below, not retired.
-        query = query.where(Activity.unit_id.in_(
-            select(Unit.id).where(Unit.parent_id == filters.under.id, Unit.retired_at.is_(None))))
-    if filters.city:
-        query = query.where(Activity.unit_id.in_(select(Unit.id).where(Unit.city == filters.city)))
+    query = query.where(*_unit_conditions(Activity.unit_id, filters))
     # An activity is in the range when its days overlap it; undated drafts are not.
     if filters.date_from is not None:
         query = query.where(func.coalesce(Activity.ends_on, Activity.starts_on) >= filters.date_from)
     if filters.date_to is not None:
         query = query.where(Activity.starts_on <= filters.date_to)
     return query
+
+
+def _unit_conditions(unit_id, filters: ListFilters) -> list:
+    """The filters that pick units (one unit, a board's rows, a city), on the column `unit_id`."""
+    conditions = []
+    if filters.unit is not None:
+        conditions.append(unit_id == filters.unit.id)
+    if filters.under is not None:
+        # What a board shows in its rows: the entries of each unit directly below, not retired.
+        conditions.append(unit_id.in_(
+            select(Unit.id).where(Unit.parent_id == filters.under.id, Unit.retired_at.is_(None))))
+    if filters.city:
+        conditions.append(unit_id.in_(select(Unit.id).where(Unit.city == filters.city)))
+    return conditions
 
 
 def _ordered(query: Select, sort: str) -> Select:
@@ -355,13 +362,7 @@ def _tallied_counts(user: User, filters: ListFilters) -> dict[ActivityState, int
     rather than every activity (the same numbers, kept by triggers on activity)."""
     query = scoped_to_units(select(ActivityTally.state, func.sum(ActivityTally.count)), user, ActivityTally.unit_id)
     query = query.where(ActivityTally.campaign_id == filters.campaign_id)
-    if filters.unit is not None:
-        query = query.where(ActivityTally.unit_id == filters.unit.id)
-    if filters.under is not None:
-        query = query.where(ActivityTally.unit_id.in_(
-            select(Unit.id).where(Unit.parent_id == filters.under.id, Unit.retired_at.is_(None))))
-    if filters.city:
-        query = query.where(ActivityTally.unit_id.in_(select(Unit.id).where(Unit.city == filters.city)))
+    query = query.where(*_unit_conditions(ActivityTally.unit_id, filters))
     counts = dict(db.session.execute(query.group_by(ActivityTally.state)).all())
     return {state: int(counts.get(state) or 0) for state in ActivityState}
 
