@@ -46,26 +46,23 @@ def _pump(source: socket.socket, target: socket.socket, limit: int | None = None
     return copied
 
 
-class ResettingRelay:
+class LoopbackRelay:
+    """A listener on a loopback port that hands each accepted connection to `_connect` in a
+    thread of its own; the relays below decide what happens to its bytes."""
+
     def __init__(self, upstream_port: int) -> None:
         self.upstream = ("127.0.0.1", upstream_port)
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
-        self.plan: list = []
-        self.log: list[str] = []
-        self.cut_after: list[int] = []  # bytes forwarded by each cut_request
-        self._lock = threading.Lock()
         self._stopped = False
+
+    def start(self):
         threading.Thread(target=self._serve, daemon=True).start()
+        return self
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    def then(self, *actions) -> ResettingRelay:
-        with self._lock:
-            self.plan.extend(actions)
-        return self
 
     def close(self) -> None:
         self._stopped = True
@@ -77,11 +74,29 @@ class ResettingRelay:
                 client, _address = self.listener.accept()
             except OSError:
                 return
-            with self._lock:
-                action = self.plan.pop(0) if self.plan else "pass"
-            threading.Thread(target=self._handle, args=(client, action), daemon=True).start()
+            threading.Thread(target=self._connect, args=(client,), daemon=True).start()
 
-    def _handle(self, client: socket.socket, action) -> None:
+    def _connect(self, client: socket.socket) -> None:
+        raise NotImplementedError
+
+
+class ResettingRelay(LoopbackRelay):
+    def __init__(self, upstream_port: int) -> None:
+        super().__init__(upstream_port)
+        self.plan: list = []
+        self.log: list[str] = []
+        self.cut_after: list[int] = []  # bytes forwarded by each cut_request
+        self._lock = threading.Lock()
+        self.start()
+
+    def then(self, *actions) -> ResettingRelay:
+        with self._lock:
+            self.plan.extend(actions)
+        return self
+
+    def _connect(self, client: socket.socket) -> None:
+        with self._lock:
+            action = self.plan.pop(0) if self.plan else "pass"
         upstream = socket.create_connection(self.upstream)
         self.log.append(action if isinstance(action, str) else action[0])
         if action == "pass":

@@ -28,7 +28,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from tests.photos.relay import reset
+from tests.photos.relay import LoopbackRelay, reset
 
 READ_BYTES = 4096
 CREATE_LENGTH = re.compile(rb'name="length"\r\n\r\n(\d+)\r\n')
@@ -74,10 +74,10 @@ class _Request:
     drop_answer: bool = False  # the server's answer to this request is to be lost
 
 
-class WeakLink:
+class WeakLink(LoopbackRelay):
     def __init__(self, upstream_port: int, *, up_bps: float, down_bps: float, rtt_ms: float,
                  cut_fraction: float = 0.0, drop_last_answer: bool = False) -> None:
-        self.upstream = ("127.0.0.1", upstream_port)
+        super().__init__(upstream_port)
         self.up, self.down = Bucket(up_bps / 8), Bucket(down_bps / 8)
         self.delay = rtt_ms / 2000
         self.cut_fraction = cut_fraction
@@ -88,26 +88,7 @@ class WeakLink:
         self.up_bytes = self.down_bytes = 0
         self.resets = 0
         self._lock = threading.Lock()
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self._stopped = False
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def close(self) -> None:
-        self._stopped = True
-        self.listener.close()
-
-    def _serve(self) -> None:
-        while not self._stopped:
-            try:
-                client, _address = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._connect, args=(client,), daemon=True).start()
+        self.start()
 
     def _connect(self, client: socket.socket) -> None:
         upstream = socket.create_connection(self.upstream)
