@@ -9,7 +9,9 @@ from datetime import date, datetime, timezone
 from sqlalchemy import delete, select, text
 
 from qmonth.extensions import db
-from qmonth.models import Activity, ActivityKind, ActivityState, Campaign, Task, Unit, User, activity_task
+from qmonth.models import (
+    Activity, ActivityKind, ActivityState, Campaign, Task, Unit, UnitDueDate, User, activity_task,
+)
 
 BASE_TIME = datetime(2024, 9, 20, 8, 0, tzinfo=timezone.utc)
 
@@ -96,8 +98,19 @@ REPORT_COLUMNS = {"unit_report": [
     ("doc_number", "VARCHAR(40)"), ("signer", "VARCHAR(20)")]}
 
 
+def _later_tables():
+    """Tables later revisions create that today's demo seeding writes to."""
+    return [UnitDueDate.__table__]
+
+
 def stand_in_columns(columns: dict[str, list[tuple[str, str]]], action: str) -> None:
-    """Add ("add") or drop ("drop") the later revisions' columns on an old schema."""
+    """Add ("add") or drop ("drop") the later revisions' columns (and the later tables the
+    demo fills) on an old schema."""
+    for table in _later_tables():
+        if action == "add":
+            table.create(db.engine)
+        else:
+            table.drop(db.engine)
     for table, named in columns.items():
         for name, type_ in named:
             clause = f"ADD COLUMN {name} {type_}" if action == "add" else f"DROP COLUMN {name}"

@@ -36,7 +36,7 @@ def test_a_filled_database_of_the_previous_schema_upgrades_to_the_tree(database,
                                                                       make_activity_in):
     from flask_migrate import upgrade
 
-    from qmonth.models import Activity, Campaign, Unit, UnitDueDate, User
+    from qmonth.models import Activity, Campaign, Unit, User
 
     from tests.conftest import CAMPAIGN_FILE, _make_app
 
@@ -46,7 +46,6 @@ def test_a_filled_database_of_the_previous_schema_upgrades_to_the_tree(database,
     with app.app_context():
         upgrade(revision=BEFORE_TREE)
         stand_in_columns(LATER_COLUMNS, "add")  # the later columns stand in while today's models fill it
-        UnitDueDate.__table__.create(db.engine)  # so does the later table of due dates per level
         runner = app.test_cli_runner()
         assert runner.invoke(args=["campaign", "load", str(CAMPAIGN_FILE)]).exit_code == 0
         assert runner.invoke(args=["seed-demo", "--activities", "30"]).exit_code == 0
@@ -56,7 +55,6 @@ def test_a_filled_database_of_the_previous_schema_upgrades_to_the_tree(database,
         db.session.execute(text("UPDATE \"user\" SET unit_id = NULL WHERE role = 'province_admin'"))
         db.session.commit()
         stand_in_columns(LATER_COLUMNS, "drop")
-        UnitDueDate.__table__.drop(db.engine)
         db.session.execute(text("DELETE FROM unit WHERE code = 'shandong-zjt'"))
         db.session.commit()
         before = _counts()
