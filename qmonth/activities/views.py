@@ -333,10 +333,12 @@ def _media(activity, form) -> dict:
     if activity is not None:
         return {"photos": activity.photos, "attachments": activity.attachments,
                 "upload_url": url_for("photos.upload", activity_id=activity.id),
+                "resumable_url": url_for("photos.create_photo_upload", activity_id=activity.id),
                 "file_upload_url": url_for("photos.upload_file", activity_id=activity.id)}
     key = form.form_key.data
     return {"photos": staged_photos(current_user, key), "attachments": staged_attachments(current_user, key),
             "upload_url": url_for("photos.upload_staged", form_key=key),
+            "resumable_url": url_for("photos.create_staged_photo_upload", form_key=key),
             "file_upload_url": url_for("photos.upload_file_staged", form_key=key)}
 
 

@@ -187,10 +187,12 @@ def _gallery_context(activity_id: int | None, staging_key: str | None) -> dict:
         activity = db.session.get(Activity, activity_id)
         return {"photos": activity.photos, "attachments": activity.attachments, "editable": True,
                 "upload_url": url_for("photos.upload", activity_id=activity_id),
+                "resumable_url": url_for("photos.create_photo_upload", activity_id=activity_id),
                 "file_upload_url": url_for("photos.upload_file", activity_id=activity_id)}
     return {"photos": staged_photos(current_user, staging_key),
             "attachments": staged_attachments(current_user, staging_key), "editable": True,
             "upload_url": url_for("photos.upload_staged", form_key=staging_key),
+            "resumable_url": url_for("photos.create_staged_photo_upload", form_key=staging_key),
             "file_upload_url": url_for("photos.upload_file_staged", form_key=staging_key)}
 
 
