@@ -166,7 +166,11 @@
       if (answer.complete) return answer;
       job.uploadUrl = answer.url;
       return sendFrom(job, answer.offset || 0, 0);
-    }).then(function (answer) { return answer.photo; });
+    }).then(function (answer) {
+      // Every byte is in but the photo is still being made (a cut during the last piece): ask again.
+      if (!answer.complete || !answer.photo) throw new Stop("transient");
+      return answer.photo;
+    });
   }
 
   // Files: one request ---------------------------------------------------------------------------
