@@ -17,7 +17,8 @@ from ..deadlines import is_locked
 from ..models import Activity, Attachment, AuditEvent, Campaign, Photo
 from ..timeutil import LOCAL_TZ, utcnow
 from ..photos.services import (
-    UploadRefused, add_attachment, parse_client_id, add_photo, attach_staged, refuse_when_full, staged_attachments, staged_photos,
+    AttachmentAlreadyReceived, UploadRefused, add_attachment, parse_client_id, add_photo, attach_staged, refuse_when_full,
+    staged_attachments, staged_photos,
 )
 from ..parsing import positive_int
 from ..photos.views import FORM_KEY
@@ -356,6 +357,8 @@ def _store_uploaded_files(*, activity, staging_key) -> list[str]:
                 with db.session.begin_nested():
                     add(stream=upload_file.stream, filename=upload_file.filename, by=current_user,
                         activity=activity, staging_key=staging_key)
+            except AttachmentAlreadyReceived:
+                continue  # the same file is there already: nothing to add, nothing to report
             except UploadRefused as error:
                 problems.append(str(error))
     return problems

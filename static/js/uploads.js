@@ -2,7 +2,8 @@
 // shrunk in the browser (photo-prep.js) and sent one at a time as resumable uploads under a
 // client-generated id (qmonth/photos/resumable.py, as quick entry's outbox.js does): a cut photo
 // goes on from the last byte the server acknowledged, and a repeat after a lost answer is
-// answered "already received", never stored twice. Files go in one request.
+// answered "already received", never stored twice. Files go in one request (the same bytes again
+// on the same activity are answered "already received" too).
 // Nothing gives up silently: after a few quick retries an item waits on a slower timer (30 s,
 // doubling up to 5 minutes) while the page is open, says so and offers 「重试」; only a refusal
 // from the server (its message is shown) ends it. No dependencies.
@@ -371,9 +372,9 @@
     function arrived(job, body) {
       var item = job.item;
       jobs.splice(jobs.indexOf(job), 1);
-      var shownAlready = isPhoto && body.id && document.getElementById("photo-" + body.id);
+      var shownAlready = body.id && document.getElementById((isPhoto ? "photo-" : "attachment-") + body.id);
       if (shownAlready) {
-        // A repeat of a photo already on the page (same client id): received once, nothing to add.
+        // A repeat of a photo (same client id) or file (same bytes) already on the page: nothing to add.
         item.node.classList.add("is-done");
         item.bar.remove();
         item.status.textContent = "“" + job.name + "”已收到，无需重复上传。";

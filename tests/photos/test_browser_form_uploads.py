@@ -127,3 +127,25 @@ def test_after_the_quick_retries_an_item_waits_says_so_and_can_be_retried(live_s
     assert photo_rows(live_server, activity.id) == ["IMG_9.jpg"]
     assert page.inner_text(".photo-count") == "1"
     assert not dock.is_visible()
+
+
+def test_a_file_chosen_again_is_already_received(live_server, page_at, make_activity):
+    """Files carry no client id: the same bytes again on the same activity (a retry after a lost
+    answer, or chosen twice) are answered "already received" and listed once."""
+    activity = make_activity(title="活动方案重复上传")
+    page = page_at(390, 844, service_workers="block")
+    browser_login(page, live_server, "jinan-zj")
+    page.goto(f"{live_server.url}/activities/{activity.id}/edit")
+    plan = {"name": "活动方案.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.7\n%....\n%%EOF\n"}
+    files = "#media [data-field=file] input[type=file]"
+    page.set_input_files(files, files=[plan])
+    page.locator("#attachment-list .attachment").first.wait_for(timeout=20000)
+    page.set_input_files(files, files=[plan])
+    assert wait_until(page, "document.querySelector('.upload-queue .upload-item.is-done') !== null", 20)
+    assert "“活动方案.pdf”已收到，无需重复上传。" in page.inner_text("#media")
+    assert page.locator("#attachment-list .attachment").count() == 1
+    with live_server.app.app_context():
+        from qmonth.models import Attachment
+
+        assert db.session.scalar(select(func.count(Attachment.id)).where(Attachment.activity_id == activity.id)) == 1
+    assert page.console_errors == []
