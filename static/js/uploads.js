@@ -129,7 +129,8 @@
     }).then(function (answer) {
       if (answer.complete) return answer;
       if (answer.offset > offset) {
-        job.quick = 0;  // progress: the quick retries start again
+        job.quick = 0;  // progress: the quick retries start again, the slow timer from 30 s
+        job.slow = 0;
         job.quickSpent = false;
         return sendFrom(job, answer.offset, 0);
       }
@@ -194,10 +195,10 @@
   function keepTrying(job, attempt, done, failed) {
     var release;
     var released = new Promise(function (resolve) { release = resolve; });
-    var slow = 0;
     var timer = null;
     var running = false;
     job.quick = 0;
+    job.slow = 0;
 
     function run() {
       if (running) return;
@@ -224,8 +225,8 @@
           timer = setTimeout(run, wait);
           return;
         }
-        var later = Math.min(MAX_SLOW_RETRY_MS, SLOW_RETRY_MS * Math.pow(2, slow));
-        slow += 1;
+        var later = Math.min(MAX_SLOW_RETRY_MS, SLOW_RETRY_MS * Math.pow(2, job.slow));
+        job.slow += 1;
         job.paused(later);
         timer = setTimeout(run, later);
         release();

@@ -113,6 +113,10 @@ def test_after_the_quick_retries_an_item_waits_says_so_and_can_be_retried(live_s
     if os.environ.get("QMONTH_SCREENSHOTS"):
         item.scroll_into_view_if_needed()
         page.screenshot(path=f"{os.environ['QMONTH_SCREENSHOTS']}/form-upload-paused-390.png")
+        page.set_viewport_size({"width": 1280, "height": 900})
+        item.scroll_into_view_if_needed()
+        page.screenshot(path=f"{os.environ['QMONTH_SCREENSHOTS']}/form-upload-paused-1280.png")
+        page.set_viewport_size({"width": 390, "height": 844})
 
     # The slow timer keeps trying (30 s, then 60 s) while the page is open; nothing is given up.
     page.clock.run_for(31000)
