@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import re
 import shutil
 import sys
@@ -61,16 +62,29 @@ def camera_photo(seed: int) -> bytes:
     return samples.encode(samples.photo_like(4000, 3000, seed=seed), "JPEG", quality=92, exif=exif.tobytes())
 
 
-def record_photo_posts(app) -> list[tuple[float, int]]:
-    """(arrival time, body bytes) of every photo POST the server received in full."""
-    seen: list[tuple[float, int]] = []
+def record_photo_posts(app) -> list[list]:
+    """[arrival time of its last bytes, body bytes] of every photo the form's uploader sent: each
+    photo is a resumable upload (POST .../photo-uploads, then PATCH /photo-uploads/<token>)."""
+    seen: list[list] = []
+    by_url: dict[str, list] = {}
     inner = app.wsgi_app
 
     def recording(environ, start_response):
-        if environ["REQUEST_METHOD"] == "POST" and environ["PATH_INFO"].endswith("/photos"):
+        method, path = environ["REQUEST_METHOD"], environ["PATH_INFO"]
+        if method == "POST" and path.endswith("/photo-uploads"):
+            answer = b"".join(inner(environ, start_response))
+            url = json.loads(answer).get("url")
+            if url and url not in by_url:
+                by_url[url] = [time.perf_counter(), 0]
+                seen.append(by_url[url])
+            return [answer]
+        if method == "PATCH" and path in by_url:
             body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-            seen.append((time.perf_counter(), len(body)))
             environ["wsgi.input"] = io.BytesIO(body)
+            answer = b"".join(inner(environ, start_response))
+            by_url[path][0] = time.perf_counter()
+            by_url[path][1] += len(body)
+            return [answer]
         return inner(environ, start_response)
 
     app.wsgi_app = recording

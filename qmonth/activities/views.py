@@ -17,7 +17,8 @@ from ..deadlines import is_locked
 from ..models import Activity, Attachment, AuditEvent, Campaign, Photo
 from ..timeutil import LOCAL_TZ, utcnow
 from ..photos.services import (
-    UploadRefused, add_attachment, parse_client_id, add_photo, attach_staged, refuse_when_full, staged_attachments, staged_photos,
+    AttachmentAlreadyReceived, UploadRefused, add_attachment, parse_client_id, add_photo, attach_staged, refuse_when_full,
+    staged_attachments, staged_photos,
 )
 from ..parsing import positive_int
 from ..photos.views import FORM_KEY
@@ -333,10 +334,12 @@ def _media(activity, form) -> dict:
     if activity is not None:
         return {"photos": activity.photos, "attachments": activity.attachments,
                 "upload_url": url_for("photos.upload", activity_id=activity.id),
+                "resumable_url": url_for("photos.create_photo_upload", activity_id=activity.id),
                 "file_upload_url": url_for("photos.upload_file", activity_id=activity.id)}
     key = form.form_key.data
     return {"photos": staged_photos(current_user, key), "attachments": staged_attachments(current_user, key),
             "upload_url": url_for("photos.upload_staged", form_key=key),
+            "resumable_url": url_for("photos.create_staged_photo_upload", form_key=key),
             "file_upload_url": url_for("photos.upload_file_staged", form_key=key)}
 
 
@@ -354,6 +357,8 @@ def _store_uploaded_files(*, activity, staging_key) -> list[str]:
                 with db.session.begin_nested():
                     add(stream=upload_file.stream, filename=upload_file.filename, by=current_user,
                         activity=activity, staging_key=staging_key)
+            except AttachmentAlreadyReceived:
+                continue  # the same file is there already: nothing to add, nothing to report
             except UploadRefused as error:
                 problems.append(str(error))
     return problems

@@ -51,6 +51,15 @@ class AlreadyReceived(Exception):
         self.photo = photo
 
 
+class AttachmentAlreadyReceived(Exception):
+    """The same file, byte for byte, that this user already put on this activity (or staged form):
+    a retry after a lost answer, answered with the first row rather than stored twice."""
+
+    def __init__(self, attachment: Attachment) -> None:
+        super().__init__(attachment.id)
+        self.attachment = attachment
+
+
 CLIENT_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 MESSAGE_BAD_CLIENT_ID = "照片编号格式不正确，请刷新页面后重新上传。"
 
@@ -403,10 +412,31 @@ def _office_document_type(path: Path) -> str | None:
     return None
 
 
+def _earlier_attachment(sha256: str, *, by: User, activity: Activity | None,
+                        staging_key: str | None) -> Attachment | None:
+    query = select(Attachment).where(Attachment.sha256 == sha256, Attachment.uploaded_by_id == by.id)
+    if activity is not None:
+        query = query.where(Attachment.activity_id == activity.id)
+    else:
+        query = query.where(Attachment.activity_id.is_(None), Attachment.staging_key == staging_key)
+    return db.session.scalar(query.order_by(Attachment.id).limit(1))
+
+
+def repeated_attachment(stream, *, by: User, activity: Activity | None, staging_key: str | None) -> int | None:
+    """The id of the file these bytes repeat (see add_attachment), or None; the stream is rewound."""
+    digest = hashlib.sha256()
+    while chunk := stream.read(1024 * 1024):
+        digest.update(chunk)
+    stream.seek(0)
+    earlier = _earlier_attachment(digest.hexdigest(), by=by, activity=activity, staging_key=staging_key)
+    return earlier.id if earlier is not None else None
+
+
 def add_attachment(*, stream, filename: str, by: User, activity: Activity | None = None,
                    staging_key: str | None = None) -> Attachment:
     """Stream a video or document to a local scratch file, check it by content, put it in the
-    store, add the row (caller commits)."""
+    store, add the row (caller commits). The same bytes again from the same user on the same
+    activity or staged form raise AttachmentAlreadyReceived (a retry whose answer was lost)."""
     key = new_storage_key()
     store = uploads()
     scratch = store.scratch_path(attachment_key(key, "upload"))
@@ -430,6 +460,9 @@ def add_attachment(*, stream, filename: str, by: User, activity: Activity | None
         kind, extension, content_type = sniffed
         if kind is AttachmentKind.DOCUMENT and size > MAX_DOCUMENT_BYTES:
             raise refused(filename, "文件不能超过 20 MB。")
+        earlier = _earlier_attachment(digest.hexdigest(), by=by, activity=activity, staging_key=staging_key)
+        if earlier is not None:  # before the limit: a repeat of the 10th file is not an 11th
+            raise AttachmentAlreadyReceived(earlier)
         refuse_when_full(Attachment, filename, by=by, activity=activity, staging_key=staging_key)
         store.put_file(attachment_key(key, extension), scratch)
     finally:

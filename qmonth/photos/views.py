@@ -19,8 +19,8 @@ from ..models import Activity, Attachment, Photo
 from ..redirects import referrer_on_this_site
 from . import bp, capture_time
 from .services import (
-    AlreadyReceived, ClientIdConflict, UploadRefused, add_attachment, add_photo, check_repeat, delete_attachment,
-    delete_photo, make_cover, move_photo, parse_client_id, refuse_when_full, set_caption,
+    AlreadyReceived, AttachmentAlreadyReceived, ClientIdConflict, UploadRefused, add_attachment, add_photo,
+    check_repeat, delete_attachment, delete_photo, repeated_attachment, make_cover, move_photo, parse_client_id, refuse_when_full, set_caption,
 )
 from ..storage import send_stored, uploads
 from .storage import PHOTO_VARIANTS, attachment_key, photo_key
@@ -108,14 +108,19 @@ def _store_upload(field: str, *, activity, staging_key, back):
                      "taken_at": capture_time.from_client(request.form.get("taken_at"))}
             check_repeat(upload_file.stream, by=current_user, client_id=extra["client_id"],
                          filename=upload_file.filename)
-        # a full activity refuses the file before it is read or decoded
+        # a full activity refuses the file before it is read or decoded (unless it repeats one there)
         refuse_when_full(model, upload_file.filename, by=current_user, activity=activity, staging_key=staging_key)
+    except UploadRefused as error:
+        earlier = (repeated_attachment(upload_file.stream, by=current_user, activity=activity,
+                                       staging_key=staging_key) if model is Attachment else None)
+        db.session.rollback()
+        if earlier is not None:
+            return _upload_response(db.session.get(Attachment, earlier), back=back, template=template, repeat=True)
+        return _upload_response(error=str(error), back=back, template=template,
+                                status=409 if isinstance(error, ClientIdConflict) else 422)
     except AlreadyReceived as repeat:
         return _upload_response(repeat.photo, back=back, template=template, repeat=True)
-    except ClientIdConflict as error:
-        db.session.rollback()
-        return _upload_response(error=str(error), back=back, template=template, status=409)
-    except (UploadRefused, capture_time.BadCaptureTime) as error:
+    except capture_time.BadCaptureTime as error:
         db.session.rollback()
         return _upload_response(error=str(error), back=back, template=template)
     # This POST began IMMEDIATE (see create_app): it has held the write lock since its first
@@ -133,6 +138,11 @@ def _store_upload(field: str, *, activity, staging_key, back):
         photo_id = repeat.photo.id
         db.session.rollback()
         return _upload_response(db.session.get(Photo, photo_id), back=back, template=template, repeat=True)
+    except AttachmentAlreadyReceived as repeat:  # the same file again: a retry after a lost answer
+        attachment_id = repeat.attachment.id
+        db.session.rollback()
+        return _upload_response(db.session.get(Attachment, attachment_id), back=back, template=template,
+                                repeat=True)
     except ClientIdConflict as error:
         db.session.rollback()
         return _upload_response(error=str(error), back=back, template=template, status=409)
@@ -187,10 +197,12 @@ def _gallery_context(activity_id: int | None, staging_key: str | None) -> dict:
         activity = db.session.get(Activity, activity_id)
         return {"photos": activity.photos, "attachments": activity.attachments, "editable": True,
                 "upload_url": url_for("photos.upload", activity_id=activity_id),
+                "resumable_url": url_for("photos.create_photo_upload", activity_id=activity_id),
                 "file_upload_url": url_for("photos.upload_file", activity_id=activity_id)}
     return {"photos": staged_photos(current_user, staging_key),
             "attachments": staged_attachments(current_user, staging_key), "editable": True,
             "upload_url": url_for("photos.upload_staged", form_key=staging_key),
+            "resumable_url": url_for("photos.create_staged_photo_upload", form_key=staging_key),
             "file_upload_url": url_for("photos.upload_file_staged", form_key=staging_key)}
 
 

@@ -1,11 +1,25 @@
-// Photo and file uploads for qmonth: photos shrunk in the browser (photo-prep.js), sent one
-// at a time with a progress bar, retried when the network drops. No dependencies.
+// Photo and file uploads of the activity form (/activities/new, /activities/<id>/edit): photos are
+// shrunk in the browser (photo-prep.js) and sent one at a time as resumable uploads under a
+// client-generated id (qmonth/photos/resumable.py, as quick entry's outbox.js does): a cut photo
+// goes on from the last byte the server acknowledged, and a repeat after a lost answer is
+// answered "already received", never stored twice. Files go in one request (the same bytes again
+// on the same activity are answered "already received" too).
+// Nothing gives up silently: after a few quick retries an item waits on a slower timer (30 s,
+// doubling up to 5 minutes) while the page is open, says so and offers 「重试」; only a refusal
+// from the server (its message is shown) ends it. No dependencies.
 // Without this script the file inputs simply submit with the form.
 (function () {
   "use strict";
 
-  var MAX_TRIES = 8;
-  var RETRY_BASE_MS = 1000;
+  var CHUNK_BYTES = 256 * 1024;
+  var QUICK_RETRIES = 5;             // tried again after 1, 2, 4, 8 and 16 s without progress...
+  var QUICK_RETRY_MS = 1000;
+  var SLOW_RETRY_MS = 30000;         // ...then after 30 s, doubling up to 5 minutes
+  var MAX_SLOW_RETRY_MS = 5 * 60 * 1000;
+  var REQUEST_TIMEOUT_MS = 120000;   // a stalled link must not hold an item for ever
+  var FILE_TIMEOUT_MS = 10 * 60 * 1000;
+  var CHUNK_TYPE = "application/offset+octet-stream";
+  var DONE_SHOWN_MS = 4000;
 
   function csrfToken() {
     try {
@@ -15,64 +29,221 @@
     }
   }
 
-  function send(url, field, file, onProgress, fields) {
+  function newId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var bytes = crypto.getRandomValues(new Uint8Array(16));  // plain HTTP has no randomUUID
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    var hex = Array.prototype.map.call(bytes, function (b) { return (b + 0x100).toString(16).slice(1); }).join("");
+    return hex.slice(0, 8) + "-" + hex.slice(8, 12) + "-" + hex.slice(12, 16) + "-" + hex.slice(16, 20) + "-" + hex.slice(20);
+  }
+
+  function sha256(blob) {
+    if (!(window.crypto && crypto.subtle)) return Promise.resolve("");  // plain HTTP: the length still checks
+    return blob.arrayBuffer().then(function (buffer) { return crypto.subtle.digest("SHA-256", buffer); })
+      .then(function (digest) {
+        return Array.prototype.map.call(new Uint8Array(digest), function (b) { return (b + 0x100).toString(16).slice(1); }).join("");
+      }).catch(function () { return ""; });
+  }
+
+  function pause(ms) {
+    return new Promise(function (resolve) { setTimeout(resolve, ms); });
+  }
+
+  // Talking to the server -----------------------------------------------------------------------
+
+  // "final": refused, the message is shown; "transient": network or 5xx, tried again.
+  function Stop(kind, message) { this.kind = kind; this.message = message || ""; }
+
+  function refusal(status, answer, name) {
+    if (status === 401) return "登录已过期，请重新登录后重新选择“" + name + "”。";
+    if (status === 400) return "页面已过期，请刷新页面后重新选择“" + name + "”。";
+    if (status === 413) return "“" + name + "”未能上传：文件过大。";
+    return (answer && answer.error) || "“" + name + "”未能上传（" + status + "）。";
+  }
+
+  function toLoginPage(xhr) {
+    try { return /\/login$/.test(new URL(xhr.responseURL).pathname); } catch (e) { return false; }
+  }
+
+  // One request; resolves with the JSON answer (also a 409 that tells the offset, and a 404 when
+  // `missing` is allowed), rejects with a Stop.
+  function request(method, url, options) {
     return new Promise(function (resolve, reject) {
       var xhr = new XMLHttpRequest();
-      xhr.open("POST", url);
-      xhr.setRequestHeader("X-CSRFToken", csrfToken());
+      xhr.open(method, url);
       xhr.setRequestHeader("X-Requested-With", "qmonth-upload");
-      xhr.upload.onprogress = function (event) {
-        if (event.lengthComputable) onProgress(event.loaded / event.total);
-      };
+      if (method !== "GET") xhr.setRequestHeader("X-CSRFToken", csrfToken());
+      Object.keys(options.headers || {}).forEach(function (name) { xhr.setRequestHeader(name, options.headers[name]); });
+      if (options.onProgress && xhr.upload) {
+        xhr.upload.onprogress = function (event) { options.onProgress(event.loaded, event.lengthComputable ? event.total : 0); };
+      }
+      xhr.timeout = options.timeout || REQUEST_TIMEOUT_MS;
       xhr.onload = function () {
-        var body = null;
-        try { body = JSON.parse(xhr.responseText); } catch (e) { body = null; }
-        if (xhr.status >= 200 && xhr.status < 300 && body && body.ok) {
-          resolve(body);
-        } else if (xhr.status >= 400 && xhr.status < 500 && xhr.status !== 408 && xhr.status !== 429) {
-          var message = body && body.error ? body.error : "“" + file.name + "”未能上传（" + xhr.status + "）。";
-          if (xhr.status === 400) message = "页面已过期，请刷新页面后重新选择“" + file.name + "”。";
-          if (xhr.status === 413) message = "“" + file.name + "”未能上传：文件过大。";
-          reject({ final: true, message: message });
-        } else {
-          reject({ final: false });
+        var answer = null;
+        try { answer = JSON.parse(xhr.responseText); } catch (e) { answer = null; }
+        var status = toLoginPage(xhr) ? 401 : xhr.status;
+        if (status >= 200 && status < 300 && answer && answer.ok) { resolve(answer); return; }
+        if (status === 409 && answer && typeof answer.offset === "number") { resolve(answer); return; }
+        if (status === 404 && options.missing) { resolve({ missing: true }); return; }
+        if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
+          reject(new Stop("final", refusal(status, answer, options.name)));
+          return;
         }
+        reject(new Stop("transient"));
       };
-      xhr.onerror = xhr.ontimeout = function () { reject({ final: false }); };
-      xhr.timeout = 10 * 60 * 1000;
-      var data = new FormData();
-      Object.keys(fields || {}).forEach(function (name) { data.append(name, fields[name]); });
-      data.append(field, file, file.name);
-      xhr.send(data);
+      xhr.onerror = xhr.ontimeout = xhr.onabort = function () { reject(new Stop("transient")); };
+      xhr.send(options.body || null);
     });
   }
 
-  function sendWithRetry(url, field, file, item, fields) {
-    var tries = 0;
-    function attempt() {
-      tries += 1;
-      return send(url, field, file, function (fraction) {
-        item.bar.value = Math.round(fraction * 100);
-        item.status.textContent = "上传中 " + Math.round(fraction * 100) + "%";
-      }, fields).catch(function (error) {
-        if (error.final || tries >= MAX_TRIES) throw error;
-        var wait = Math.min(30000, RETRY_BASE_MS * Math.pow(2, tries - 1));
-        item.status.textContent = "网络中断，" + Math.round(wait / 1000) + " 秒后自动重试（第 " + tries + " 次）";
-        item.node.classList.add("is-retrying");
-        return new Promise(function (resolve) { setTimeout(resolve, wait); }).then(function () {
-          item.node.classList.remove("is-retrying");
-          return attempt();
-        });
-      });
-    }
-    return attempt();
+  // Photos: resumable ----------------------------------------------------------------------------
+
+  // Create the upload, or find where it stands: the same client id again is the same upload
+  // (or, once the photo is made, the photo itself, "already received").
+  function createUpload(job) {
+    var hashed = job.hash !== undefined ? Promise.resolve(job.hash) : sha256(job.blob);
+    return hashed.then(function (hash) {
+      job.hash = hash;
+      var data = new FormData();
+      data.append("length", String(job.blob.size));
+      data.append("client_id", job.clientId);
+      data.append("filename", job.name);
+      if (hash) data.append("sha256", hash);
+      if (job.takenAt) data.append("taken_at", job.takenAt);
+      return request("POST", job.createUrl, { body: data, name: job.name });
+    });
   }
 
-  // Photos are shrunk and their capture time read by photo-prep.js; files go as they are.
-  function prepare(file, limit) {
-    if (!limit || !window.qmonthPhotoPrep) return Promise.resolve({ file: file, takenAt: "" });
-    return window.qmonthPhotoPrep.prepare(file, limit);
+  // The rest of the photo from `offset`, a piece at a time; each acknowledged piece stays
+  // acknowledged. A cut (or a 409 while the server still reads the cut piece) is tried again
+  // within seconds from the offset the server reports; `tries` counts attempts without progress.
+  function sendFrom(job, offset, tries) {
+    if (offset >= job.blob.size) return request("GET", job.uploadUrl, { name: job.name });
+    var piece = job.blob.slice(offset, Math.min(job.blob.size, offset + CHUNK_BYTES));
+    job.progress(offset);
+    return request("PATCH", job.uploadUrl, {
+      body: piece, name: job.name,
+      headers: { "Upload-Offset": String(offset), "Content-Type": CHUNK_TYPE },
+      onProgress: function (loaded) { job.progress(offset + Math.min(loaded, piece.size)); }
+    }).then(function (answer) {
+      if (answer.complete) return answer;
+      if (answer.offset > offset) {
+        job.quick = 0;  // progress: the quick retries start again, the slow timer from 30 s
+        job.slow = 0;
+        job.quickSpent = false;
+        return sendFrom(job, answer.offset, 0);
+      }
+      if (tries >= QUICK_RETRIES) throw new Stop("transient");
+      job.waiting(QUICK_RETRY_MS * Math.pow(2, tries), tries + 1);
+      return pause(QUICK_RETRY_MS * Math.pow(2, tries)).then(function () {
+        return sendFrom(job, answer.offset, tries + 1);
+      });
+    }, function (stop) {
+      if (!(stop instanceof Stop) || stop.kind !== "transient") throw stop;
+      return resumeAfterCut(job, offset, tries + 1, stop);
+    });
   }
+
+  function resumeAfterCut(job, offset, tries, stop) {
+    if (tries > QUICK_RETRIES) return Promise.reject(stop);
+    var wait = QUICK_RETRY_MS * Math.pow(2, tries - 1);
+    job.waiting(wait, tries);
+    return pause(wait).then(function () {
+      return request("GET", job.uploadUrl, { missing: true, name: job.name });
+    }).then(function (status) {
+      if (status.missing) throw new Stop("transient");  // expired: the next attempt creates it again
+      if (status.complete) return status;
+      var reached = status.offset || 0;
+      return sendFrom(job, reached, reached > offset ? 0 : tries);
+    }, function (again) {
+      if (!(again instanceof Stop) || again.kind !== "transient") throw again;
+      return resumeAfterCut(job, offset, tries + 1, again);
+    });
+  }
+
+  // One attempt at a photo: resolves with the photo's answer ({id, html, already_received}).
+  function sendPhoto(job) {
+    return createUpload(job).then(function (answer) {
+      if (answer.complete) return answer;
+      job.uploadUrl = answer.url;
+      return sendFrom(job, answer.offset || 0, 0);
+    }).then(function (answer) {
+      // Every byte is in but the photo is still being made (a cut during the last piece): ask again.
+      if (!answer.complete || !answer.photo) throw new Stop("transient");
+      return answer.photo;
+    });
+  }
+
+  // Files: one request ---------------------------------------------------------------------------
+
+  function sendFile(job) {
+    var data = new FormData();
+    data.append(job.field, job.blob, job.name);
+    job.progress(0);
+    return request("POST", job.url, {
+      body: data, name: job.name, timeout: FILE_TIMEOUT_MS,
+      onProgress: function (loaded, total) { job.progress(total ? job.blob.size * loaded / total : 0); }
+    });
+  }
+
+  // Trying until it arrives or is refused ----------------------------------------------------------
+
+  // Quick retries first (a second or two), then the slow timer while the page is open. Resolves
+  // once the item has arrived, been refused or been paused on the slow timer (so that the next
+  // item goes meanwhile); `done` or `failed` is called when it ends.
+  function keepTrying(job, attempt, done, failed) {
+    var release;
+    var released = new Promise(function (resolve) { release = resolve; });
+    var timer = null;
+    var running = false;
+    job.quick = 0;
+    job.slow = 0;
+
+    function run() {
+      if (running) return;
+      running = true;
+      clearTimeout(timer);
+      job.resume();
+      attempt(job).then(function (answer) {
+        running = false;
+        job.stopWaiting();
+        done(answer);
+        release();
+      }, function (stop) {
+        running = false;
+        if (!(stop instanceof Stop) || stop.kind !== "transient") {
+          job.stopWaiting();
+          failed(stop);
+          release();
+          return;
+        }
+        if (job.quick < QUICK_RETRIES && !job.quickSpent) {
+          job.quick += 1;
+          var wait = QUICK_RETRY_MS * Math.pow(2, job.quick - 1);
+          job.waiting(wait, job.quick);
+          timer = setTimeout(run, wait);
+          return;
+        }
+        var later = Math.min(MAX_SLOW_RETRY_MS, SLOW_RETRY_MS * Math.pow(2, job.slow));
+        job.slow += 1;
+        job.paused(later);
+        timer = setTimeout(run, later);
+        release();
+      });
+    }
+
+    job.retryNow = function () {
+      if (running) return;
+      job.quick = 0;
+      job.quickSpent = false;
+      run();
+    };
+    run();
+    return released;
+  }
+
+  // What the user sees ---------------------------------------------------------------------------
 
   function queueItem(list, name) {
     var node = document.createElement("li");
@@ -90,7 +261,51 @@
     node.appendChild(bar);
     node.appendChild(status);
     list.appendChild(node);
-    return { node: node, bar: bar, status: status };
+    return { node: node, bar: bar, status: status, button: null };
+  }
+
+  function percent(bytes, size) {
+    return size ? Math.min(100, Math.floor(bytes * 100 / size)) : 0;
+  }
+
+  function makeJob(item, prepared, name) {
+    var job = { item: item, blob: prepared.file, name: name, takenAt: prepared.takenAt || "", quickSpent: false };
+    job.progress = function (bytes) {
+      var value = percent(bytes, job.blob.size);
+      item.node.classList.remove("is-retrying");
+      item.bar.value = value;
+      item.status.textContent = "上传中 " + value + "%";
+    };
+    job.waiting = function (ms, tries) {
+      item.node.classList.add("is-retrying");
+      item.status.textContent = "网络中断，" + Math.max(1, Math.round(ms / 1000)) + " 秒后自动重试（第 " + tries + " 次）";
+      if (tries >= QUICK_RETRIES) job.quickSpent = true;
+    };
+    job.resume = function () {
+      item.node.classList.remove("is-retrying", "is-paused");
+      if (item.button) item.button.hidden = true;
+    };
+    job.paused = function (ms) {
+      item.node.classList.add("is-retrying", "is-paused");
+      var seconds = Math.round(ms / 1000);
+      var when = seconds >= 60 ? Math.round(seconds / 60) + " 分钟" : seconds + " 秒";
+      item.status.textContent = "网络中断，已暂停，" + when + "后自动重试。";
+      if (!item.button) {  // shown while paused, hidden while an attempt runs
+        item.button = document.createElement("button");
+        item.button.type = "button";
+        item.button.className = "button upload-retry";
+        item.button.textContent = "重试";
+        item.button.addEventListener("click", function () { if (job.retryNow) job.retryNow(); });
+        item.node.appendChild(item.button);
+      }
+      item.button.hidden = false;
+    };
+    job.stopWaiting = function () {
+      item.node.classList.remove("is-retrying", "is-paused");
+      if (item.button) item.button.remove();
+      item.button = null;
+    };
+    return job;
   }
 
   // The upload in progress stays in sight: a bar stuck to the top of the screen mirrors the
@@ -108,7 +323,7 @@
     }
     function update() {
       var active = Array.prototype.filter.call(document.querySelectorAll(".upload-queue .upload-item"), function (node) {
-        return !node.classList.contains("is-failed");
+        return !node.classList.contains("is-failed") && !node.classList.contains("is-done");
       });
       dock.hidden = active.length === 0;
       if (!active.length) return;
@@ -124,6 +339,17 @@
     observer.observe(queues, { childList: true, subtree: true, characterData: true, attributes: true });
   }
 
+  // Photos are shrunk and their capture time read by photo-prep.js; files go as they are.
+  function prepare(file, limit) {
+    if (!limit || !window.qmonthPhotoPrep) return Promise.resolve({ file: file, takenAt: "" });
+    return window.qmonthPhotoPrep.prepare(file, limit);
+  }
+
+  // The photo's upload route: given on the uploader, else next to the one-shot route.
+  function resumableUrl(uploader, url) {
+    return uploader.getAttribute("data-resumable-url") || url.replace(/\/photos$/, "/photo-uploads");
+  }
+
   function setUp(uploader) {
     var input = uploader.querySelector("input[type=file]");
     var queue = uploader.querySelector(".upload-queue");
@@ -131,11 +357,50 @@
     var url = uploader.getAttribute("data-upload-url");
     var field = uploader.getAttribute("data-field");
     var limit = parseInt(uploader.getAttribute("data-shrink") || "0", 10);
+    var isPhoto = field === "photo";
     var chain = Promise.resolve();
+    var jobs = [];
     dockFor(queue);
     // The script uploads the files itself: they must not also go with the form.
     input.removeAttribute("form");
     input.removeAttribute("name");
+
+    // Back online: the paused items go at once rather than at the end of their wait.
+    window.addEventListener("online", function () {
+      jobs.forEach(function (job) { if (job.item.node.classList.contains("is-paused")) job.retryNow(); });
+    });
+
+    function arrived(job, body) {
+      var item = job.item;
+      jobs.splice(jobs.indexOf(job), 1);
+      var shownAlready = body.id && document.getElementById((isPhoto ? "photo-" : "attachment-") + body.id);
+      if (shownAlready) {
+        // A repeat of a photo (same client id) or file (same bytes) already on the page: nothing to add.
+        item.node.classList.add("is-done");
+        item.bar.remove();
+        item.status.textContent = "“" + job.name + "”已收到，无需重复上传。";
+        setTimeout(function () { item.node.remove(); }, DONE_SHOWN_MS);
+        return;
+      }
+      var holder = document.createElement("div");
+      holder.innerHTML = body.html;
+      var card = holder.firstElementChild;
+      var empty = target.querySelector(".empty");
+      if (empty) empty.remove();
+      target.appendChild(card);
+      if (window.htmx) window.htmx.process(card);
+      item.node.remove();
+      var count = document.querySelector(".photo-count");
+      if (count && isPhoto) count.textContent = String(target.querySelectorAll(".photo-card").length);
+    }
+
+    function refused(job, error) {
+      var item = job.item;
+      jobs.splice(jobs.indexOf(job), 1);
+      item.node.classList.add("is-failed");
+      item.bar.remove();
+      item.status.textContent = error && error.message ? error.message : "“" + job.name + "”上传失败，请检查网络后重新选择。";
+    }
 
     input.addEventListener("change", function () {
       var files = Array.prototype.slice.call(input.files || []);
@@ -147,24 +412,21 @@
           return prepare(file, limit).then(function (prepared) {
             // Kept on the uploader so support staff (and tests) can see what was sent.
             uploader.setAttribute("data-last-bytes", String(prepared.file.size));
-            // The capture time from the original's EXIF, read before shrinking dropped it.
-            var fields = prepared.takenAt ? { taken_at: prepared.takenAt } : {};
-            return sendWithRetry(url, field, prepared.file, item, fields);
-          }).then(function (body) {
-            var holder = document.createElement("div");
-            holder.innerHTML = body.html;
-            var card = holder.firstElementChild;
-            var empty = target.querySelector(".empty");
-            if (empty) empty.remove();
-            target.appendChild(card);
-            if (window.htmx) window.htmx.process(card);
-            item.node.remove();
-            var count = document.querySelector(".photo-count");
-            if (count && field === "photo") count.textContent = String(target.querySelectorAll(".photo-card").length);
-          }).catch(function (error) {
+            var job = makeJob(item, prepared, file.name);
+            if (isPhoto) {
+              job.clientId = newId();  // one id per chosen photo, kept through every retry
+              job.createUrl = resumableUrl(uploader, url);
+            } else {
+              job.url = url;
+              job.field = field;
+            }
+            jobs.push(job);
+            return keepTrying(job, isPhoto ? sendPhoto : sendFile, function (body) { arrived(job, body); },
+                              function (error) { refused(job, error); });
+          }, function () {
             item.node.classList.add("is-failed");
             item.bar.remove();
-            item.status.textContent = error && error.message ? error.message : "“" + file.name + "”上传失败，请检查网络后重新选择。";
+            item.status.textContent = "“" + file.name + "”无法读取，请重新选择。";
           });
         });
       });

@@ -152,7 +152,7 @@ def test_upload_progress_stays_in_view_while_the_page_is_scrolled(live_server, p
         else:
             held.append(route)
 
-    page.route(re.compile(r".*/photos$"), hold)
+    page.route(re.compile(r".*/photo-uploads$"), hold)  # each photo's resumable upload begins here
     photos = [{"name": f"IMG_{i}.jpg", "mimeType": "image/jpeg",
                "buffer": samples.encode(samples.photo_like(1200, 900, seed=i), "JPEG", quality=85)} for i in range(3)]
     page.set_input_files("#media input[type=file]", files=photos)

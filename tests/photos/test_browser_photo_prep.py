@@ -1,6 +1,7 @@
 """Real Chromium at phone size: a 12-megapixel photo is shrunk to what the server keeps before it
 is sent, and its capture time is read from the original's EXIF first (a canvas drops EXIF)."""
 import io
+import json
 
 from PIL import ExifTags, Image
 from sqlalchemy import select
@@ -24,18 +25,31 @@ def camera_jpeg(*, taken: str | None, orientation: int | None = None, size=(4000
 
 
 def record_uploads(server) -> list[dict]:
-    """What the browser really sent to the photo routes: each request's form fields and file sizes."""
+    """What the browser really sent for each photo: the fields that created its resumable upload
+    and, per file name, the bytes its PATCH requests carried (qmonth/photos/resumable.py)."""
     seen = []
+    by_url = {}
     inner = server.app.wsgi_app
 
     def recording(environ, start_response):
-        if environ["REQUEST_METHOD"] == "POST" and environ["PATH_INFO"].endswith("/photos"):
+        method, path = environ["REQUEST_METHOD"], environ["PATH_INFO"]
+        if method == "POST" and path.endswith("/photo-uploads"):
             body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-            _stream, form, files = parse_form_data({
+            _stream, form, _files = parse_form_data({
                 "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body)),
                 "CONTENT_TYPE": environ.get("CONTENT_TYPE", ""), "REQUEST_METHOD": "POST"})
-            seen.append({"fields": dict(form), "files": {f.filename: len(f.read()) for f in files.values()}})
             environ["wsgi.input"] = io.BytesIO(body)
+            answer = b"".join(inner(environ, start_response))
+            upload = {"fields": dict(form), "files": {form["filename"]: 0}}
+            seen.append(upload)
+            by_url[json.loads(answer)["url"]] = upload
+            return [answer]
+        if method == "PATCH" and path in by_url:
+            body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+            environ["wsgi.input"] = io.BytesIO(body)
+            files = by_url[path]["files"]
+            [name] = files
+            files[name] += len(body)
         return inner(environ, start_response)
 
     server.app.wsgi_app = recording
@@ -68,6 +82,7 @@ def test_a_12_megapixel_photo_is_sent_shrunk_with_its_capture_time(live_server, 
     assert request["fields"]["taken_at"] == "2024-09-18T10:12:33"
     [(sent_name, sent_bytes)] = request["files"].items()
     assert sent_name == "IMG_0001.jpg" and sent_bytes <= MAX_SENT
+    assert int(request["fields"]["length"]) == sent_bytes
     assert int(page.get_attribute("#media [data-uploader]", "data-last-bytes")) == sent_bytes
     # The stored photo: upright (orientation 6 turned the 4000 x 3000 sensor picture), 1600 px on the
     # long side, and no EXIF (no GPS) in the copy the PDF embeds.

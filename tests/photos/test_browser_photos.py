@@ -72,7 +72,7 @@ def test_a_dropped_upload_is_retried_and_succeeds(live_server, page_at):
         else:
             route.continue_()
 
-    page.route(re.compile(r".*/photos$"), flaky)
+    page.route(re.compile(r".*/photo-uploads$"), flaky)  # the resumable upload's creation
     page.set_input_files("#media input[type=file]", files=[jpeg_file("flaky.jpg", 7)])
     page.locator(".upload-item.is-retrying").wait_for()
     assert "自动重试" in page.inner_text(".upload-status")

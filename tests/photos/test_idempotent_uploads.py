@@ -13,7 +13,7 @@ from PIL import ExifTags, Image
 from sqlalchemy import func, select
 
 from qmonth.extensions import db
-from qmonth.models import Photo
+from qmonth.models import Attachment, Photo
 from qmonth.photos import services as photo_services
 
 from tests import photo_samples as samples
@@ -241,3 +241,68 @@ def test_a_repeat_whose_twin_committed_after_the_first_look_is_already_received(
     other_id = send(client, activity.id, jpeg(), "IMG_2.jpg", token(), client_id=str(uuid.uuid4()))
     assert other_id.status_code == 422 and "完全相同" in other_id.get_json()["error"]
     assert photo_count(activity.id) == 1
+
+
+# Files (videos, documents): no client id; the same bytes again from the same user on the same
+# activity or staged form is a retry whose answer was lost, answered with the first row.
+
+PDF = b"%PDF-1.7\n%....\n%%EOF\n"
+
+
+def send_file(client, path: str, data: bytes, name: str, token: str):
+    return client.post(path, data={"file": (io.BytesIO(data), name)}, headers={**JSON_UPLOAD, "X-CSRFToken": token},
+                       content_type="multipart/form-data")
+
+
+def file_count(**where) -> int:
+    query = select(func.count(Attachment.id))
+    for name, value in where.items():
+        query = query.where(getattr(Attachment, name) == value)
+    return db.session.scalar(query)
+
+
+def test_a_file_sent_again_is_already_received_and_stored_once(client, login_as, make_activity, token):
+    activity = make_activity("jinan-zj")
+    other = make_activity("jinan-zj", title="另一项活动")
+    login_as("jinan-zj")
+    first = send_file(client, f"/activities/{activity.id}/files", PDF, "活动方案.pdf", token())
+    again = send_file(client, f"/activities/{activity.id}/files", PDF, "活动方案.pdf", token())
+    assert first.status_code == again.status_code == 200
+    assert first.get_json()["already_received"] is False and again.get_json()["already_received"] is True
+    assert again.get_json()["id"] == first.get_json()["id"] and again.get_json()["html"] == first.get_json()["html"]
+    assert file_count(activity_id=activity.id) == 1
+    # Another file, or the same file on another activity, is stored.
+    assert send_file(client, f"/activities/{activity.id}/files", PDF + b"\n", "修订版.pdf", token()).status_code == 200
+    elsewhere = send_file(client, f"/activities/{other.id}/files", PDF, "活动方案.pdf", token())
+    assert elsewhere.status_code == 200 and elsewhere.get_json()["already_received"] is False
+    assert file_count(activity_id=activity.id) == 2 and file_count(activity_id=other.id) == 1
+    # A staged form: the same.
+    key = "cd" * 16
+    for _ in range(2):
+        assert send_file(client, f"/activities/staged/{key}/files", PDF, "方案.pdf", token()).status_code == 200
+    assert file_count(staging_key=key) == 1
+
+
+def test_a_repeated_tenth_file_is_already_received_not_refused(client, login_as, make_activity, token):
+    activity = make_activity("jinan-zj")
+    login_as("jinan-zj")
+    for n in range(10):
+        response = send_file(client, f"/activities/{activity.id}/files", PDF + str(n).encode(), f"{n}.pdf", token())
+        assert response.status_code == 200
+    again = send_file(client, f"/activities/{activity.id}/files", PDF + b"9", "9.pdf", token())
+    assert again.status_code == 200 and again.get_json()["already_received"] is True
+    assert file_count(activity_id=activity.id) == 10
+
+
+def test_the_same_file_twice_in_a_form_without_javascript_is_stored_once(client, login_as, make_activity):
+    from tests.activities.test_activity_form import form_page, valid_fields
+
+    activity = make_activity("jinan-zj")
+    login_as("jinan-zj")
+    _html, csrf, _key = form_page(client, f"/activities/{activity.id}/edit")
+    response = client.post(f"/activities/{activity.id}/edit", content_type="multipart/form-data", data={
+        "csrf_token": csrf, **valid_fields(),
+        "files": [(io.BytesIO(PDF), "方案.pdf"), (io.BytesIO(PDF), "方案（副本）.pdf")]})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert file_count(activity_id=activity.id) == 1
