@@ -17,7 +17,7 @@
   var KEEP_DELIVERED_MS = 7 * 24 * 3600 * 1000;
   var OUTBOX_HEADER = "qmonth-upload";
   var REQUEST_TIMEOUT_MS = 120000;
-  var QUICK_RETRIES = 5;       // a cut photo is tried again after 1, 2, 4, 8 and 16 s...
+  var QUICK_RETRIES = 5;       // a cut photo or entry is tried again after 1, 2, 4, 8 and 16 s...
   var QUICK_RETRY_MS = 1000;   // ...then left to the timer (TIMER_MS, doubling)
   var RELOGIN = "登录已过期，重新登录后自动继续发送";
   var LATE_LABEL = "截止前记录、截止后送达";
