@@ -29,6 +29,31 @@
     return found;
   }
 
+  function labelOf(form, name) {
+    var label = form.querySelector("label[for=" + name + "]");
+    return label ? label.textContent.trim() : name;
+  }
+
+  // One notice above the form naming what to fix (the server's own notice, #form-notice, is
+  // replaced, never added to): 「请填写：活动类型、活动名称。」 when fields are empty.
+  function showNotice(form, flagged) {
+    var notice = document.getElementById("form-notice");
+    if (!flagged.length) { if (notice) notice.remove(); return; }
+    var empty = flagged.every(function (name) {
+      var control = form.querySelector("#" + name);
+      return control && !control.value.trim();
+    });
+    var text = (empty ? "请填写：" : "请修改以下内容后再保存：") +
+      flagged.map(function (name) { return labelOf(form, name); }).join("、") + "。";
+    if (!notice) {
+      notice = outbox.element("div", "alert alert-error");
+      notice.id = "form-notice";
+      notice.setAttribute("role", "alert");
+      form.parentNode.insertBefore(notice, form);
+    }
+    notice.textContent = text;
+  }
+
   function setUpQuickEntry(form) {
     var box = document.querySelector("[data-outbox-photos]");
     var input = box && box.querySelector("input[type=file]");
@@ -72,9 +97,16 @@
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       var flagged = problems(form);
+      showNotice(form, flagged);
       if (flagged.length) {
         var first = form.querySelector("#" + flagged[0]);
         if (first) first.focus();
+        // The notice too, where it fits on the screen with the field.
+        var notice = document.getElementById("form-notice");
+        if (first && notice) {
+          var top = notice.getBoundingClientRect().top, bottom = first.getBoundingClientRect().bottom;
+          if (top < 0 && bottom - top < window.innerHeight) window.scrollBy(0, top - 8);
+        }
         return;
       }
       preparing.then(function () {

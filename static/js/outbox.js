@@ -17,7 +17,7 @@
   var KEEP_DELIVERED_MS = 7 * 24 * 3600 * 1000;
   var OUTBOX_HEADER = "qmonth-upload";
   var REQUEST_TIMEOUT_MS = 120000;
-  var QUICK_RETRIES = 5;       // a cut photo is tried again after 1, 2, 4, 8 and 16 s...
+  var QUICK_RETRIES = 5;       // a cut photo or entry is tried again after 1, 2, 4, 8 and 16 s...
   var QUICK_RETRY_MS = 1000;   // ...then left to the timer (TIMER_MS, doubling)
   var RELOGIN = "登录已过期，重新登录后自动继续发送";
   var LATE_LABEL = "截止前记录、截止后送达";
@@ -26,7 +26,9 @@
   var userId = body.getAttribute("data-outbox-user") || "";
   var userName = body.getAttribute("data-outbox-name") || "";
   var quickUrl = body.getAttribute("data-outbox-quick") || "/activities/quick";
-  var state = { needsLogin: false, failures: 0, syncing: null, again: false, timer: null, lastError: "" };
+  // failures: runs in a row that sent nothing (the warning counts them, a tap on 「立即发送」 too);
+  // backoff: the same, but a tap starts the timer's doubling again.
+  var state = { needsLogin: false, failures: 0, backoff: 0, syncing: null, again: false, timer: null, lastError: "" };
 
   // IndexedDB -----------------------------------------------------------------------------------
 
@@ -232,8 +234,20 @@
     });
   }
 
+  // The entry's POST, tried again within seconds after a cut or a lost answer (the client id makes
+  // a repeat harmless: the server answers "already received" with the same entry).
+  function postEntryRetrying(entry, token, tries) {
+    tries = tries || 0;
+    return postEntry(entry, token).catch(function (stop) {
+      if (!(stop instanceof Stop) || stop.kind !== "transient" || tries >= QUICK_RETRIES) throw stop;
+      return pause(QUICK_RETRY_MS * Math.pow(2, tries)).then(function () {
+        return postEntryRetrying(entry, token, tries + 1);
+      });
+    });
+  }
+
   function sendEntry(entry, token) {
-    var created = entry.serverId ? Promise.resolve() : postEntry(entry, token).then(function (answer) {
+    var created = entry.serverId ? Promise.resolve() : postEntryRetrying(entry, token).then(function (answer) {
       entry.serverId = answer.id;
       entry.serverUrl = answer.url;
       entry.receivedAt = answer.received_at;
@@ -308,11 +322,13 @@
     }).then(function (entries) {
       var stuck = entries.some(function (entry) { return entry.state !== "delivered" && entry.failures; });
       state.failures = stuck ? state.failures + 1 : 0;
+      state.backoff = stuck ? state.backoff + 1 : 0;
     }, function (stop) {
       if (stop instanceof Stop && stop.kind === "relogin") {
         state.needsLogin = true;
       } else {
         state.failures += 1;  // no answer even to "who is signed in": the network is down
+        state.backoff += 1;
       }
     }).then(function () {
       state.syncing = null;
@@ -329,7 +345,7 @@
     allEntries().then(function (entries) {
       var waiting = entries.some(function (entry) { return entry.state !== "delivered" && String(entry.userId) === userId; });
       if (!waiting || state.needsLogin) return;
-      var wait = Math.min(MAX_TIMER_MS, TIMER_MS * Math.pow(2, Math.min(state.failures, 4)));
+      var wait = Math.min(MAX_TIMER_MS, TIMER_MS * Math.pow(2, Math.min(state.backoff, 4)));
       state.timer = setTimeout(sync, wait);
     });
   }
@@ -529,7 +545,7 @@
     });
     if (panel) {
       panel.querySelector("[data-outbox-send]").addEventListener("click", function () {
-        state.failures = 0;
+        state.backoff = 0;  // a tap tries now and restarts the timer's doubling; the warning stays until one gets through
         sync();
       });
     }

@@ -94,6 +94,24 @@ def arrived_with(server, title: str, photo_count: int):
     return found if len(found) == 1 and len(found[0][1]) == photo_count else None
 
 
+def hold_sending(server) -> dict:
+    """While held["on"], the server answers the outbox's "who is signed in" with 503 (a server
+    that is down), so nothing is sent; held in the server, since a route in the page does not see
+    the requests that go through a service worker."""
+    held = {"on": True, "refused": 0}
+    app = server.app.wsgi_app
+
+    def middleware(environ, start_response):
+        if held["on"] and environ["PATH_INFO"] == "/activities/outbox/session":
+            held["refused"] += 1
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+            return [b"down"]
+        return app(environ, start_response)
+
+    server.app.wsgi_app = middleware
+    return held
+
+
 def launch_phone(playwright, profile: Path | None = None, *, extra_args=(), env=None):
     """Chromium at phone size: a persistent profile (what survives a kill) or a plain browser.
     Returns (context, close)."""

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 
 from tests.activities.outbox_support import (
-    HOST, arrived, arrived_with, entry_of, kill_browser, launch_phone, log_in, outbox, quick_entry, serve, wait_for,
-    wait_until,
+    HOST, arrived, arrived_with, entry_of, hold_sending, kill_browser, launch_phone, log_in, outbox, quick_entry, serve,
+    wait_for, wait_until,
 )
 
 SHELL_READY = "document.querySelector('#outbox').dataset.offlineOpen === 'yes'"
@@ -61,23 +61,6 @@ def test_an_entry_made_offline_survives_a_killed_browser_and_arrives_once_with_i
         assert len(arrived(live_server, "断网时登记的观摩会")) == 1
     finally:
         close()
-
-
-def hold_sending(server) -> dict:
-    """While held["on"], the server answers the outbox's "who is signed in" with 503 (a server
-    that is down), so nothing is sent; held in the server, since a route in the page does not see
-    the requests that go through a service worker."""
-    held = {"on": True}
-    app = server.app.wsgi_app
-
-    def middleware(environ, start_response):
-        if held["on"] and environ["PATH_INFO"] == "/activities/outbox/session":
-            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
-            return [b"down"]
-        return app(environ, start_response)
-
-    server.app.wsgi_app = middleware
-    return held
 
 
 def shell_caches(page) -> list[str]:

@@ -240,3 +240,26 @@ def test_staged_forms_take_pieces_too(client, login_as, csrf):
     body = patch(client, csrf, url, 0, picture()).get_json()
     photo = db.session.get(Photo, body["photo"]["id"])
     assert photo.staging_key == key and photo.activity_id is None
+
+
+def test_a_repeat_at_the_photo_limit_is_already_received_not_full(client, login_as, make_activity, csrf, monkeypatch):
+    from qmonth.photos import services as photo_services
+
+    monkeypatch.setattr(photo_services, "MAX_PHOTOS_PER_ACTIVITY", 2)
+    activity = make_activity("jinan-zj")
+    login_as("jinan-zj")
+    uploads = f"/activities/{activity.id}/photo-uploads"
+    ids = [str(uuid.uuid4()) for _ in range(3)]
+    first = create(client, csrf, uploads, picture(0), client_id=ids[0]).get_json()["url"]
+    assert patch(client, csrf, first, 0, picture(0)).get_json()["complete"]
+    last = create(client, csrf, uploads, picture(1), client_id=ids[1]).get_json()["url"]
+    made = patch(client, csrf, last, 0, picture(1)).get_json()["photo"]
+    # The activity is full; the phone, whose answer was lost, creates the last photo's upload again.
+    again = create(client, csrf, uploads, picture(1), client_id=ids[1])
+    body = again.get_json()
+    assert again.status_code == 200, body
+    assert body["complete"] and body["photo"]["already_received"] and body["photo"]["id"] == made["id"]
+    # A photo that is really a third one is refused as one too many.
+    third = create(client, csrf, uploads, picture(2), client_id=ids[2])
+    assert third.status_code == 422 and "最多上传 2 张照片" in third.get_json()["error"]
+    assert len(photos_of(activity.id)) == 2

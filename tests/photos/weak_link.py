@@ -12,7 +12,9 @@ Chromium talks to the relay, the relay to the app:
   the bytes up to that point reach the server and both sides are then reset (RST);
 - with `drop_last_answer`, the PATCH that carries a photo's last byte reaches the server whole,
   the server answers (the photo is made), and the answer is thrown away and both sides reset,
-  as when the phone loses the network just then.
+  as when the phone loses the network just then;
+- with `drop_entry_answer`, the same for the first new entry (quick entry's `POST
+  /activities/quick` from the outbox): the server saves it, its answer is lost.
 
 tests/photos/relay.py (ResettingRelay) takes one planned action per *connection*, for clients
 that send `Connection: close`; a browser's fetch cannot (a forbidden header) and reuses
@@ -76,12 +78,15 @@ class _Request:
 
 class WeakLink(LoopbackRelay):
     def __init__(self, upstream_port: int, *, up_bps: float, down_bps: float, rtt_ms: float,
-                 cut_fraction: float = 0.0, drop_last_answer: bool = False) -> None:
+                 cut_fraction: float = 0.0, drop_last_answer: bool = False,
+                 drop_entry_answer: bool = False) -> None:
         super().__init__(upstream_port)
         self.up, self.down = Bucket(up_bps / 8), Bucket(down_bps / 8)
         self.delay = rtt_ms / 2000
         self.cut_fraction = cut_fraction
         self.drop_last_answer = drop_last_answer
+        self.drop_entry_answer = drop_entry_answer
+        self.entry_answers_dropped = 0
         self.photos: dict[str, Photo] = {}
         self.lengths: list[int] = []    # lengths announced by upload creations not yet seen in a PATCH
         self.create_wire = 0            # bytes of the POSTs that create uploads
@@ -212,6 +217,11 @@ class WeakLink(LoopbackRelay):
         request.drop_answer = False
         request.create = bytearray() if method == "POST" and path.endswith("/photo-uploads") else None
         with self._lock:
+            if (self.drop_entry_answer and not self.entry_answers_dropped and method == "POST"
+                    and path.split("?")[0] == "/activities/quick"
+                    and headers.get("x-requested-with") == "qmonth-upload"):
+                request.drop_answer = True
+                self.entry_answers_dropped += 1
             if request.create is not None:
                 self.create_wire += len(head)
             if method != "PATCH" or "/photo-uploads/" not in path:
