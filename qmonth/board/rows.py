@@ -147,16 +147,19 @@ def _board_statement(one_unit: bool):
                    .order_by(Campaign.year.desc(), Campaign.id.desc()).limit(1).scalar_subquery())
     previous_year = (select(Campaign.year).where(Campaign.year < year)
                      .order_by(Campaign.year.desc()).limit(1).scalar_subquery())
-    # This year's and last year's entries, first counted per unit, campaign and state: that
-    # reads only the covering index ix_activity_board (campaign_id, unit_id, state, participants),
-    # never the rows with their long texts. The few hundred groups are then folded into one
+    # This year's and last year's entries of the board's units, first counted per unit, campaign
+    # and state: that reads only the covering index ix_activity_board (campaign_id, unit_id,
+    # state, participants) for those units (not the whole nation's), never the rows with their
+    # long texts. The few hundred groups are then folded into one
     # row per unit. The latest entry is the highest id; its time is read from that one row.
+    board_unit = aliased(Unit, name="board_unit")
     by_state = (
         select(Activity.campaign_id, Activity.unit_id, Activity.state,
                func.count().label("entries"), func.sum(Activity.participants).label("people"),
                func.max(Activity.id).label("last_id"))
         .where(Activity.campaign_id.in_([campaign_id, previous_id]),
-               *([Activity.unit_id == bindparam("unit_id")] if one_unit else []))
+               Activity.unit_id == bindparam("unit_id") if one_unit else Activity.unit_id.in_(
+                   select(board_unit.id).where(board_unit.parent_id == bindparam("parent_id"))))
         .group_by(Activity.campaign_id, Activity.unit_id, Activity.state)
         .subquery("by_state")
     )
