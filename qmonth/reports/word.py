@@ -347,8 +347,8 @@ def _upward_head(document, data: UnitReportData) -> None:
     line.paragraph_format.right_indent = Pt(16)
     line.paragraph_format.space_after = Pt(58)
     line.paragraph_format.tab_stops.add_tab_stop(Mm(156) - Pt(32), WD_TAB_ALIGNMENT.RIGHT)
-    _run(line, f"{data.report.doc_number}\t签发人：")
-    _run(line, data.report.signer, HEADING2_FONT)
+    _run(line, f"{data.report.doc_number or ''}\t签发人：")
+    _run(line, data.report.signer or "", HEADING2_FONT)
     borders = OxmlElement("w:pBdr")
     bottom = OxmlElement("w:bottom")
     for key, value in (("w:val", "single"), ("w:sz", "12"), ("w:space", "8"), ("w:color", "C00000")):

@@ -193,3 +193,16 @@ def test_the_root_word_file_has_the_upward_head_and_the_annex(client, login_as, 
     assert "鲁建质安函〔2024〕12号\t签发人：张三" in lines
     assert "住房和城乡建设部办公厅：" in lines
     assert sum(1 for line in lines if re.match(r"\d+ \| .+ \| (按时|逾期|未报送)", line)) == 44
+
+
+def test_a_draft_without_doc_number_or_signer_prints_blanks_not_none(client, login_as, province_story):
+    """Before the root's admin fills them in, the head prints empty places, never the word None."""
+    login_as("province")
+    assert report_of(ROOT) is None or not report_of(ROOT).doc_number
+    text = squash(pdf_text(client.get(f"/reports/{ROOT}.pdf").get_data()))
+    assert "山东省住房和城乡建设厅文件" in text and "签发人：" in text and "None" not in text
+    preview = client.get(f"/reports/{ROOT}/preview").get_data(as_text=True)
+    assert "None" not in preview
+    word = Document(io.BytesIO(client.get(f"/reports/{ROOT}.docx").get_data()))
+    head = [p.text for p in word.paragraphs[:4]]
+    assert any(line.startswith("\t签发人：") for line in head) and not any("None" in line for line in head), head
