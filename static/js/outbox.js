@@ -551,9 +551,9 @@
     }
   }
 
-  // For quick entry (outbox-entry.js): keep an entry, then send it.
+  // For quick entry (outbox-entry.js): keep an entry, then send it; ids and checksums for uploads.js too.
   window.qmonthOutbox = {
-    ready: function () { return openDb(); }, save: saveEntry, sync: sync, newId: newId, element: element,
+    ready: function () { return openDb(); }, save: saveEntry, sync: sync, newId: newId, sha256: sha256, element: element,
     panel: panel, userId: userId, userName: userName
   };
 

@@ -29,22 +29,9 @@
     }
   }
 
-  function newId() {
-    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
-    var bytes = crypto.getRandomValues(new Uint8Array(16));  // plain HTTP has no randomUUID
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    var hex = Array.prototype.map.call(bytes, function (b) { return (b + 0x100).toString(16).slice(1); }).join("");
-    return hex.slice(0, 8) + "-" + hex.slice(8, 12) + "-" + hex.slice(12, 16) + "-" + hex.slice(16, 20) + "-" + hex.slice(20);
-  }
-
-  function sha256(blob) {
-    if (!(window.crypto && crypto.subtle)) return Promise.resolve("");  // plain HTTP: the length still checks
-    return blob.arrayBuffer().then(function (buffer) { return crypto.subtle.digest("SHA-256", buffer); })
-      .then(function (digest) {
-        return Array.prototype.map.call(new Uint8Array(digest), function (b) { return (b + 0x100).toString(16).slice(1); }).join("");
-      }).catch(function () { return ""; });
-  }
+  // Client ids and checksums as the outbox makes them (static/js/outbox.js, loaded on every page).
+  var newId = window.qmonthOutbox.newId;
+  var sha256 = window.qmonthOutbox.sha256;
 
   function pause(ms) {
     return new Promise(function (resolve) { setTimeout(resolve, ms); });
