@@ -114,6 +114,8 @@ def test_a_rare_character_in_the_signer_prints(client, login_as, province_story)
     _fill(client, doc_number="鲁建质安函〔2024〕3号", signer="王𪚥")
     text = squash(pdf_text(client.get(f"/reports/{ROOT}.pdf").get_data()))
     assert "签发人：王𪚥" in text
+    word = Document(io.BytesIO(client.get(f"/reports/{ROOT}.docx").get_data()))
+    assert any(p.text == "鲁建质安函〔2024〕3号\t签发人：王𪚥" for p in word.paragraphs[:4])
 
 
 def test_the_submitted_root_pdf_does_not_change_with_later_edits_below(client, login_as, province_story):
