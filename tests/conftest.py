@@ -325,6 +325,21 @@ def app(instance_dir, database_url):
     yield from app_in_context(instance_dir, database_url)
 
 
+@pytest.fixture(scope="module")
+def module_app(database, template_db, tmp_path_factory):
+    """One app and database for a whole module: for tests that only read, and whose
+    set-up costs more than their requests (GET routes change nothing in the database:
+    tests/robustness/test_get_is_safe.py proves it for every one)."""
+    instance = tmp_path_factory.mktemp("module-instance")
+    if isinstance(template_db, Path):
+        shutil.copyfile(template_db, instance / "qmonth.db")
+        yield from app_in_context(instance)
+        return
+    name = template_db.copy_template()
+    yield from app_in_context(instance, template_db.url_of(name))
+    template_db.drop(name)
+
+
 @pytest.fixture
 def app_without_database(instance_dir):
     """An app for tests of settings, logs or rendering that never open the database: it
