@@ -21,7 +21,8 @@ from . import bp
 
 # What quick entry needs to open offline, besides the page itself.
 SHELL_STATIC = ("css/app.css", "css/activity.css", "vendor/htmx-2.0.11.min.js", "js/page.js",
-                "js/photo-prep.js", "js/outbox.js", "js/outbox-entry.js", "favicon.svg")
+                "js/photo-prep.js", "js/resumable.js", "js/outbox.js", "js/outbox-entry.js",
+                "favicon.svg")
 
 
 @bp.get("/outbox/session")

@@ -1,24 +1,26 @@
 // The phone's outbox: quick entry keeps each entry and its (already shrunk) photos in IndexedDB
 // first, then sends them: the entry with its client id, then each photo as a resumable upload
-// (qmonth/photos/resumable.py). Closing the tab, locking the phone or killing the browser loses
-// nothing; a repeat is harmless, since the server knows every client id. Sending starts on page
-// load, when the phone comes back online or to the screen, on a timer and from 「立即发送」.
-// An entry is sent only while the account that made it is signed in (site phones are shared).
-// No dependencies; the data lives in IndexedDB, never in the service worker's cache (sw.js), so
-// a new service worker strands nothing.
+// (resumable.js, shared with the form's uploads.js). Closing the tab, locking the phone or
+// killing the browser loses nothing; a repeat is harmless, since the server knows every client
+// id. Sending starts on page load, when the phone comes back online or to the screen, on a timer
+// and from 「立即发送」. An entry is sent only while the account that made it is signed in (site
+// phones are shared). Needs resumable.js (loaded before it); the data lives in IndexedDB, never
+// in the service worker's cache (sw.js), so a new service worker strands nothing.
 (function () {
   "use strict";
 
+  var resumable = window.qmonthResumable;
+  var Stop = resumable.Stop;
+  var pause = resumable.pause;
   var DB_NAME = "qmonth-outbox";
-  var CHUNK_BYTES = 256 * 1024;
   var TIMER_MS = 30000;
   var MAX_TIMER_MS = 5 * 60 * 1000;
   var WARN_AFTER_FAILURES = 3;
   var KEEP_DELIVERED_MS = 7 * 24 * 3600 * 1000;
   var OUTBOX_HEADER = "qmonth-upload";
   var REQUEST_TIMEOUT_MS = 120000;
-  var QUICK_RETRIES = 5;       // a cut photo or entry is tried again after 1, 2, 4, 8 and 16 s...
-  var QUICK_RETRY_MS = 1000;   // ...then left to the timer (TIMER_MS, doubling)
+  var QUICK_RETRIES = resumable.QUICK_RETRIES;    // a cut photo or entry is tried again after 1, 2,
+  var QUICK_RETRY_MS = resumable.QUICK_RETRY_MS;  // 4, 8 and 16 s, then left to the timer (TIMER_MS)
   var RELOGIN = "登录已过期，重新登录后自动继续发送";
   var LATE_LABEL = "截止前记录、截止后送达";
 
@@ -107,8 +109,6 @@
 
   // Talking to the server -----------------------------------------------------------------------
 
-  function Stop(kind, message) { this.kind = kind; this.message = message || ""; }
-
   function isLoginPage(response) {
     try { return /\/login$/.test(new URL(response.url).pathname); } catch (e) { return false; }
   }
@@ -157,80 +157,22 @@
     return call("POST", quickUrl, { body: data, headers: { "X-CSRFToken": token } });
   }
 
-  function sha256(blob) {
-    if (!(window.crypto && crypto.subtle)) return Promise.resolve("");  // plain HTTP: the length still checks
-    return blob.arrayBuffer().then(function (buffer) { return crypto.subtle.digest("SHA-256", buffer); })
-      .then(function (digest) {
-        return Array.prototype.map.call(new Uint8Array(digest), function (b) { return (b + 0x100).toString(16).slice(1); }).join("");
-      }).catch(function () { return ""; });
-  }
-
-  function createUpload(entry, photo, token) {
-    return sha256(photo.blob).then(function (hash) {
-      var data = new FormData();
-      data.append("length", String(photo.blob.size));
-      data.append("client_id", photo.id);
-      data.append("filename", photo.name);
-      if (hash) data.append("sha256", hash);
-      if (photo.takenAt) data.append("taken_at", photo.takenAt);
-      return call("POST", entry.serverUrl + "/photo-uploads", { body: data, headers: { "X-CSRFToken": token } });
-    });
-  }
-
-  function pause(ms) {
-    return new Promise(function (resolve) { setTimeout(resolve, ms); });
-  }
-
-  // The rest of the photo from `offset`, a piece at a time; each piece the server acknowledges
-  // stays acknowledged, so a cut resumes from there. A cut (or a server still reading the cut
-  // piece: 409 at the same offset) is tried again within seconds, from the offset the server
-  // reports, rather than on the outbox's timer; `tries` counts attempts without progress.
-  function sendFrom(photo, offset, token, tries) {
-    tries = tries || 0;
-    if (offset >= photo.blob.size) return call("GET", photo.uploadUrl, {});
-    var piece = photo.blob.slice(offset, Math.min(photo.blob.size, offset + CHUNK_BYTES));
-    return call("PATCH", photo.uploadUrl, {
-      body: piece,
-      headers: { "X-CSRFToken": token, "Upload-Offset": String(offset), "Content-Type": "application/offset+octet-stream" }
-    }).then(function (answer) {
-      if (answer.complete) return answer;
-      if (answer.offset > offset) return sendFrom(photo, answer.offset, token, 0);
-      if (tries >= QUICK_RETRIES) throw new Stop("transient", "服务器暂时无法接收");
-      return pause(QUICK_RETRY_MS * Math.pow(2, tries)).then(function () {
-        return sendFrom(photo, answer.offset, token, tries + 1);
-      });
-    }, function (stop) {
-      if (!(stop instanceof Stop) || stop.kind !== "transient") throw stop;
-      return resumeAfterCut(photo, offset, token, tries + 1, stop);
-    });
-  }
-
-  function resumeAfterCut(photo, offset, token, tries, stop) {
-    if (tries > QUICK_RETRIES) return Promise.reject(stop);
-    return pause(QUICK_RETRY_MS * Math.pow(2, tries - 1)).then(function () {
-      return call("GET", photo.uploadUrl, { missing: true });
-    }).then(function (status) {
-      if (status.missing) throw new Stop("transient", "网络不通");  // expired: the next run starts it again
-      if (status.complete) return status;
-      var reached = status.offset || 0;
-      return sendFrom(photo, reached, token, reached > offset ? 0 : tries);
-    }, function (again) {
-      if (!(again instanceof Stop) || again.kind !== "transient") throw again;
-      return resumeAfterCut(photo, offset, token, tries + 1, again);
-    });
-  }
-
+  // A photo as a resumable upload (resumable.js, over fetch: call() is its transport). Started
+  // before (the upload's address is kept with the photo), it goes on from what the server holds.
   function sendPhoto(entry, photo, token) {
+    var upload = { request: call, headers: { "X-CSRFToken": token }, blob: photo.blob, clientId: photo.id,
+                   name: photo.name, takenAt: photo.takenAt, createUrl: entry.serverUrl + "/photo-uploads",
+                   uploadUrl: photo.uploadUrl };
     var started = photo.uploadUrl ? call("GET", photo.uploadUrl, { missing: true }) : Promise.resolve({ missing: true });
     return started.then(function (status) {
       if (!status.missing) return status;
-      return createUpload(entry, photo, token).then(function (answer) {
+      return resumable.create(upload).then(function (answer) {
         if (answer.complete) return answer;
-        photo.uploadUrl = answer.url;
+        photo.uploadUrl = upload.uploadUrl = answer.url;
         return saveEntry(entry, [photo]).then(function () { return answer; });
       });
     }).then(function (status) {
-      return status.complete ? status : sendFrom(photo, status.offset || 0, token);
+      return status.complete ? status : resumable.sendFrom(upload, status.offset || 0);
     });
   }
 
@@ -551,9 +493,9 @@
     }
   }
 
-  // For quick entry (outbox-entry.js): keep an entry, then send it; ids and checksums for uploads.js too.
+  // For quick entry (outbox-entry.js): keep an entry, then send it; client ids for uploads.js too.
   window.qmonthOutbox = {
-    ready: function () { return openDb(); }, save: saveEntry, sync: sync, newId: newId, sha256: sha256, element: element,
+    ready: function () { return openDb(); }, save: saveEntry, sync: sync, newId: newId, element: element,
     panel: panel, userId: userId, userName: userName
   };
 

@@ -1,24 +1,24 @@
 // Photo and file uploads of the activity form (/activities/new, /activities/<id>/edit): photos are
 // shrunk in the browser (photo-prep.js) and sent one at a time as resumable uploads under a
-// client-generated id (qmonth/photos/resumable.py, as quick entry's outbox.js does): a cut photo
+// client-generated id (resumable.js, shared with quick entry's outbox.js): a cut photo
 // goes on from the last byte the server acknowledged, and a repeat after a lost answer is
 // answered "already received", never stored twice. Files go in one request (the same bytes again
 // on the same activity are answered "already received" too).
 // Nothing gives up silently: after a few quick retries an item waits on a slower timer (30 s,
 // doubling up to 5 minutes) while the page is open, says so and offers 「重试」; only a refusal
-// from the server (its message is shown) ends it. No dependencies.
+// from the server (its message is shown) ends it. Needs resumable.js and outbox.js (base.html).
 // Without this script the file inputs simply submit with the form.
 (function () {
   "use strict";
 
-  var CHUNK_BYTES = 256 * 1024;
-  var QUICK_RETRIES = 5;             // tried again after 1, 2, 4, 8 and 16 s without progress...
-  var QUICK_RETRY_MS = 1000;
+  var resumable = window.qmonthResumable;
+  var Stop = resumable.Stop;         // "final": refused, the message is shown; "transient": tried again
+  var QUICK_RETRIES = resumable.QUICK_RETRIES;    // tried again after 1, 2, 4, 8 and 16 s without progress...
+  var QUICK_RETRY_MS = resumable.QUICK_RETRY_MS;
   var SLOW_RETRY_MS = 30000;         // ...then after 30 s, doubling up to 5 minutes
   var MAX_SLOW_RETRY_MS = 5 * 60 * 1000;
   var REQUEST_TIMEOUT_MS = 120000;   // a stalled link must not hold an item for ever
   var FILE_TIMEOUT_MS = 10 * 60 * 1000;
-  var CHUNK_TYPE = "application/offset+octet-stream";
   var DONE_SHOWN_MS = 4000;
 
   function csrfToken() {
@@ -29,18 +29,10 @@
     }
   }
 
-  // Client ids and checksums as the outbox makes them (static/js/outbox.js, loaded on every page).
+  // Client ids as the outbox makes them (static/js/outbox.js, loaded on every page).
   var newId = window.qmonthOutbox.newId;
-  var sha256 = window.qmonthOutbox.sha256;
-
-  function pause(ms) {
-    return new Promise(function (resolve) { setTimeout(resolve, ms); });
-  }
 
   // Talking to the server -----------------------------------------------------------------------
-
-  // "final": refused, the message is shown; "transient": network or 5xx, tried again.
-  function Stop(kind, message) { this.kind = kind; this.message = message || ""; }
 
   function refusal(status, answer, name) {
     if (status === 401) return "登录已过期，请重新登录后重新选择“" + name + "”。";
@@ -86,75 +78,13 @@
 
   // Photos: resumable ----------------------------------------------------------------------------
 
-  // Create the upload, or find where it stands: the same client id again is the same upload
-  // (or, once the photo is made, the photo itself, "already received").
-  function createUpload(job) {
-    var hashed = job.hash !== undefined ? Promise.resolve(job.hash) : sha256(job.blob);
-    return hashed.then(function (hash) {
-      job.hash = hash;
-      var data = new FormData();
-      data.append("length", String(job.blob.size));
-      data.append("client_id", job.clientId);
-      data.append("filename", job.name);
-      if (hash) data.append("sha256", hash);
-      if (job.takenAt) data.append("taken_at", job.takenAt);
-      return request("POST", job.createUrl, { body: data, name: job.name });
-    });
-  }
-
-  // The rest of the photo from `offset`, a piece at a time; each acknowledged piece stays
-  // acknowledged. A cut (or a 409 while the server still reads the cut piece) is tried again
-  // within seconds from the offset the server reports; `tries` counts attempts without progress.
-  function sendFrom(job, offset, tries) {
-    if (offset >= job.blob.size) return request("GET", job.uploadUrl, { name: job.name });
-    var piece = job.blob.slice(offset, Math.min(job.blob.size, offset + CHUNK_BYTES));
-    job.progress(offset);
-    return request("PATCH", job.uploadUrl, {
-      body: piece, name: job.name,
-      headers: { "Upload-Offset": String(offset), "Content-Type": CHUNK_TYPE },
-      onProgress: function (loaded) { job.progress(offset + Math.min(loaded, piece.size)); }
-    }).then(function (answer) {
-      if (answer.complete) return answer;
-      if (answer.offset > offset) {
-        job.quick = 0;  // progress: the quick retries start again, the slow timer from 30 s
-        job.slow = 0;
-        job.quickSpent = false;
-        return sendFrom(job, answer.offset, 0);
-      }
-      if (tries >= QUICK_RETRIES) throw new Stop("transient");
-      job.waiting(QUICK_RETRY_MS * Math.pow(2, tries), tries + 1);
-      return pause(QUICK_RETRY_MS * Math.pow(2, tries)).then(function () {
-        return sendFrom(job, answer.offset, tries + 1);
-      });
-    }, function (stop) {
-      if (!(stop instanceof Stop) || stop.kind !== "transient") throw stop;
-      return resumeAfterCut(job, offset, tries + 1, stop);
-    });
-  }
-
-  function resumeAfterCut(job, offset, tries, stop) {
-    if (tries > QUICK_RETRIES) return Promise.reject(stop);
-    var wait = QUICK_RETRY_MS * Math.pow(2, tries - 1);
-    job.waiting(wait, tries);
-    return pause(wait).then(function () {
-      return request("GET", job.uploadUrl, { missing: true, name: job.name });
-    }).then(function (status) {
-      if (status.missing) throw new Stop("transient");  // expired: the next attempt creates it again
-      if (status.complete) return status;
-      var reached = status.offset || 0;
-      return sendFrom(job, reached, reached > offset ? 0 : tries);
-    }, function (again) {
-      if (!(again instanceof Stop) || again.kind !== "transient") throw again;
-      return resumeAfterCut(job, offset, tries + 1, again);
-    });
-  }
-
   // One attempt at a photo: resolves with the photo's answer ({id, html, already_received}).
+  // The job is the upload resumable.js sends (its hooks are set in makeJob).
   function sendPhoto(job) {
-    return createUpload(job).then(function (answer) {
+    return resumable.create(job).then(function (answer) {
       if (answer.complete) return answer;
       job.uploadUrl = answer.url;
-      return sendFrom(job, answer.offset || 0, 0);
+      return resumable.sendFrom(job, answer.offset || 0);
     }).then(function (answer) {
       // Every byte is in but the photo is still being made (a cut during the last piece): ask again.
       if (!answer.complete || !answer.photo) throw new Stop("transient");
@@ -257,6 +187,14 @@
 
   function makeJob(item, prepared, name) {
     var job = { item: item, blob: prepared.file, name: name, takenAt: prepared.takenAt || "", quickSpent: false };
+    job.request = function (method, url, options) {  // resumable.js's transport: XHR, for the progress
+      return request(method, url, Object.assign({ name: name }, options));
+    };
+    job.advanced = function () {  // progress: the quick retries start again, the slow timer from 30 s
+      job.quick = 0;
+      job.slow = 0;
+      job.quickSpent = false;
+    };
     job.progress = function (bytes) {
       var value = percent(bytes, job.blob.size);
       item.node.classList.remove("is-retrying");
