@@ -231,6 +231,26 @@ def job_states(database_url: str) -> dict[str, int]:
     return states
 
 
+def check_store(folder: Path, database_url: str, settings: dict) -> dict:
+    """Every photo's three files in the object store; no upload pieces left behind."""
+    from qmonth import create_app
+    from qmonth.extensions import db
+    from qmonth.photos.storage import PHOTO_VARIANTS, photo_key
+    from qmonth.storage import uploads
+
+    folder.mkdir(exist_ok=True)
+    app = create_app({"INSTANCE_PATH": str(folder), "SECRET_KEY": "load-run", "SQLALCHEMY_DATABASE_URI": database_url,
+                      "UPLOAD_DIR": str(folder / "uploads"), **settings})
+    with app.app_context():
+        keys = {item.key for item in uploads().list("")}
+        rows = db.session.execute(text("SELECT id, storage_key FROM photo")).all()
+        db.engine.dispose()
+    return {"objects": len(keys), "photos": len(rows),
+            "missing": [(photo_id, variant) for photo_id, key in rows for variant in PHOTO_VARIANTS
+                        if photo_key(key, variant) not in keys],
+            "pieces": sorted(key for key in keys if key.startswith("incoming/"))}
+
+
 def print_pdf_trips(trips: list[PdfTrip]) -> list[tuple[str, bool]]:
     made = [t for t in trips if t.rounds]
     crossed = [t for t in made if t.ok and t.asked_on != t.downloaded_on]
@@ -312,6 +332,7 @@ def main() -> int:
 
         result = check_database(database_url, ledger)
         jobs = job_states(database_url)
+        store = check_store(workdir / "checker", database_url, settings)
         left_on_disk = {node.instance.name: files_on_disk(node.instance) for node in nodes}
         logged = {node.instance.name: tracebacks(node.log_path) for node in nodes}
         logged["worker"] = tracebacks(workdir / "worker.log")
@@ -327,7 +348,8 @@ def main() -> int:
           f"client CPU {cpu_after.ru_utime + cpu_after.ru_stime - cpu_before.ru_utime - cpu_before.ru_stime:.0f} s")
     checks = print_outcome(records, ledger, result)
     checks += print_pdf_trips(ledger.pdfs)
-    print(f"jobs by state: {jobs}")
+    print(f"jobs by state: {jobs}; object store: {store['objects']} objects, {store['photos']} photos, "
+          f"{len(store['missing'])} photo files missing, {len(store['pieces'])} upload pieces left")
     for name, files in left_on_disk.items():
         for path in files[:5]:
             print(f"  on {name}'s disk: {path}")
@@ -335,6 +357,7 @@ def main() -> int:
         for line in lines[:5]:
             print(f"  {name} log: {line[:200]}")
     checks += [("no job failed", not any("fail" in state.lower() for state in jobs)),
+               ("every photo's files in the store, no piece left", not store["missing"] and not store["pieces"]),
                ("no photo, piece or PDF on a node's disk", not any(left_on_disk.values())),
                ("no traceback in the logs", not any(logged.values()))]
     passed = print_verdict(checks, figures)
