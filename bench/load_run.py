@@ -239,19 +239,25 @@ class SimulatedUser:
         self.entries += 1
         if draft is None:
             draft = self.entries % 10 == 0 or not self.drafts
-        title = f"{PREFIX} {self.unit} u{self.number} 第{self.entries}项"
+        title = self._new_title()
         answer = self.http.post_activity({"csrf_token": self.csrf_token, "form_key": key.group(1)}, title,
                                          submit=not draft)
         activity_id = activity_id_from(answer)
         ok = activity_id is not None
         self._record("submit", "/activities/new", answer, ok)
         if ok:
-            with self.ledger.lock:
-                self.ledger.entries[title] = activity_id
-            with self.world.lock:
-                self.world.activities_by_unit[self.unit].append((activity_id, title))
+            self._entry_made(title, activity_id)
             if draft:
                 self.drafts.append([activity_id, 0])
+
+    def _new_title(self) -> str:
+        return f"{PREFIX} {self.unit} u{self.number} 第{self.entries}项"
+
+    def _entry_made(self, title: str, activity_id: int) -> None:
+        with self.ledger.lock:
+            self.ledger.entries[title] = activity_id
+        with self.world.lock:
+            self.world.activities_by_unit[self.unit].append((activity_id, title))
 
     def upload(self) -> None:
         draft = self._open_draft()

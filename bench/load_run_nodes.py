@@ -18,6 +18,9 @@ cookie serves both: the nodes share SECRET_KEY and the database), and two more a
 * `resumable`: a 3-6 MB photo sent in 3-5 pieces (qmonth/photos/resumable.py), each piece to
   the other node than the piece before, and once midway the upload's status asked of the node
   that will not get the next piece;
+* `quick`: quick entry on a phone: the form opened, a photo sent in pieces as above to the
+  form's staging area before the form is saved, then the form submitted on the other node than
+  the last piece's; the ledger expects the photo on the new entry;
 * `report`: the bureau's PDF asked on one node (always rendered by the worker:
   REPORT_SYNC_SECONDS=0), its progress polled on the other node once a second, and the file
   downloaded from there. A new entry of the bureau meanwhile changes the PDF's fingerprint and
@@ -52,14 +55,16 @@ from sqlalchemy import create_engine, text  # noqa: E402
 
 from common import private_postgres  # noqa: E402
 from load_run import (  # noqa: E402
-    Ledger, SimulatedUser, build_instance, camera_photos, check_database, latency_line, parse_mix, percentile,
+    FORM_KEY, Ledger, SimulatedUser, build_instance, camera_photos, check_database, latency_line, parse_mix, percentile,
     print_figures, print_outcome, print_verdict, read_world, run_users, start_users, with_comment,
 )
 from tests.jobs.rq_support import RedisServer, WorkerProcess  # noqa: E402
-from tests.load_support import Answer, BureauUser, start_nodes, worker_settings  # noqa: E402
+from tests.load_support import (  # noqa: E402
+    Answer, BureauUser, activity_fields, activity_id_from, start_nodes, worker_settings,
+)
 from tests.storage.s3_server import start_s3_server  # noqa: E402
 
-MIX = (("view", 58), ("submit", 25), ("upload", 5), ("resumable", 5), ("foreign", 5), ("report", 2))
+MIX = (("view", 58), ("submit", 22), ("quick", 3), ("upload", 5), ("resumable", 5), ("foreign", 5), ("report", 2))
 KINDS = ("view", "form", "submit", "upload", "piece", "pdf", "poll", "foreign")
 CHUNK = "application/offset+octet-stream"
 PDF_FINGERPRINT = re.compile(r"fp=([0-9a-f]{64})")
@@ -123,25 +128,55 @@ class NodeUser(SimulatedUser):
         return NodeHopper(server_url, username, seed=seed)
 
     def resumable(self) -> None:
-        """A photo in 3-5 pieces, each to another node than the one before."""
+        """A photo for one of the user's drafts, in pieces."""
         draft = self._open_draft()
         if draft is None:
             return
         photo = with_comment(self.rng.choice(self.photos), f"r{draft[0]}-{draft[1]}-{self.rng.random()}")
+        made = self._send_in_pieces(f"/activities/{draft[0]}/photo-uploads", photo)
+        if made is not None:
+            self._photo_made(draft, made["id"])
+
+    def quick(self) -> None:
+        """Quick entry on a phone: a photo sent in pieces before the form is saved (staged under the
+        form's key), then the form submitted on the other node; the photo must end on the new entry."""
+        html = self._get("form", "/activities/new")
+        key = FORM_KEY.search(html)
+        if not key:
+            return
+        photo = with_comment(self.rng.choice(self.photos), f"q{key.group(1)}-{self.rng.random()}")
+        made = self._send_in_pieces(f"/activities/staged/{key.group(1)}/photo-uploads", photo)
+        if made is None:
+            return
+        self.entries += 1
+        title = self._new_title()
+        answer = self.http.request("POST", "/activities/new", node=self.http.other_node(self.http.last_node), data={
+            "csrf_token": self.csrf_token, "form_key": key.group(1), **activity_fields(title, submit=True)})
+        activity_id = activity_id_from(answer)
+        self._record("submit", "/activities/new", answer, activity_id is not None)
+        if activity_id is not None:
+            self._entry_made(title, activity_id)
+            with self.ledger.lock:
+                self.ledger.photos[made["id"]] = activity_id
+
+    def _send_in_pieces(self, create_path: str, photo: bytes) -> dict | None:
+        """Create the upload, then send 3-5 pieces, each to another node than the one before (once
+        midway the status is asked of the node that will not get the next piece, as a phone does
+        after a cut). The photo's JSON, or None."""
         headers = {"X-CSRFToken": self.csrf_token}
-        created = self.http.request("POST", f"/activities/{draft[0]}/photo-uploads", headers=headers, data={
+        created = self.http.request("POST", create_path, headers=headers, data={
             "length": str(len(photo)), "filename": "分片现场.jpg", "sha256": hashlib.sha256(photo).hexdigest()})
         ok = created.status == 201 and bool(created.json and created.json.get("url"))
-        self._record("piece", f"/activities/{draft[0]}/photo-uploads", created, ok)
+        self._record("piece", create_path, created, ok)
         if not ok:
-            return
+            return None
         url = created.json["url"]
         pieces = self.rng.randint(3, 5)
         bounds = [0, *sorted(self.rng.sample(range(1, len(photo)), pieces - 1)), len(photo)]
         node = self.http.last_node
         for number, (start, end) in enumerate(zip(bounds, bounds[1:])):
             node = self.http.other_node(node)
-            if number == pieces // 2:  # as a phone after a cut: where do I stand? (of another node)
+            if number == pieces // 2:
                 status = self.http.request("GET", url, node=self.http.other_node(node))
                 ok = status.status == 200 and bool(status.json) and status.json.get("offset") == start
                 self._record("piece", url, status, ok, "" if ok else f"offset {status.text[:150]} != {start}")
@@ -150,8 +185,8 @@ class NodeUser(SimulatedUser):
             ok = answer.status == 200 and bool(answer.json) and answer.json.get("complete") is (end == len(photo))
             self._record("piece", url, answer, ok)
             if not ok:
-                return
-        self._photo_made(draft, answer.json["photo"]["id"])
+                return None
+        return answer.json["photo"]
 
     def report(self) -> None:
         """The bureau's PDF asked on one node, polled and downloaded on the other."""
