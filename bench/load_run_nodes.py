@@ -21,6 +21,8 @@ cookie serves both: the nodes share SECRET_KEY and the database), and two more a
 * `quick`: quick entry on a phone: the form opened, a photo sent in pieces as above to the
   form's staging area before the form is saved, then the form submitted on the other node than
   the last piece's; the ledger expects the photo on the new entry;
+* `twice`: the same form posted to both nodes at once (a phone resending while the first answer
+  is on its way): both answers must name one and the same new entry;
 * `report`: the bureau's PDF asked on one node (always rendered by the worker:
   REPORT_SYNC_SECONDS=0), its progress polled on the other node once a second, and the file
   downloaded from there. A new entry of the bureau meanwhile changes the PDF's fingerprint and
@@ -43,6 +45,7 @@ import shutil
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,7 +58,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 
 from common import private_postgres  # noqa: E402
 from load_run import (  # noqa: E402
-    FORM_KEY, Ledger, SimulatedUser, build_instance, camera_photos, check_database, latency_line, parse_mix, percentile,
+    FORM_KEY, Ledger, Record, SimulatedUser, build_instance, camera_photos, check_database, latency_line, parse_mix, percentile,
     print_figures, print_outcome, print_verdict, read_world, run_users, start_users, with_comment,
 )
 from tests.jobs.rq_support import RedisServer, WorkerProcess  # noqa: E402
@@ -64,8 +67,8 @@ from tests.load_support import (  # noqa: E402
 )
 from tests.storage.s3_server import start_s3_server  # noqa: E402
 
-MIX = (("view", 58), ("submit", 22), ("quick", 3), ("upload", 5), ("resumable", 5), ("foreign", 5), ("report", 2))
-KINDS = ("view", "form", "submit", "upload", "piece", "pdf", "poll", "foreign")
+MIX = (("view", 58), ("submit", 20), ("quick", 3), ("twice", 2), ("upload", 5), ("resumable", 5), ("foreign", 5), ("report", 2))
+KINDS = ("view", "form", "submit", "twice", "upload", "piece", "pdf", "poll", "foreign")
 CHUNK = "application/offset+octet-stream"
 PDF_FINGERPRINT = re.compile(r"fp=([0-9a-f]{64})")
 PDF_ROUNDS = 4
@@ -158,6 +161,30 @@ class NodeUser(SimulatedUser):
             self._entry_made(title, activity_id)
             with self.ledger.lock:
                 self.ledger.photos[made["id"]] = activity_id
+
+    def twice(self) -> None:
+        """The same form sent to both nodes at once (a phone resending while the first answer is
+        still on its way): one entry, and both answers name it."""
+        html = self._get("form", "/activities/new")
+        key = FORM_KEY.search(html)
+        if not key:
+            return
+        self.entries += 1
+        title = self._new_title()
+        data = {"csrf_token": self.csrf_token, "form_key": key.group(1), **activity_fields(title, submit=True)}
+        twin = BureauUser(self.http.nodes["b"], self.http.username, timeout=self.http.timeout)
+        twin.http.cookies.update(self.http.http.cookies)
+        with ThreadPoolExecutor(2) as pool:
+            on_a = pool.submit(self.http.request, "POST", "/activities/new", node="a", data=data)
+            on_b = pool.submit(twin.request, "POST", "/activities/new", data=data)
+            answers = {"a": on_a.result(), "b": on_b.result()}
+        ids = {node: activity_id_from(answer) for node, answer in answers.items()}
+        ok = None not in ids.values() and len(set(ids.values())) == 1
+        for node, answer in answers.items():
+            self.ledger.add(Record("twice", "/activities/new", answer.status, answer.seconds, ok,
+                                   "" if ok else f"ids {ids}: {answer.text[:150]}", node))
+        if ok:
+            self._entry_made(title, ids["a"])
 
     def _send_in_pieces(self, create_path: str, photo: bytes) -> dict | None:
         """Create the upload, then send 3-5 pieces, each to another node than the one before (once
