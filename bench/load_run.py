@@ -386,6 +386,8 @@ def check_database(database_url: str, ledger: Ledger) -> dict:
         "duplicated": sorted(t for t, n in counts.items() if n > 1),
         "unacknowledged": sorted(set(stored) - set(ledger.entries)),
         "lost_photos": sorted(p for p, a in ledger.photos.items() if photo_rows.get(p) != a),
+        "unacknowledged_photos": sorted(p for p, a in photo_rows.items()
+                                        if a in set(stored.values()) and p not in ledger.photos),
         "tally_wrong": sorted((k, tally.get(k, 0), counted.get(k, 0)) for k in set(tally) | set(counted)
                               if tally.get(k, 0) != counted.get(k, 0)),
         "integrity": integrity,
@@ -422,7 +424,8 @@ def print_outcome(records: list[Record], ledger: Ledger, result: dict) -> list[t
     fivexx = sum(r.status >= 500 for r in records)
     print(f"acknowledged entries {len(ledger.entries)}, photos {len(ledger.photos)}; "
           f"lost {len(result['lost'])}, duplicated {len(result['duplicated'])}, lost photos "
-          f"{len(result['lost_photos'])}, stored but never acknowledged {len(result['unacknowledged'])}; "
+          f"{len(result['lost_photos'])}, stored but never acknowledged {len(result['unacknowledged'])} "
+          f"(photos {len(result['unacknowledged_photos'])}); "
           f"foreign data leaks {len(ledger.leaks)}; tally wrong {len(result['tally_wrong'])}; "
           f"integrity {result['integrity'][:3]}")
     for record in not_ok[:10]:
@@ -433,7 +436,9 @@ def print_outcome(records: list[Record], ledger: Ledger, result: dict) -> list[t
         print(f"  tally {key}: {kept} kept, {counted} rows")
     return [("no 5xx", fivexx == 0), ("every request as expected", not not_ok),
             ("no lost entry", not result["lost"] and not result["lost_photos"]),
-            ("no duplicated entry", not result["duplicated"]), ("no foreign data", not ledger.leaks),
+            ("no duplicated entry", not result["duplicated"]),
+            ("nothing stored that was not acknowledged", not result["unacknowledged"]
+             and not result["unacknowledged_photos"]), ("no foreign data", not ledger.leaks),
             ("tally right", not result["tally_wrong"]), ("integrity ok", result["integrity"] == ["ok"])]
 
 

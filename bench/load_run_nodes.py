@@ -21,8 +21,9 @@ cookie serves both: the nodes share SECRET_KEY and the database), and two more a
 * `quick`: quick entry on a phone: the form opened, a photo sent in pieces as above to the
   form's staging area before the form is saved, then the form submitted on the other node than
   the last piece's; the ledger expects the photo on the new entry;
-* `twice`: the same form posted to both nodes at once (a phone resending while the first answer
-  is on its way): both answers must name one and the same new entry;
+* `twice`: the same form, or the same photo with the phone's id for it, posted to both nodes
+  at once (a phone resending while the first answer is on its way): both answers must name one
+  and the same new entry or photo;
 * `report`: the bureau's PDF asked on one node (always rendered by the worker:
   REPORT_SYNC_SECONDS=0), its progress polled on the other node once a second, and the file
   downloaded from there. A new entry of the bureau meanwhile changes the PDF's fingerprint and
@@ -45,6 +46,7 @@ import shutil
 import sys
 import tempfile
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -163,28 +165,53 @@ class NodeUser(SimulatedUser):
                 self.ledger.photos[made["id"]] = activity_id
 
     def twice(self) -> None:
-        """The same form sent to both nodes at once (a phone resending while the first answer is
-        still on its way): one entry, and both answers name it."""
+        """The same form, or the same photo with the phone's id for it, sent to both nodes at once (a
+        phone resending while the first answer is still on its way): one entry or photo, and both
+        answers name it."""
+        if self.drafts and self.rng.random() < 0.5:
+            self._twice_photo()
+            return
         html = self._get("form", "/activities/new")
         key = FORM_KEY.search(html)
         if not key:
             return
         self.entries += 1
         title = self._new_title()
-        data = {"csrf_token": self.csrf_token, "form_key": key.group(1), **activity_fields(title, submit=True)}
+        answers = self._both_at_once("/activities/new", data={
+            "csrf_token": self.csrf_token, "form_key": key.group(1), **activity_fields(title, submit=True)})
+        ids = {node: activity_id_from(answer) for node, answer in answers.items()}
+        if self._twins_agree("/activities/new", answers, ids):
+            self._entry_made(title, ids["a"])
+
+    def _twice_photo(self) -> None:
+        draft = self._open_draft()
+        if draft is None:
+            return
+        photo = with_comment(self.rng.choice(self.photos), f"t{draft[0]}-{draft[1]}-{self.rng.random()}")
+        path = f"/activities/{draft[0]}/photos"
+        answers = self._both_at_once(
+            path, headers={"X-Requested-With": "qmonth-upload", "X-CSRFToken": self.csrf_token},
+            data={"client_id": str(uuid.uuid4())}, files={"photo": ("现场.jpg", photo, "image/jpeg")})
+        ids = {node: answer.json.get("id") if answer.status == 200 and answer.json else None
+               for node, answer in answers.items()}
+        if self._twins_agree(path, answers, ids):
+            self._photo_made(draft, ids["a"])
+
+    def _both_at_once(self, path: str, **kwargs) -> dict[str, Answer]:
+        """One POST sent to node a and to node b at the same moment, with the same session."""
         twin = BureauUser(self.http.nodes["b"], self.http.username, timeout=self.http.timeout)
         twin.http.cookies.update(self.http.http.cookies)
         with ThreadPoolExecutor(2) as pool:
-            on_a = pool.submit(self.http.request, "POST", "/activities/new", node="a", data=data)
-            on_b = pool.submit(twin.request, "POST", "/activities/new", data=data)
-            answers = {"a": on_a.result(), "b": on_b.result()}
-        ids = {node: activity_id_from(answer) for node, answer in answers.items()}
+            on_a = pool.submit(self.http.request, "POST", path, node="a", **kwargs)
+            on_b = pool.submit(twin.request, "POST", path, **kwargs)
+            return {"a": on_a.result(), "b": on_b.result()}
+
+    def _twins_agree(self, path: str, answers: dict[str, Answer], ids: dict) -> bool:
         ok = None not in ids.values() and len(set(ids.values())) == 1
         for node, answer in answers.items():
-            self.ledger.add(Record("twice", "/activities/new", answer.status, answer.seconds, ok,
+            self.ledger.add(Record("twice", path, answer.status, answer.seconds, ok,
                                    "" if ok else f"ids {ids}: {answer.text[:150]}", node))
-        if ok:
-            self._entry_made(title, ids["a"])
+        return ok
 
     def _send_in_pieces(self, create_path: str, photo: bytes) -> dict | None:
         """Create the upload, then send 3-5 pieces, each to another node than the one before (once
