@@ -13,8 +13,9 @@ cache, and PostgreSQL: a throwaway cluster in a temporary folder (socket only, a
 starts one) unless --database-url names an empty database.
 
 The users of bench/load_run.py, with every request sent to a node chosen at random (one session
-cookie serves both: the nodes share SECRET_KEY and the database), and two more actions:
+cookie serves both: the nodes share SECRET_KEY and the database), and more actions:
 
+* `photo`: one of the bureau's photos (thumbnail or screen copy), read from the object store;
 * `resumable`: a 3-6 MB photo sent in 3-5 pieces (qmonth/photos/resumable.py), each piece to
   the other node than the piece before, and once midway the upload's status asked of the node
   that will not get the next piece;
@@ -29,8 +30,9 @@ cookie serves both: the nodes share SECRET_KEY and the database), and two more a
   downloaded from there. A new entry of the bureau meanwhile changes the PDF's fingerprint and
   the download starts another render: asked again, the roles swapped, up to four rounds.
 
-Afterwards: the ledger check on PostgreSQL (lost, duplicated, foreign data, the activity tally),
-no photo or PDF left on a node's disk, the jobs' states, tracebacks in the nodes' and the
+Afterwards: the ledger check on PostgreSQL (lost, duplicated, stored but never acknowledged,
+foreign data, the activity tally), every photo's three files in the object store and no upload
+piece left there, no photo or PDF on a node's disk, the jobs' states, tracebacks in the nodes' and the
 worker's logs, 5xx, p50/p95/p99 per kind for all requests and per node.
 """
 from __future__ import annotations
@@ -69,8 +71,8 @@ from tests.load_support import (  # noqa: E402
 )
 from tests.storage.s3_server import start_s3_server  # noqa: E402
 
-MIX = (("view", 58), ("submit", 20), ("quick", 3), ("twice", 2), ("upload", 5), ("resumable", 5), ("foreign", 5), ("report", 2))
-KINDS = ("view", "form", "submit", "twice", "upload", "piece", "pdf", "poll", "foreign")
+MIX = (("view", 53), ("photo", 5), ("submit", 20), ("quick", 3), ("twice", 2), ("upload", 5), ("resumable", 5), ("foreign", 5), ("report", 2))
+KINDS = ("view", "photo", "form", "submit", "twice", "upload", "piece", "pdf", "poll", "foreign")
 CHUNK = "application/offset+octet-stream"
 PDF_FINGERPRINT = re.compile(r"fp=([0-9a-f]{64})")
 PDF_ROUNDS = 4
@@ -241,6 +243,18 @@ class NodeUser(SimulatedUser):
             if not ok:
                 return None
         return answer.json["photo"]
+
+    def photo(self) -> None:
+        """One of the bureau's photos (thumbnail or screen copy) from whichever node: read from S3."""
+        with self.world.lock:
+            own = list(self.world.photos_by_unit.get(self.unit, []))
+        if not own:
+            self.view()
+            return
+        path = f"/photos/{self.rng.choice(own)}/{self.rng.choice(['thumb', 'screen'])}.jpg"
+        answer, kind, body = self.http.fetch(path, node=self.http.pick())
+        ok = answer.status == 200 and kind == "image/jpeg" and body.startswith(b"\xff\xd8")
+        self._record("photo", path, answer, ok, "" if ok else f"{answer.status} {kind} {len(body)} bytes")
 
     def report(self) -> None:
         """The bureau's PDF asked on one node, polled and downloaded on the other."""
