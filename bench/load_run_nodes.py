@@ -62,8 +62,8 @@ from sqlalchemy import create_engine, text  # noqa: E402
 
 from common import private_postgres  # noqa: E402
 from load_run import (  # noqa: E402
-    FORM_KEY, Ledger, Record, SimulatedUser, build_instance, camera_photos, check_database, latency_line, parse_mix, percentile,
-    print_figures, print_outcome, print_verdict, read_world, run_users, start_users, with_comment,
+    FORM_KEY, Ledger, Record, SimulatedUser, build_instance, camera_photos, check_database, latency_line, parse_mix,
+    percentile, print_figures, print_outcome, print_verdict, read_world, run_users, start_users, with_comment,
 )
 from tests.jobs.rq_support import RedisServer, WorkerProcess  # noqa: E402
 from tests.load_support import (  # noqa: E402
@@ -71,7 +71,8 @@ from tests.load_support import (  # noqa: E402
 )
 from tests.storage.s3_server import start_s3_server  # noqa: E402
 
-MIX = (("view", 53), ("photo", 5), ("submit", 20), ("quick", 3), ("twice", 2), ("upload", 5), ("resumable", 5), ("foreign", 5), ("report", 2))
+MIX = (("view", 53), ("photo", 5), ("submit", 20), ("quick", 3), ("twice", 2), ("upload", 5), ("resumable", 5),
+       ("foreign", 5), ("report", 2))
 KINDS = ("view", "photo", "form", "submit", "twice", "upload", "piece", "pdf", "poll", "foreign")
 CHUNK = "application/offset+octet-stream"
 PDF_FINGERPRINT = re.compile(r"fp=([0-9a-f]{64})")
