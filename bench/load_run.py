@@ -4,6 +4,7 @@ Run from the repository root:
 
     .venv/bin/python bench/load_run.py                          # 200 users, 600 s (the full run)
     .venv/bin/python bench/load_run.py --users 50 --seconds 60  # a short check
+    .venv/bin/python bench/load_run.py --nodes 2                # two web nodes: bench/load_run_nodes.py
 
 Each user logs in with a session of their own (200 users share the 88 bureau
 accounts) and then, with an exponential pause of --think seconds on average
@@ -460,6 +461,12 @@ def parse_mix(text_: str) -> list[tuple[str, float]]:
 
 
 def main() -> int:
+    if any(arg.split("=")[0] in ("--nodes", "--database-url") for arg in sys.argv[1:]):
+        # Several nodes on PostgreSQL with Redis and S3: the sibling script, same users and checks.
+        sys.path.insert(0, str(ROOT / "bench"))
+        from load_run_nodes import main as main_on_nodes
+
+        return main_on_nodes()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=600)
