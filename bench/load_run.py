@@ -108,7 +108,14 @@ class World:
     accounts: list[tuple[str, str]]  # (username, unit code) of every bureau account
     activities_by_unit: dict[str, list[tuple[int, str]]]  # unit code -> [(id, title)]
     photos_by_unit: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    # unit code -> itself and every unit below it: what that unit's accounts may see (the
+    # reporting tree: the province sees all, a city bureau its counties)
+    subtree: dict[str, set[str]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def sees(self, viewer: str, unit: str) -> bool:
+        """May the accounts of unit `viewer` see `unit`'s entries and report?"""
+        return unit == viewer or unit in self.subtree.get(viewer, ())
 
 
 def read_world(database_url: str) -> World:
@@ -120,11 +127,19 @@ def read_world(database_url: str) -> World:
         activities = connection.execute(text(
             "SELECT unit.code, activity.id, activity.title FROM activity JOIN unit ON unit.id = activity.unit_id"
         )).all()
+        parents = dict(connection.execute(text(
+            "SELECT unit.code, parent.code FROM unit LEFT JOIN unit AS parent ON parent.id = unit.parent_id")).all())
     engine.dispose()
     by_unit = defaultdict(list)
     for code, activity_id, title in activities:
         by_unit[code].append((activity_id, title))
-    return World(accounts=accounts, activities_by_unit=by_unit)
+    subtree = defaultdict(set)
+    for code in parents:
+        above = code
+        while above is not None:
+            subtree[above].add(code)
+            above = parents.get(above)
+    return World(accounts=accounts, activities_by_unit=by_unit, subtree=dict(subtree))
 
 
 def with_comment(jpeg: bytes, text: str) -> bytes:
@@ -209,7 +224,7 @@ class SimulatedUser:
 
     def _check_for_leaks(self, path: str, html: str) -> None:
         for unit in set(LOAD_TITLE.findall(html)):
-            if unit != self.unit:
+            if not self.world.sees(self.unit, unit):
                 with self.ledger.lock:
                     self.ledger.leaks.append(f"{self.http.username} saw {unit}'s entry on {path}")
 
@@ -290,9 +305,14 @@ class SimulatedUser:
     def foreign(self) -> None:
         """Another bureau's activity, edit form, photo or report: always a 404, never its data."""
         with self.world.lock:
-            other = self.rng.choice([u for u in self.world.activities_by_unit if u != self.unit])
-            activity_id, title = self.rng.choice(self.world.activities_by_unit[other])
-            photos = list(self.world.photos_by_unit.get(other, []))
+            others = [u for u in self.world.activities_by_unit if not self.world.sees(self.unit, u)]
+            if others:
+                other = self.rng.choice(others)
+                activity_id, title = self.rng.choice(self.world.activities_by_unit[other])
+                photos = list(self.world.photos_by_unit.get(other, []))
+        if not others:  # the province sees every unit
+            self.view()
+            return
         paths = [f"/activities/{activity_id}", f"/activities/{activity_id}/edit", f"/reports/{other}"]
         if photos:
             paths.append(f"/photos/{self.rng.choice(photos)}/thumb.jpg")
