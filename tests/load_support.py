@@ -18,6 +18,7 @@ import requests
 from qmonth import ROOT
 
 PASSWORD = "qmonth-demo"
+SECRET_KEY = "load-test-secret-key"  # every node signs sessions with one key: a cookie works on all
 DEMO_CLOCK = "2024-09-20T10:00:00+08:00"
 
 # One bureau per city: 16 users of 16 different units.
@@ -53,7 +54,7 @@ class GunicornServer:
         self.temp_dir = self.instance / "tmp"  # the workers' TMPDIR, checked for leftovers
         config = {
             "INSTANCE_PATH": str(self.instance),
-            "SECRET_KEY": "load-test-secret-key",
+            "SECRET_KEY": SECRET_KEY,
             "SQLALCHEMY_DATABASE_URI": database_url or f"sqlite:///{self.instance / 'qmonth.db'}",
             "UPLOAD_DIR": str(self.instance / "uploads"),
             "DEMO_CLOCK": DEMO_CLOCK,
@@ -141,6 +142,32 @@ class GunicornServer:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def start_nodes(folder: Path, database_url: str, settings: dict, *, count: int = 2, workers: int = 2,
+                timeout: int = 60) -> list[GunicornServer]:
+    """Several web machines with no shared disk: `count` gunicorn instances, each with an instance
+    folder of its own under `folder` (node-a, node-b, ...), on one database and told the same
+    `settings` (the broker, the object store). All started, or none left running."""
+    nodes: list[GunicornServer] = []
+    try:
+        for number in range(count):
+            instance = Path(folder) / f"node-{chr(ord('a') + number)}"
+            instance.mkdir(parents=True, exist_ok=True)
+            nodes.append(GunicornServer(instance, database_url=database_url, workers=workers, timeout=timeout,
+                                        extra_config=settings))
+            nodes[-1].start()
+    except BaseException:
+        for node in nodes:
+            node.stop()
+        raise
+    return nodes
+
+
+def worker_settings(folder: Path, database_url: str, settings: dict) -> dict:
+    """The app settings of a job worker on a machine of its own (`folder` its instance folder)."""
+    return {"INSTANCE_PATH": str(folder), "SECRET_KEY": SECRET_KEY, "UPLOAD_DIR": str(Path(folder) / "uploads"),
+            "SQLALCHEMY_DATABASE_URI": database_url, **settings}
 
 
 # Clients -----------------------------------------------------------------------

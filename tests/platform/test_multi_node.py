@@ -22,14 +22,13 @@ from qmonth.storage import pdf_cache, uploads
 from tests import photo_samples as samples
 from tests.conftest import DEMO_CLOCK, app_in_context
 from tests.jobs.rq_support import WorkerProcess, redis_server  # noqa: F401  (a fixture)
-from tests.load_support import BureauUser, GunicornServer, csrf_token_in
+from tests.load_support import SECRET_KEY, BureauUser, csrf_token_in, start_nodes, worker_settings
 from tests.reports.support import clear_unit, jpeg_bytes
 from tests.storage.conftest import s3_server  # noqa: F401  (the session's SeaweedFS)
 
 pytestmark = [pytest.mark.postgresql_only("several machines share one database server"),
               pytest.mark.xdist_group("object-store")]
 
-SECRET_KEY = "load-test-secret-key"  # GunicornServer's: every node signs sessions with one key
 LEASE_SECONDS = 2
 CHUNK = "application/offset+octet-stream"
 
@@ -50,16 +49,9 @@ def app(instance_dir, shared_settings):
 
 @pytest.fixture
 def nodes(app, shared_settings, tmp_path):
-    started = []
-    for name in ("node-a", "node-b"):
-        folder = tmp_path / name
-        folder.mkdir()
-        started.append(GunicornServer(folder, database_url=shared_settings["SQLALCHEMY_DATABASE_URI"], workers=2,
-                                      extra_config={k: v for k, v in shared_settings.items()
-                                                    if k != "SQLALCHEMY_DATABASE_URI"}))
+    settings = dict(shared_settings)
+    started = start_nodes(tmp_path, settings.pop("SQLALCHEMY_DATABASE_URI"), settings)
     try:
-        for node in started:
-            node.start()
         yield started
     finally:
         for node in started:
@@ -71,8 +63,7 @@ def worker(shared_settings, tmp_path):
     """`flask jobs worker` on a machine of its own (its own instance folder)."""
     folder = tmp_path / "worker"
     folder.mkdir()
-    settings = {"INSTANCE_PATH": str(folder), "SECRET_KEY": SECRET_KEY, "UPLOAD_DIR": str(folder / "uploads"),
-                **shared_settings}
+    settings = worker_settings(folder, shared_settings["SQLALCHEMY_DATABASE_URI"], shared_settings)
     started: list[WorkerProcess] = []
 
     def start(name: str) -> WorkerProcess:
