@@ -14,12 +14,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import Integer, String, bindparam, exists, func, or_, select
+from sqlalchemy import Integer, String, and_, bindparam, exists, func, or_, select, union_all
 from sqlalchemy.orm import aliased
 
 from .. import timeutil
 from ..extensions import db
-from ..models import Activity, ActivityState, Campaign, Reminder, ReminderRecipient, ReportState, Unit
+from ..models import Activity, ActivityState, Campaign, CampaignUnit, Reminder, ReminderRecipient, ReportState, Unit
 from ..deadlines import (
     PENDING_STATUSES, SUBMITTED_STATUSES, ReportStanding, ReportStatus, add_report_columns, due_at_with, standing_of,
 )
@@ -165,15 +165,36 @@ def _board_statement(one_unit: bool):
                board_unit.id == bindparam("unit_id") if one_unit else board_unit.parent_id == bindparam("parent_id"))
         .subquery("rows_of")
     )
-    by_state = (
-        select(Activity.campaign_id, rows_of.c.row_id.label("unit_id"), Activity.state,
-               func.count().label("entries"), func.sum(Activity.participants).label("people"),
-               func.max(Activity.id).label("last_id"))
-        .join(rows_of, rows_of.c.unit_id == Activity.unit_id)
-        .where(Activity.campaign_id.in_([campaign_id, previous_id]))
-        .group_by(Activity.campaign_id, rows_of.c.row_id, Activity.state)
-        .subquery("by_state")
+    # Last year's figures of a row are its unit's subtree in last year's own tree, once that
+    # campaign has one (see qmonth/units.py freeze_tree): a county moved to another city since
+    # still counts in its old city's last-year figures. Until then the live tree maps both years.
+    row_before, member_before = aliased(CampaignUnit, name="row_before"), aliased(CampaignUnit, name="member_before")
+    board_ids = (select(board_unit.id).where(board_unit.id == bindparam("unit_id")) if one_unit else
+                 select(board_unit.id).where(board_unit.parent_id == bindparam("parent_id")))
+    rows_before = (
+        select(row_before.unit_id.label("row_id"), member_before.unit_id.label("unit_id"))
+        .join(member_before, and_(member_before.campaign_id == row_before.campaign_id,
+                                  member_before.path.like(row_before.path + "%")))
+        .where(row_before.campaign_id == previous_id, row_before.unit_id.in_(board_ids))
+        .subquery("rows_before")
     )
+    previous_has_tree = exists(select(CampaignUnit.unit_id).where(CampaignUnit.campaign_id == previous_id))
+
+    def counted_by(mapping, *conditions):
+        return (
+            select(Activity.campaign_id, mapping.c.row_id.label("unit_id"), Activity.state,
+                   func.count().label("entries"), func.sum(Activity.participants).label("people"),
+                   func.max(Activity.id).label("last_id"))
+            .join(mapping, mapping.c.unit_id == Activity.unit_id)
+            .where(*conditions)
+            .group_by(Activity.campaign_id, mapping.c.row_id, Activity.state)
+        )
+
+    by_state = union_all(
+        counted_by(rows_of, Activity.campaign_id.in_([campaign_id, previous_id]),
+                   or_(Activity.campaign_id == campaign_id, ~previous_has_tree)),
+        counted_by(rows_before, Activity.campaign_id == previous_id),
+    ).subquery("by_state")
     this_year = by_state.c.campaign_id == campaign_id
     last_year = by_state.c.campaign_id != campaign_id
     # Equalities, not IN: an IN of values is re-expanded into the SQL text at every execution.
