@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from qmonth.board.rows import build_board
 from qmonth.extensions import db
-from qmonth.models import Activity, ActivityState, CampaignUnit
+from qmonth.models import Activity, ActivityState, CampaignUnit, Reminder, ReminderRecipient
 
 from tests.campaigns.test_campaign_context import campaign_named, start_2025
 from tests.helpers import build_activity, campaign, clear_activities, token, unit
@@ -134,3 +134,16 @@ def test_the_upgrade_gives_campaigns_before_the_active_one_their_tree(database, 
         assert by_campaign == {year_2024: units}
         db.session.remove()
         db.engine.dispose()
+
+
+def test_the_root_returning_a_moved_countys_2024_entry_tells_its_2024_city(client, login_as):
+    _licheng, zhangqiu = _entries_2024()
+    start_2025(client, login_as)
+    _rename_and_move(client, login_as)
+    response = client.post(f"/reviews/{zhangqiu}/return", data={
+        "csrf_token": token(client, f"/activities/{zhangqiu}"), "reason": "请补充现场照片。"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    told = set(db.session.scalars(select(ReminderRecipient.unit_id).join(Reminder).where(
+        Reminder.message.contains("章丘区工地观摩"))))
+    assert told == {unit("jinan-zhangqiu-zj").id, unit("jinan-zj").id}
