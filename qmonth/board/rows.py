@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import Integer, String, and_, bindparam, exists, func, or_, select, union_all
+from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select, union_all
 from sqlalchemy.orm import aliased
 
 from .. import timeutil
@@ -155,13 +155,15 @@ def _board_statement(one_unit: bool):
     # latest entry is the highest id; its time is read from that one row.
     # A row's figures are its unit's subtree (the unit's own entries and all below it), as its
     # report's roll-up counts them: each unit of the tree being counted is first mapped to the row
-    # whose path prefixes its own. The tree is narrowed by its root's path (an indexed prefix) before
-    # the rows' paths are matched, so the LIKE against a column runs over one subtree's units only.
+    # whose path prefixes its own. The tree is first narrowed to the board unit's subtree, so the
+    # rows' paths are matched against one subtree's units only.
     board_unit, member = aliased(Unit, name="board_unit"), aliased(Unit, name="member")
+    tree_unit = aliased(Unit, name="tree_unit")
+    tree_path = select(tree_unit.path).where(tree_unit.id == bindparam("tree_id")).scalar_subquery()
     rows_of = (
         select(board_unit.id.label("row_id"), member.id.label("unit_id"))
         .join(member, member.path.like(board_unit.path + "%"))
-        .where(member.path.like(bindparam("tree_path", type_=String) + "%"),
+        .where(member.path.like(tree_path + "%"),
                board_unit.id == bindparam("unit_id") if one_unit else board_unit.parent_id == bindparam("parent_id"))
         .subquery("rows_of")
     )
@@ -267,12 +269,10 @@ def build_board(campaign: Campaign, now: datetime | None = None, *, unit_id: int
     previous_year = None
     cities: list[str] = []
     parent_id = parent.id if parent is not None else campaign.root_unit_id
-    # The path of the subtree counted: the parent's (all its rows'), or the one unit's.
+    # The subtree counted: the parent's (all its rows'), or the one unit's.
     tree_id = unit_id if unit_id is not None else parent_id
-    tree_path = parent.path if parent is not None and unit_id is None else db.session.scalar(
-        select(Unit.path).where(Unit.id == tree_id))
     params = {"campaign_id": campaign.id, "year": campaign.year, "unit_id": unit_id, "parent_id": parent_id,
-              "tree_path": tree_path or ""}
+              "tree_id": tree_id}
     # Core rows, not ORM entities: the board only reads, and 44 plain rows are cheaper.
     for record in db.session.connection().execute(_STATEMENTS[unit_id is not None], params):
         columns = record._mapping
