@@ -15,7 +15,7 @@ from .extensions import db
 from .campaigns.services import active_campaign
 from .models import Activity, Attachment, Campaign, Photo, PhotoUpload, Unit, User
 from .securitylog import security_event
-from .units import in_subtree, subtree_ids
+from .units import in_subtree, placed_unit, reads_own_tree, subtree_ids
 
 
 def unit_scope(user: User) -> Select | None:
@@ -38,6 +38,24 @@ def sees_unit(user: User, unit_id: int | None) -> bool:
     if user.unit_id is None:
         return user.is_province
     return unit_id is not None and in_subtree(user.unit, db.session.get(Unit, unit_id))
+
+
+def sees_unit_in(user: User, campaign_id: int | None, unit_id: int | None) -> bool:
+    """`sees_unit` in a campaign's own tree: for a past campaign, the user's subtree as that
+    campaign's tree drew it (a county moved to another city since still belongs to its old city
+    for that campaign's entries, and not to its new one)."""
+    if not reads_own_tree(campaign_id):
+        return sees_unit(user, unit_id)
+    if user.unit_id is None:
+        return user.is_province
+    mine, theirs = placed_unit(campaign_id, user.unit_id), placed_unit(campaign_id, unit_id)
+    return mine is not None and theirs is not None and bool(mine.path) and theirs.path.startswith(mine.path)
+
+
+def sees_activity(user: User, activity: Activity) -> bool:
+    """Whether the user sees this entry, in its own campaign's tree (the Python twin of
+    `visible_activities`, which lists the active campaign's)."""
+    return sees_unit_in(user, activity.campaign_id, activity.unit_id)
 
 
 def sees_units_below(user: User) -> bool:
@@ -75,7 +93,7 @@ def reviewed_units(user: User) -> Select:
 def may_accept(user: User, activity: Activity) -> bool:
     """Only the parent node's admins accept an entry (the root's own entries, having no parent,
     by the root's admins)."""
-    unit = activity.unit
+    unit = placed_unit(activity.campaign_id, activity.unit_id)  # its parent in the entry's campaign
     if not may_review(user) or unit is None or user.unit_id is None:
         return False
     return unit.parent_id == user.unit_id or (unit.parent_id is None and unit.id == user.unit_id
@@ -85,7 +103,7 @@ def may_accept(user: User, activity: Activity) -> bool:
 def may_return(user: User, activity: Activity) -> bool:
     """The parent node's admins return an entry; so may the root's, anywhere in its subtree."""
     return may_accept(user, activity) or (
-        is_root_admin(user) and activity.unit_id != user.unit_id and sees_unit(user, activity.unit_id))
+        is_root_admin(user) and activity.unit_id != user.unit_id and sees_activity(user, activity))
 
 
 def is_own_unit(user: User, unit_id: int | None) -> bool:
@@ -197,16 +215,19 @@ def unit_below_or_404(user: User, code: str) -> Unit:
 
 
 def visible_activities(user: User) -> Select:
-    """The activities the user sees; every activity query starts here."""
+    """The activities the user sees in the live tree; every list of the active campaign starts
+    here. A lookup by id goes through `get_activity_or_404`, which also knows past campaigns' trees."""
     return scoped_to_units(select(Activity), user, Activity.unit_id)
 
 
 def get_activity_or_404(user: User, activity_id: int) -> Activity:
-    """Every lookup by id goes through here: another bureau's activity is a 404."""
-    activity = db.session.scalar(visible_activities(user).where(Activity.id == activity_id))
+    """Every lookup by id goes through here: another bureau's activity is a 404. An entry of a
+    past campaign is judged in that campaign's tree."""
+    activity = db.session.get(Activity, activity_id)
     if activity is None:
-        if db.session.get(Activity, activity_id) is not None:
-            security_event("access.not_visible", object="activity", id=activity_id)
+        abort(404)
+    if not sees_activity(user, activity):
+        security_event("access.not_visible", object="activity", id=activity_id)
         abort(404)
     return activity
 
@@ -239,7 +260,7 @@ def _get_media_or_404(model, user: User, item_id: int):
     if item is None:
         abort(404)
     visible = (item.uploaded_by_id == user.id if item.activity_id is None else
-               db.session.scalar(visible_activities(user).where(Activity.id == item.activity_id)) is not None)
+               sees_activity(user, item.activity))
     if not visible:
         security_event("access.not_visible", object=model.__name__.lower(), id=item_id)
         abort(404)

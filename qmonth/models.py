@@ -5,7 +5,7 @@ import enum
 from datetime import date, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Boolean, Date, Enum, ForeignKey, Integer, String, Text, UniqueConstraint, false
+from sqlalchemy import JSON, Boolean, Date, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -196,6 +196,26 @@ class Unit(db.Model):
 
     def __repr__(self) -> str:
         return f"<Unit {self.code}>"
+
+
+class CampaignUnit(db.Model):
+    """A unit as it stood in a campaign's reporting tree when that campaign stopped being the
+    active one (written by qmonth/units.py `freeze_tree`): the tree belongs to its campaign, so a
+    rename or a move next year leaves last year's names, parents and scopes as they were. The
+    active campaign reads the live `unit` table; a campaign with no rows here (never active, or
+    not yet past) does too."""
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), primary_key=True)
+    parent_id: Mapped[int | None] = mapped_column(Integer)
+    path: Mapped[str] = mapped_column(String(255), default="")
+    depth: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str] = mapped_column(String(120))
+    city: Mapped[str] = mapped_column(String(20))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_campaign_unit_campaign_path", "campaign_id", "path"),)
 
 
 class User(UserMixin, db.Model):

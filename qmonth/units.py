@@ -9,13 +9,14 @@ pointing at it, retired or moved.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, insert, literal, select, update
 
 from .audit import record
 from .auth.services import end_all_sessions
 from .extensions import db
-from .models import Activity, ActivityState, Campaign, Department, Unit, User
+from .models import Activity, ActivityState, Campaign, CampaignUnit, Department, Unit, User
 from .textnorm import control_character_problem
 from .timeutil import utcnow
 
@@ -68,6 +69,64 @@ def addressed_units(campaign: Campaign | None) -> Select:
     else:
         query = query.where(Unit.depth == 1)
     return query.order_by(Unit.position, Unit.id)
+
+
+@dataclass(frozen=True)
+class PlacedUnit:
+    """A unit where a campaign's tree put it: its name, city and parent in that campaign."""
+
+    id: int
+    code: str
+    name: str
+    city: str
+    parent_id: int | None
+    path: str
+    depth: int
+
+
+FROZEN_COLUMNS = ("parent_id", "path", "depth", "name", "city", "position", "retired_at")
+
+
+def freeze_tree(campaign: Campaign) -> None:
+    """Keep the live tree as this campaign's own, as it stops being the active one: later renames
+    and moves then leave its names, parents and scopes unchanged. Written once; a campaign
+    made active again and then left keeps the tree it had first (the live one is next year's)."""
+    if campaign_tree_is_frozen(campaign.id):
+        return
+    db.session.flush()
+    db.session.execute(insert(CampaignUnit).from_select(
+        ["campaign_id", "unit_id", *FROZEN_COLUMNS],
+        select(literal(campaign.id), Unit.id, *(getattr(Unit, column) for column in FROZEN_COLUMNS))))
+
+
+def campaign_tree_is_frozen(campaign_id: int) -> bool:
+    """Whether the campaign has a tree of its own (it was active once and is no longer)."""
+    return db.session.scalar(select(CampaignUnit.unit_id).where(CampaignUnit.campaign_id == campaign_id)
+                             .limit(1)) is not None
+
+
+def reads_own_tree(campaign_id: int | None) -> bool:
+    """Whether units in this campaign are shown and scoped by its frozen tree rather than the
+    live one: a campaign that is no longer the active one. The active campaign, and one not yet
+    run, read the live tree."""
+    if campaign_id is None:
+        return False
+    campaign = db.session.get(Campaign, campaign_id)
+    return campaign is not None and not campaign.is_active and campaign_tree_is_frozen(campaign_id)
+
+
+def placed_unit(campaign_id: int | None, unit_id: int | None) -> PlacedUnit | None:
+    """The unit as the campaign's tree has it (the live unit for the active campaign, or where a
+    past campaign's tree does not hold it)."""
+    if unit_id is None:
+        return None
+    unit = db.session.get(Unit, unit_id)
+    if unit is None:
+        return None
+    frozen = db.session.get(CampaignUnit, (campaign_id, unit_id)) if reads_own_tree(campaign_id) else None
+    source = frozen or unit
+    return PlacedUnit(id=unit.id, code=unit.code, name=source.name, city=source.city, parent_id=source.parent_id,
+                      path=source.path, depth=source.depth)
 
 
 def place_under(unit: Unit, parent: Unit | None) -> None:

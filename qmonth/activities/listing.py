@@ -20,6 +20,7 @@ from ..paging import Page, page_number
 from ..parsing import day_or_none, positive_int, year_window
 from ..textnorm import search_text
 from ..access import scoped_to_units, sees_units_below, visible_activities
+from ..units import subtree_ids
 
 PAGE_SIZE = 20
 SEARCH_READS_ROWS_FROM = 25  # when a search's page reads rows instead of its matches: see paginate
@@ -92,7 +93,8 @@ class ListFilters:
     state: ActivityState | None = None
     city: str = ""
     unit: Unit | None = None
-    under: Unit | None = None  # the units directly below this one (a board's rows; see qmonth/board)
+    under: Unit | None = None  # every unit below this one (a board's rows and theirs; see qmonth/board)
+    subtree: Unit | None = None  # this unit and every unit below it (one board row's figures)
     date_from: date | None = None
     date_to: date | None = None
     sort: str = DEFAULT_SORT
@@ -125,6 +127,7 @@ class ListFilters:
             city=city if city in choices.cities else "",
             unit=units.get(args.get("unit", "")),
             under=units.get(args.get("under", "")),
+            subtree=units.get(args.get("subtree", "")),
             date_from=date_from,
             date_to=date_to,
             sort=sort if sort in SORT_LABELS else DEFAULT_SORT,
@@ -141,6 +144,7 @@ class ListFilters:
             "city": self.city,
             "unit": self.unit.code if self.unit else "",
             "under": self.under.code if self.under else "",
+            "subtree": self.subtree.code if self.subtree else "",
             "date_from": self.date_from.isoformat() if self.date_from else "",
             "date_to": self.date_to.isoformat() if self.date_to else "",
             "sort": "" if self.sort == DEFAULT_SORT else self.sort,
@@ -309,9 +313,12 @@ def _unit_conditions(unit_id, filters: ListFilters) -> list:
     if filters.unit is not None:
         conditions.append(unit_id == filters.unit.id)
     if filters.under is not None:
-        # What a board shows in its rows: the entries of each unit directly below, not retired.
+        # What a board's chips count: its rows' subtrees, i.e. everything below the board's unit.
         conditions.append(unit_id.in_(
-            select(Unit.id).where(Unit.parent_id == filters.under.id, Unit.retired_at.is_(None))))
+            select(Unit.id).where(Unit.path.like(f"{filters.under.path}%"), Unit.id != filters.under.id)))
+    if filters.subtree is not None:
+        # What one board row counts: its unit's own entries and its subtree's.
+        conditions.append(unit_id.in_(subtree_ids(filters.subtree)))
     if filters.city:
         conditions.append(unit_id.in_(select(Unit.id).where(Unit.city == filters.city)))
     return conditions

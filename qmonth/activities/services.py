@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from flask import abort
 
 from ..access import may_accept, may_return, may_review, require_province
+from ..units import placed_unit
 from ..audit import record
 from ..extensions import db
 from ..models import Activity, ActivityKind, ActivityState, Campaign, Reminder, ReminderRecipient, Task, Unit, User
@@ -288,8 +289,9 @@ def return_activity(activity: Activity, *, by: User, reason: str) -> None:
 
 
 def _tell_unit_and_parent(activity: Activity, *, by: User, reason: str) -> None:
-    """The unit and the parent that reviews it both learn that the root returned the entry."""
-    unit = activity.unit
+    """The unit and the parent that reviews it both learn that the root returned the entry (its
+    name and parent as the entry's campaign had them)."""
+    unit = placed_unit(activity.campaign_id, activity.unit_id)
     message = f"{by.unit.name}退回了{unit.name}的活动“{activity.title}”。退回原因：{reason}"
     reminder = Reminder(campaign_id=activity.campaign_id, message=message, sent_by_id=by.id)
     reminder.recipients = [ReminderRecipient(unit_id=unit_id)

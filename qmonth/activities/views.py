@@ -8,6 +8,7 @@ from flask_login import current_user, login_required, login_user
 from sqlalchemy import func, select
 
 from ..access import campaign_or_404, get_activity_or_404, require_bureau_user, require_own_unit
+from ..units import placed_unit
 from ..auth.services import LoginRefused, checked_login
 from ..bodysize import accepts_uploads
 from ..extensions import csrf, db, login_manager
@@ -415,8 +416,11 @@ def detail(activity_id: int):
     """Everything about one activity, with its history."""
     activity = get_activity_or_404(current_user, activity_id)
     problems = submission_problems(activity) if activity.is_editable else {}
+    # The unit and its parent as the entry's campaign had them (last year's names for last year's entry).
+    placed = placed_unit(activity.campaign_id, activity.unit_id)
     return render("activities/detail.html", activity=activity, history=_history(activity),
-                  field_labels=FIELD_LABELS, problems=problems, problems_summary=problems_summary(problems))
+                  field_labels=FIELD_LABELS, problems=problems, problems_summary=problems_summary(problems),
+                  placed=placed, placed_parent=placed_unit(activity.campaign_id, placed.parent_id))
 
 
 @bp.get("/<int:activity_id>/history")

@@ -1,5 +1,6 @@
 """The deadline board: one row per unit directly below a parent (the province's cities, a city's
-counties), built by one aggregate query.
+counties), built by one aggregate query. A row's figures are its unit's subtree: a city's
+count its counties' entries with its own, as the city's report rolls them up.
 
 Entries per state, the report, the latest reminder and reopening, and last
 campaign's figures all come back in a single SELECT (grouped subqueries joined to
@@ -13,12 +14,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import Integer, bindparam, exists, func, or_, select
+from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select, union_all
 from sqlalchemy.orm import aliased
 
 from .. import timeutil
 from ..extensions import db
-from ..models import Activity, ActivityState, Campaign, Reminder, ReminderRecipient, ReportState, Unit
+from ..models import Activity, ActivityState, Campaign, CampaignUnit, Reminder, ReminderRecipient, ReportState, Unit
 from ..deadlines import (
     PENDING_STATUSES, SUBMITTED_STATUSES, ReportStanding, ReportStatus, add_report_columns, due_at_with, standing_of,
 )
@@ -147,22 +148,55 @@ def _board_statement(one_unit: bool):
                    .order_by(Campaign.year.desc(), Campaign.id.desc()).limit(1).scalar_subquery())
     previous_year = (select(Campaign.year).where(Campaign.year < year)
                      .order_by(Campaign.year.desc()).limit(1).scalar_subquery())
-    # This year's and last year's entries of the board's units, first counted per unit, campaign
+    # This year's and last year's entries of the board's subtree, first counted per row, campaign
     # and state: that reads only the covering index ix_activity_board (campaign_id, unit_id,
-    # state, participants) for those units (not the whole nation's), never the rows with their
-    # long texts. The few hundred groups are then folded into one
-    # row per unit. The latest entry is the highest id; its time is read from that one row.
-    board_unit = aliased(Unit, name="board_unit")
-    by_state = (
-        select(Activity.campaign_id, Activity.unit_id, Activity.state,
-               func.count().label("entries"), func.sum(Activity.participants).label("people"),
-               func.max(Activity.id).label("last_id"))
-        .where(Activity.campaign_id.in_([campaign_id, previous_id]),
-               Activity.unit_id == bindparam("unit_id") if one_unit else Activity.unit_id.in_(
-                   select(board_unit.id).where(board_unit.parent_id == bindparam("parent_id"))))
-        .group_by(Activity.campaign_id, Activity.unit_id, Activity.state)
-        .subquery("by_state")
+    # state, participants) for the subtree's units (not the whole nation's), never the rows with
+    # their long texts. The few hundred groups are then folded into one row per unit. The
+    # latest entry is the highest id; its time is read from that one row.
+    # A row's figures are its unit's subtree (the unit's own entries and all below it), as its
+    # report's roll-up counts them: each unit of the tree being counted is first mapped to the row
+    # whose path prefixes its own. The tree is first narrowed to the board unit's subtree, so the
+    # rows' paths are matched against one subtree's units only.
+    board_unit, member = aliased(Unit, name="board_unit"), aliased(Unit, name="member")
+    tree_unit = aliased(Unit, name="tree_unit")
+    tree_path = select(tree_unit.path).where(tree_unit.id == bindparam("tree_id")).scalar_subquery()
+    rows_of = (
+        select(board_unit.id.label("row_id"), member.id.label("unit_id"))
+        .join(member, member.path.like(board_unit.path + "%"))
+        .where(member.path.like(tree_path + "%"),
+               board_unit.id == bindparam("unit_id") if one_unit else board_unit.parent_id == bindparam("parent_id"))
+        .subquery("rows_of")
     )
+    # Last year's figures of a row are its unit's subtree in last year's own tree, once that
+    # campaign has one (see qmonth/units.py freeze_tree): a county moved to another city since
+    # still counts in its old city's last-year figures. Until then the live tree maps both years.
+    row_before, member_before = aliased(CampaignUnit, name="row_before"), aliased(CampaignUnit, name="member_before")
+    board_ids = (select(board_unit.id).where(board_unit.id == bindparam("unit_id")) if one_unit else
+                 select(board_unit.id).where(board_unit.parent_id == bindparam("parent_id")))
+    rows_before = (
+        select(row_before.unit_id.label("row_id"), member_before.unit_id.label("unit_id"))
+        .join(member_before, and_(member_before.campaign_id == row_before.campaign_id,
+                                  member_before.path.like(row_before.path + "%")))
+        .where(row_before.campaign_id == previous_id, row_before.unit_id.in_(board_ids))
+        .subquery("rows_before")
+    )
+    previous_has_tree = exists(select(CampaignUnit.unit_id).where(CampaignUnit.campaign_id == previous_id))
+
+    def counted_by(mapping, *conditions):
+        return (
+            select(Activity.campaign_id, mapping.c.row_id.label("unit_id"), Activity.state,
+                   func.count().label("entries"), func.sum(Activity.participants).label("people"),
+                   func.max(Activity.id).label("last_id"))
+            .join(mapping, mapping.c.unit_id == Activity.unit_id)
+            .where(*conditions)
+            .group_by(Activity.campaign_id, mapping.c.row_id, Activity.state)
+        )
+
+    by_state = union_all(
+        counted_by(rows_of, Activity.campaign_id.in_([campaign_id, previous_id]),
+                   or_(Activity.campaign_id == campaign_id, ~previous_has_tree)),
+        counted_by(rows_before, Activity.campaign_id == previous_id),
+    ).subquery("by_state")
     this_year = by_state.c.campaign_id == campaign_id
     last_year = by_state.c.campaign_id != campaign_id
     # Equalities, not IN: an IN of values is re-expanded into the SQL text at every execution.
@@ -235,7 +269,10 @@ def build_board(campaign: Campaign, now: datetime | None = None, *, unit_id: int
     previous_year = None
     cities: list[str] = []
     parent_id = parent.id if parent is not None else campaign.root_unit_id
-    params = {"campaign_id": campaign.id, "year": campaign.year, "unit_id": unit_id, "parent_id": parent_id}
+    # The subtree counted: the parent's (all its rows'), or the one unit's.
+    tree_id = unit_id if unit_id is not None else parent_id
+    params = {"campaign_id": campaign.id, "year": campaign.year, "unit_id": unit_id, "parent_id": parent_id,
+              "tree_id": tree_id}
     # Core rows, not ORM entities: the board only reads, and 44 plain rows are cheaper.
     for record in db.session.connection().execute(_STATEMENTS[unit_id is not None], params):
         columns = record._mapping

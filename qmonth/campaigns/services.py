@@ -13,6 +13,7 @@ from .loader import YEAR_MAX, CampaignFileError, load_campaign, parse_campaign_t
 from ..extensions import db
 from ..models import Activity, ActivityKind, Campaign, Slogan, Task, TaskGroup, User
 from ..timeutil import LOCAL_TZ
+from ..units import freeze_tree
 
 CAMPAIGN_FILE_MAX = 512 * 1024
 
@@ -112,10 +113,14 @@ def clone_campaign(source: Campaign, *, by: User) -> Campaign:
 
 
 def activate_campaign(campaign: Campaign, *, by: User) -> None:
-    """Make this the campaign everyone works in; exactly one is active."""
+    """Make this the campaign everyone works in; exactly one is active. The one it replaces keeps
+    its reporting tree as it stands (see qmonth/units.py `freeze_tree`)."""
     previous = db.session.scalar(select(Campaign).where(Campaign.is_active).order_by(Campaign.year.desc()))
     if previous is not None and previous.id == campaign.id:
         return
+    if previous is not None:
+        # The campaign being left keeps the tree it ran on; the live tree becomes the new one's.
+        freeze_tree(previous)
     db.session.execute(update(Campaign).where(Campaign.id != campaign.id).values(is_active=False)
                        .execution_options(synchronize_session="fetch"))
     campaign.is_active = True

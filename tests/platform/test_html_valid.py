@@ -172,6 +172,7 @@ def _pages_of_every_role(client, make_activity) -> dict[str, str]:
         "city-board": _fetch(client, "/board/"),
         "city-board-unit": _fetch(client, "/board/units/jinan-lixia-zj"),
         "city-board-chip-list": _fetch(client, "/activities/?state=submitted&under=jinan-zj"),
+        "city-board-row-subtree-list": _fetch(client, "/activities/?state=submitted&subtree=jinan-zj"),
         "city-reminders": _fetch(client, "/board/reminders"),
         "city-due-date-refused": client.post("/board/due-date", data={
             "due_date": "2099-01-01", "csrf_token": csrf_token_from(_fetch(client, "/board/"))}).get_data(as_text=True),

@@ -125,7 +125,7 @@ class Pools:
 LIST_FILTERS = {"q": "text", "state": ("choice", [s.value for s in ActivityState]), "kind": "kind", "task": "task",
                 "date_from": "date", "date_to": "date",
                 "sort": ("choice", ["updated", "-updated", "title", "starts_on"]),
-                "city": ("choice", ["济南", "青岛"]), "unit": "unit", "under": "unit", "page": "page"}
+                "city": ("choice", ["济南", "青岛"]), "unit": "unit", "under": "unit", "subtree": "unit", "page": "page"}
 FIGURES = {  # every kind's figure inputs; only the chosen kind's are read
     "fig_channels": ("choice", ["办公场所", "施工现场"]), "fig_slogans": "task", "fig_banners": "number",
     "fig_reach": "number", "fig_mode": ("choice", ["线上", "线下", "线上线下结合"]), "fig_trainees": "number",
