@@ -128,3 +128,19 @@ class CollectLogs(logging.Handler):
 
     def emit(self, record):
         self.messages.append(record.getMessage())
+
+
+def assert_fits_width(page, width: int) -> None:
+    """The page does not scroll sideways once it has settled: asked right after an htmx swap,
+    the old and new content can briefly stand side by side. A lasting overflow fails, naming
+    the elements that stick out."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(f"document.documentElement.scrollWidth <= {width}", timeout=3000)
+    except PlaywrightTimeout:
+        wide = page.evaluate(f"""() => [...document.querySelectorAll('body *')]
+            .filter(el => el.getBoundingClientRect().right > {width} + 1)
+            .slice(0, 8).map(el => el.tagName + (el.id ? '#' + el.id : '') + '.' + el.className)""")
+        scroll = page.evaluate("document.documentElement.scrollWidth")
+        raise AssertionError(f"the page scrolls sideways: {scroll} px wide at {width} px; sticking out: {wide}")

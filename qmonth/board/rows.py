@@ -165,7 +165,7 @@ def _board_statement(one_unit: bool):
         .join(member, member.path.like(board_unit.path + "%"))
         .where(member.path.like(tree_path + "%"),
                board_unit.id == bindparam("unit_id") if one_unit else board_unit.parent_id == bindparam("parent_id"))
-        .subquery("rows_of")
+        .cte("rows_of")
     )
     # Last year's figures of a row are its unit's subtree in last year's own tree, once that
     # campaign has one (see qmonth/units.py freeze_tree): a county moved to another city since
@@ -178,7 +178,7 @@ def _board_statement(one_unit: bool):
         .join(member_before, and_(member_before.campaign_id == row_before.campaign_id,
                                   member_before.path.like(row_before.path + "%")))
         .where(row_before.campaign_id == previous_id, row_before.unit_id.in_(board_ids))
-        .subquery("rows_before")
+        .cte("rows_before")
     )
     previous_has_tree = exists(select(CampaignUnit.unit_id).where(CampaignUnit.campaign_id == previous_id))
 

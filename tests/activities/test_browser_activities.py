@@ -7,6 +7,7 @@ from sqlalchemy import select
 from qmonth.models import Activity, ActivityState
 
 from tests.conftest import browser_login
+from tests.helpers import assert_fits_width
 
 
 def fill_common(page, title):
@@ -37,7 +38,7 @@ def test_register_an_activity_end_to_end(live_server, page_at, width, height):
     assert "活动已报送，等待省厅审核。" in page.inner_text("#alerts")
     assert page.inner_text("#activity-state").strip().startswith("已报送")
     assert "180 人次" in page.content()
-    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert_fits_width(page, width)
     assert page.console_errors == []
     with live_server.app.app_context():
         from qmonth.extensions import db

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from qmonth.models import ActivityState
 
 from tests.conftest import browser_login
-from tests.helpers import build_activity, clear_activities
+from tests.helpers import assert_fits_width, build_activity, clear_activities
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def test_search_narrows_the_list_keeps_the_url_and_survives_reload_and_back(list
     assert len(row_titles(page)) == 3
 
     # Nothing sticks out sideways, and on a phone each row reads as a card.
-    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert_fits_width(page, width)
     if width < 760:
         assert not page.locator(".activity-table thead").is_visible()
         assert page.locator(".activity-table tbody tr").first.evaluate(

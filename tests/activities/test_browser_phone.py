@@ -9,7 +9,7 @@ from qmonth.photos.services import add_photo
 
 from tests import photo_samples as samples
 from tests.conftest import browser_login
-from tests.helpers import user as user_named
+from tests.helpers import assert_fits_width, user as user_named
 
 PHONE = (390, 844)
 
@@ -58,7 +58,7 @@ def test_the_header_is_small_and_every_menu_item_is_reachable(live_server, page_
         page.goto(live_server.url + path)
         header = page.locator("header.topbar").bounding_box()
         assert header["height"] <= 0.15 * PHONE[1], path
-        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE[0]
+        assert_fits_width(page, PHONE[0])
     page.goto(live_server.url + "/")
     assert not page.locator("#mainnav").is_visible()
     page.click("label.nav-toggle-label")

@@ -3,8 +3,9 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.conftest import browser_login
 from tests.board.support import due, make_report
+from tests.conftest import browser_login
+from tests.helpers import assert_fits_width
 
 MESSAGE = "请于10月10日前报送本单位“质量月”活动总结报告。"
 
@@ -63,7 +64,7 @@ def test_the_board_reads_on_a_phone(live_server, page_at):
     page = page_at(390, 844)
     browser_login(page, live_server, "province")
     page.goto(f"{live_server.url}/board/")
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert_fits_width(page, 390)
     assert not page.locator(".board-table thead").is_visible()
     card = page.locator("#unit-heze-sw")
     expect(card).to_contain_text("菏泽市水务局")

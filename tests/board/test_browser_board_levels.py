@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from qmonth.deadlines import is_locked
 from tests.conftest import browser_login
-from tests.helpers import campaign, set_clock, unit
+from tests.helpers import assert_fits_width, campaign, set_clock, unit
 
 SHOTS = Path(__file__).resolve().parents[2] / "instance"
 MESSAGE = "请于10月6日前报送本区县“质量月”活动总结报告。"
@@ -89,7 +89,7 @@ def test_a_citys_board_on_a_phone(live_server, page_at):
     browser_login(page, live_server, "jinan-zj-admin")
     page.goto(f"{live_server.url}/board/")
     expect(page.locator("#board-rows tr")).to_have_count(12)
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert_fits_width(page, 390)
     page.screenshot(path=str(SHOTS / "board-city-phone.png"), full_page=True)
     # Every control and link a thumb uses is at least 44 px high and wide enough to hit.
     small = page.evaluate("""() => [...document.querySelectorAll(
@@ -105,5 +105,5 @@ def test_a_citys_board_on_a_phone(live_server, page_at):
     page.fill("#due-date-day", "2024-10-12")
     page.click("#due-form button[type=submit]")
     expect(page.locator("#err-due-date-day")).to_contain_text("不能晚于")
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert_fits_width(page, 390)
     assert [error for error in page.console_errors if "422" not in error] == [], page.console_errors

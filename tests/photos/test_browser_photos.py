@@ -7,6 +7,7 @@ from qmonth.models import Activity
 
 from tests import photo_samples as samples
 from tests.conftest import browser_login
+from tests.helpers import assert_fits_width
 
 
 def jpeg_file(name: str, seed: int, size=(1600, 1200)) -> dict:
@@ -34,7 +35,7 @@ def test_five_photos_on_the_quick_page_then_seen_at_the_office(live_server, page
     phone.on("request", lambda r: r.method == "POST" and "/photo-uploads" in r.url and uploads.append(r))
     phone.set_input_files("#media input[type=file]", files=[jpeg_file(f"IMG_{i}.jpg", i) for i in range(5)])
     phone.locator("#photo-list .photo-card.is-local img").nth(4).wait_for(timeout=30000)
-    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    assert_fits_width(phone, 390)
     phone.click("button.button-large")
     # Quick entry keeps the entry in the phone's outbox, then sends it (static/js/outbox.js).
     assert "已保存在本机" in phone.inner_text("#outbox-saved")

@@ -2,6 +2,7 @@
 import re
 
 from tests.conftest import browser_login
+from tests.helpers import assert_fits_width
 
 
 def test_reporter_on_a_phone_sees_theme_and_countdown(live_server, page_at):
@@ -14,7 +15,7 @@ def test_reporter_on_a_phone_sees_theme_and_countdown(live_server, page_at):
     assert "2024年10月10日 23:59" in countdown.inner_text()
     assert "济南市住房和城乡建设局" in page.locator(".whoami").inner_text()
     # Nothing overflows the phone's width.
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert_fits_width(page, 390)
     assert page.console_errors == []
 
 

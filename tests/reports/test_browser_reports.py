@@ -13,6 +13,7 @@ from qmonth.models import Campaign, UnitReport
 from qmonth.timeutil import utcnow
 
 from tests.conftest import browser_login
+from tests.helpers import assert_fits_width
 
 SCREENSHOTS = os.environ.get("QMONTH_SCREENSHOTS")  # a folder to keep screenshots in, when set
 
@@ -47,7 +48,7 @@ def test_typed_text_is_saved_survives_a_reload_and_the_pdf_downloads(server, pag
 
     page.reload()
     assert page.input_value("#sec-problems") == f"部分县区检测机构能力不足（{width}）。"
-    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert_fits_width(page, width)
 
     with page.expect_download() as download_info:
         page.click("#pdf-link")
@@ -112,7 +113,7 @@ def test_the_root_admin_types_the_doc_number_and_signer(server, page_at, width, 
     page.wait_for_selector("#status-doc_number.save-ok", timeout=10_000)
     page.fill("#sec-signer", "王𪚥")
     page.wait_for_selector("#status-signer.save-ok", timeout=10_000)
-    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert_fits_width(page, width)
     if SCREENSHOTS:
         page.locator("#upward-fields").scroll_into_view_if_needed()
         page.screenshot(path=f"{SCREENSHOTS}/report-root-{width}.png", full_page=width > 400)
