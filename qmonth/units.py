@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, insert, literal, select, update
+from sqlalchemy import Select, delete, func, insert, literal, select, update
+from sqlalchemy.orm import aliased
 
 from .audit import record
 from .auth.services import end_all_sessions
@@ -89,8 +90,8 @@ FROZEN_COLUMNS = ("parent_id", "path", "depth", "name", "city", "position", "ret
 
 def freeze_tree(campaign: Campaign) -> None:
     """Keep the live tree as this campaign's own, as it stops being the active one: later renames
-    and moves then leave its names, parents and scopes unchanged. Written once; a campaign
-    made active again and then left keeps the tree it had first (the live one is next year's)."""
+    and moves then leave its names, parents and scopes unchanged. Written once: a campaign made
+    active again is thawed first (`thaw_tree`), so it is written anew when that campaign is left."""
     if campaign_tree_is_frozen(campaign.id):
         return
     db.session.flush()
@@ -99,10 +100,57 @@ def freeze_tree(campaign: Campaign) -> None:
         select(literal(campaign.id), Unit.id, *(getattr(Unit, column) for column in FROZEN_COLUMNS))))
 
 
+def thaw_tree(campaign: Campaign) -> None:
+    """Drop a campaign's frozen tree as it becomes the active one again (only ever when the live
+    tree is the same, see `activate_campaign`): it then reads the live tree like any active
+    campaign, and `freeze_tree` keeps the tree it ends with when it is left again."""
+    db.session.execute(delete(CampaignUnit).where(CampaignUnit.campaign_id == campaign.id))
+
+
 def campaign_tree_is_frozen(campaign_id: int) -> bool:
     """Whether the campaign has a tree of its own (it was active once and is no longer)."""
     return db.session.scalar(select(CampaignUnit.unit_id).where(CampaignUnit.campaign_id == campaign_id)
                              .limit(1)) is not None
+
+
+TREE_CHANGES_SHOWN = 3
+
+
+def tree_changes_since(campaign: Campaign) -> list[str]:
+    """How the live tree differs from the campaign's frozen one, in short Chinese phrases (empty
+    when identical, or when the campaign has no tree of its own). One query over both trees:
+    units are never deleted, so a unit missing from the frozen tree was added since."""
+    if not campaign_tree_is_frozen(campaign.id):
+        return []
+    frozen = CampaignUnit
+    old_parent, new_parent = aliased(Unit), aliased(Unit)
+    rows = db.session.execute(
+        select(Unit, frozen, old_parent.name, new_parent.name)
+        .outerjoin(frozen, (frozen.unit_id == Unit.id) & (frozen.campaign_id == campaign.id))
+        .outerjoin(old_parent, old_parent.id == frozen.parent_id)
+        .outerjoin(new_parent, new_parent.id == Unit.parent_id)
+        .order_by(Unit.depth, Unit.position, Unit.id)).all()
+    changes = []
+    for unit, kept, old_parent_name, new_parent_name in rows:
+        if kept is None:
+            changes.append(f"新增“{unit.name}”")
+            continue
+        if (kept.retired_at is None) != (unit.retired_at is None):
+            changes.append(f"“{kept.name}”已撤销" if unit.retired_at is not None else f"“{kept.name}”已恢复")
+        if kept.name != unit.name:
+            changes.append(f"“{kept.name}”更名为“{unit.name}”")
+        if kept.parent_id != unit.parent_id:
+            changes.append(f"“{unit.name}”由“{old_parent_name or '无'}”调整到“{new_parent_name or '无'}”之下")
+        elif kept.city != unit.city:
+            changes.append(f"“{unit.name}”所在城市由“{kept.city}”改为“{unit.city}”")
+    return changes
+
+
+def tree_changes_text(changes: list[str]) -> str:
+    """The first few changes, and how many more there are."""
+    shown = "；".join(changes[:TREE_CHANGES_SHOWN])
+    more = len(changes) - TREE_CHANGES_SHOWN
+    return f"{shown}等 {len(changes)} 处变化" if more > 0 else shown
 
 
 def reads_own_tree(campaign_id: int | None) -> bool:
