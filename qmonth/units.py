@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Select, delete, func, insert, literal, select, update
 from sqlalchemy.orm import aliased
@@ -83,6 +84,7 @@ class PlacedUnit:
     parent_id: int | None
     path: str
     depth: int
+    retired_at: datetime | None = None
 
 
 FROZEN_COLUMNS = ("parent_id", "path", "depth", "name", "city", "position", "retired_at")
@@ -174,7 +176,42 @@ def placed_unit(campaign_id: int | None, unit_id: int | None) -> PlacedUnit | No
     frozen = db.session.get(CampaignUnit, (campaign_id, unit_id)) if reads_own_tree(campaign_id) else None
     source = frozen or unit
     return PlacedUnit(id=unit.id, code=unit.code, name=source.name, city=source.city, parent_id=source.parent_id,
-                      path=source.path, depth=source.depth)
+                      path=source.path, depth=source.depth, retired_at=source.retired_at)
+
+
+def placed_subtree_ids(campaign_id: int | None, unit: Unit | PlacedUnit) -> Select:
+    """`subtree_ids` in the campaign's tree: for a past campaign, its frozen one (a county moved to
+    another city since still counts in its old city's report for that year)."""
+    if not reads_own_tree(campaign_id):
+        return subtree_ids(unit if isinstance(unit, Unit) else db.session.get(Unit, unit.id))
+    path = db.session.scalar(select(CampaignUnit.path).where(CampaignUnit.campaign_id == campaign_id,
+                                                             CampaignUnit.unit_id == unit.id))
+    if path is None:  # a unit added after that campaign: it had no subtree then
+        return select(Unit.id).where(Unit.id == unit.id)
+    return select(CampaignUnit.unit_id).where(CampaignUnit.campaign_id == campaign_id,
+                                              CampaignUnit.path.like(f"{path}%"))
+
+
+def placed_children(campaign_id: int | None, unit_id: int) -> list[Unit | PlacedUnit]:
+    """The units directly below, retired ones included, in the campaign's tree and order."""
+    if not reads_own_tree(campaign_id):
+        return children_of(db.session.get(Unit, unit_id), with_retired=True)
+    rows = db.session.execute(
+        select(CampaignUnit, Unit.code).join(Unit, Unit.id == CampaignUnit.unit_id)
+        .where(CampaignUnit.campaign_id == campaign_id, CampaignUnit.parent_id == unit_id)
+        .order_by(CampaignUnit.position, CampaignUnit.unit_id)).all()
+    return [PlacedUnit(id=row.unit_id, code=code, name=row.name, city=row.city, parent_id=row.parent_id,
+                       path=row.path, depth=row.depth, retired_at=row.retired_at) for row, code in rows]
+
+
+def frozen_paths(campaign_id: int | None, unit_ids: set[int]) -> dict[int, str]:
+    """Each unit's path in a past campaign's frozen tree, in one query; empty for a campaign that
+    reads the live tree (and without the units that tree did not hold), so callers fall back to
+    the live path."""
+    if not unit_ids or not reads_own_tree(campaign_id):
+        return {}
+    return dict(db.session.execute(select(CampaignUnit.unit_id, CampaignUnit.path).where(
+        CampaignUnit.campaign_id == campaign_id, CampaignUnit.unit_id.in_(unit_ids))).all())
 
 
 def place_under(unit: Unit, parent: Unit | None) -> None:
