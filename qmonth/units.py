@@ -73,6 +73,14 @@ def addressed_units(campaign: Campaign | None) -> Select:
     return query.order_by(Unit.position, Unit.id)
 
 
+def campaign_addressed_units(campaign: Campaign) -> list:
+    """`addressed_units` in the campaign's tree: a past campaign's are the root's children as its
+    frozen tree had them (names and cities of that year), the active one's the live ones."""
+    if campaign.root_unit_id is not None and reads_own_tree(campaign.id):
+        return [unit for unit in placed_children(campaign.id, campaign.root_unit_id) if unit.retired_at is None]
+    return list(db.session.scalars(addressed_units(campaign)))
+
+
 @dataclass(frozen=True)
 class PlacedUnit:
     """A unit where a campaign's tree put it: its name, city and parent in that campaign."""
@@ -202,6 +210,14 @@ def placed_children(campaign_id: int | None, unit_id: int) -> list[Unit | Placed
         .order_by(CampaignUnit.position, CampaignUnit.unit_id)).all()
     return [PlacedUnit(id=row.unit_id, code=code, name=row.name, city=row.city, parent_id=row.parent_id,
                        path=row.path, depth=row.depth, retired_at=row.retired_at) for row, code in rows]
+
+
+def frozen_names(campaign_id: int | None, unit_ids: set[int]) -> dict[int, str]:
+    """Each unit's name in a past campaign's frozen tree, in one query (empty as `frozen_paths`)."""
+    if not unit_ids or not reads_own_tree(campaign_id):
+        return {}
+    return dict(db.session.execute(select(CampaignUnit.unit_id, CampaignUnit.name).where(
+        CampaignUnit.campaign_id == campaign_id, CampaignUnit.unit_id.in_(unit_ids))).all())
 
 
 def frozen_paths(campaign_id: int | None, unit_ids: set[int]) -> dict[int, str]:

@@ -70,11 +70,12 @@ def unit_command(code: str, output: Path, year: int | None):
 @report_group.command("province", help="Print the province roll-up (全省汇总): submission status of every unit, "
                                        "figures, charts and highlights.")
 @OUTPUT
-def province_command(output: Path):
+@YEAR
+def province_command(output: Path, year: int | None):
     from .data import build_province
     from .documents import province_document
 
-    _write_pdf(province_document(build_province(_campaign())), output)
+    _write_pdf(province_document(build_province(_campaign(year))), output)
 
 
 @report_group.command("bulletin", help="Print bulletin issue N (活动简报 第N期) of the active campaign.")

@@ -14,7 +14,8 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from ..access import visible_activities
 from ..units import (
-    PlacedUnit, addressed_units, frozen_paths, placed_children, placed_subtree_ids, placed_unit, reads_own_tree,
+    PlacedUnit, campaign_addressed_units, frozen_names, frozen_paths, placed_children, placed_subtree_ids, placed_unit,
+    reads_own_tree,
 )
 from ..deadlines import ReportStanding, ReportStatus, report_standings
 from ..extensions import db
@@ -451,7 +452,7 @@ def submission_label(standing: ReportStanding) -> str:
 
 @dataclass
 class UnitRow:
-    unit: Unit
+    unit: Unit | PlacedUnit
     report: UnitReport | None
     standing: ReportStanding
     task_counts: list[int]
@@ -476,6 +477,12 @@ class ProvinceData:
     highlights: list[Activity]
     updated_at: datetime
     deadline_passed: bool
+    # A past campaign's unit names of its own tree, by unit id (see `unit_name`).
+    names: dict[int, str] = field(default_factory=dict)
+
+    def unit_name(self, activity: Activity) -> str:
+        """The name of an entry's unit as the campaign's tree had it."""
+        return self.names.get(activity.unit_id) or activity.unit.name
 
     @property
     def status_counts(self) -> dict[str, int]:
@@ -493,7 +500,7 @@ class ProvinceData:
 
 def build_province(campaign: Campaign, now: datetime | None = None) -> ProvinceData:
     now = now or utcnow()
-    units = list(db.session.scalars(addressed_units(campaign)))
+    units = campaign_addressed_units(campaign)
     reports = {report.unit_id: report for report in db.session.scalars(
         select(UnitReport).where(UnitReport.campaign_id == campaign.id))}
     standings = report_standings(campaign, now)
@@ -525,6 +532,7 @@ def build_province(campaign: Campaign, now: datetime | None = None) -> ProvinceD
         updated_at=latest_update(campaign.loaded_at, *(r.updated_at for r in reports.values()),
                                  *activity_moments(activities)),
         deadline_passed=now > campaign.report_due_at,
+        names=frozen_names(campaign.id, {activity.unit_id for activity in highlights}),
     )
 
 

@@ -10,7 +10,7 @@ from qmonth.models import ActivityState, UnitReport
 
 from tests.campaigns.test_campaign_context import start_2025
 from tests.campaigns.test_campaign_tree import LICHENG_2024, LICHENG_2025, _rename_and_move
-from tests.helpers import build_activity, clear_activities
+from tests.helpers import build_activity, clear_activities, token
 from tests.reports.support import pdf_text, squash
 
 
@@ -59,3 +59,26 @@ def test_the_citys_2024_report_covers_its_2024_subtree_by_2024_names(app, client
     assert "共组织开展各类活动3项" in jinan
     qingdao = _print(app, tmp_path, "qingdao-zj")
     assert "章丘区" not in qingdao and "共组织开展各类活动0项" in qingdao
+
+
+JINAN_2025 = "济南市住房和城乡建设局（2025年更名）"
+
+
+def test_the_2024_roll_up_names_the_addressed_units_and_highlights_as_2024_did(app, client, login_as, tmp_path):
+    clear_activities()
+    db.session.execute(delete(UnitReport))
+    db.session.commit()
+    build_activity("jinan-zj", "济南市质量开放日", state=ActivityState.ACCEPTED, is_highlight=True)
+    start_2025(client, login_as)
+    response = client.post("/admin/units/jinan-zj/rename", data={
+        "csrf_token": token(client, "/admin/units"), "name": JINAN_2025})
+    assert response.status_code == 302
+
+    result = app.test_cli_runner().invoke(args=["report", "province", "--year", "2024", "-o", str(tmp_path / "p.pdf")])
+    assert result.exit_code == 0, result.output
+    text = squash(pdf_text((tmp_path / "p.pdf").read_bytes()))
+    assert "济南市质量开放日" in text and "济南市住房和城乡建设局" in text
+    assert JINAN_2025 not in text
+    # The root's own 2024 report carries the same roll-up as its annex.
+    root_report = _print(app, tmp_path, "shandong-zjt")
+    assert "济南市住房和城乡建设局" in root_report and JINAN_2025 not in root_report
