@@ -35,6 +35,8 @@ class CampaignError(ValueError):
 class CampaignSummary:
     campaign: Campaign
     activities: int
+    # For a past campaign: how the live tree differs from its own (it cannot be made active again).
+    tree_changes: str = ""
 
 
 def campaign_summaries() -> list[CampaignSummary]:
@@ -42,7 +44,9 @@ def campaign_summaries() -> list[CampaignSummary]:
     counts = dict(db.session.execute(
         select(Activity.campaign_id, func.count(Activity.id)).group_by(Activity.campaign_id)).all())
     campaigns = db.session.scalars(select(Campaign).order_by(Campaign.year.desc(), Campaign.id.desc()))
-    return [CampaignSummary(campaign, counts.get(campaign.id, 0)) for campaign in campaigns]
+    return [CampaignSummary(campaign, counts.get(campaign.id, 0),
+                            "" if campaign.is_active else tree_changes_text(tree_changes_since(campaign)))
+            for campaign in campaigns]
 
 
 def load_uploaded_campaign(raw: bytes, *, by: User) -> Campaign:

@@ -95,3 +95,15 @@ def test_reactivating_2024_with_the_tree_unchanged_works_and_keeps_its_later_tre
     licheng = unit("jinan-licheng-zj").id
     assert db.session.get(CampaignUnit, (campaign_named("2024-shandong").id, licheng)).name == LICHENG_2025
     assert db.session.get(CampaignUnit, (campaign_named("2025-shandong").id, licheng)).name == LICHENG_2024
+
+
+def test_the_campaigns_page_says_beforehand_which_past_campaign_cannot_come_back(client, login_as):
+    start_2025(client, login_as)
+    login_as("province")
+    year_2024 = campaign_named("2024-shandong").id
+    html = client.get("/board/campaigns").get_data(as_text=True)
+    assert f"/board/campaigns/{year_2024}/activate" in html  # the tree is as 2024 left it
+    _rename_and_move(client, login_as)
+    html = client.get("/board/campaigns").get_data(as_text=True)
+    assert f"/board/campaigns/{year_2024}/activate" not in html
+    assert f"单位结构已变化，不能重新启用（“{LICHENG_2024}”更名为“{LICHENG_2025}”" in html
