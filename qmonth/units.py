@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import Select, func, insert, literal, select, update
+from sqlalchemy import Select, delete, func, insert, literal, select, update
+from sqlalchemy.orm import aliased
 
 from .audit import record
 from .auth.services import end_all_sessions
@@ -71,6 +73,14 @@ def addressed_units(campaign: Campaign | None) -> Select:
     return query.order_by(Unit.position, Unit.id)
 
 
+def campaign_addressed_units(campaign: Campaign) -> list:
+    """`addressed_units` in the campaign's tree: a past campaign's are the root's children as its
+    frozen tree had them (names and cities of that year), the active one's the live ones."""
+    if campaign.root_unit_id is not None and reads_own_tree(campaign.id):
+        return [unit for unit in placed_children(campaign.id, campaign.root_unit_id) if unit.retired_at is None]
+    return list(db.session.scalars(addressed_units(campaign)))
+
+
 @dataclass(frozen=True)
 class PlacedUnit:
     """A unit where a campaign's tree put it: its name, city and parent in that campaign."""
@@ -82,6 +92,7 @@ class PlacedUnit:
     parent_id: int | None
     path: str
     depth: int
+    retired_at: datetime | None = None
 
 
 FROZEN_COLUMNS = ("parent_id", "path", "depth", "name", "city", "position", "retired_at")
@@ -89,8 +100,8 @@ FROZEN_COLUMNS = ("parent_id", "path", "depth", "name", "city", "position", "ret
 
 def freeze_tree(campaign: Campaign) -> None:
     """Keep the live tree as this campaign's own, as it stops being the active one: later renames
-    and moves then leave its names, parents and scopes unchanged. Written once; a campaign
-    made active again and then left keeps the tree it had first (the live one is next year's)."""
+    and moves then leave its names, parents and scopes unchanged. Written once: a campaign made
+    active again is thawed first (`thaw_tree`), so it is written anew when that campaign is left."""
     if campaign_tree_is_frozen(campaign.id):
         return
     db.session.flush()
@@ -99,10 +110,57 @@ def freeze_tree(campaign: Campaign) -> None:
         select(literal(campaign.id), Unit.id, *(getattr(Unit, column) for column in FROZEN_COLUMNS))))
 
 
+def thaw_tree(campaign: Campaign) -> None:
+    """Drop a campaign's frozen tree as it becomes the active one again (only ever when the live
+    tree is the same, see `activate_campaign`): it then reads the live tree like any active
+    campaign, and `freeze_tree` keeps the tree it ends with when it is left again."""
+    db.session.execute(delete(CampaignUnit).where(CampaignUnit.campaign_id == campaign.id))
+
+
 def campaign_tree_is_frozen(campaign_id: int) -> bool:
     """Whether the campaign has a tree of its own (it was active once and is no longer)."""
     return db.session.scalar(select(CampaignUnit.unit_id).where(CampaignUnit.campaign_id == campaign_id)
                              .limit(1)) is not None
+
+
+TREE_CHANGES_SHOWN = 3
+
+
+def tree_changes_since(campaign: Campaign) -> list[str]:
+    """How the live tree differs from the campaign's frozen one, in short Chinese phrases (empty
+    when identical, or when the campaign has no tree of its own). One query over both trees:
+    units are never deleted, so a unit missing from the frozen tree was added since."""
+    if not campaign_tree_is_frozen(campaign.id):
+        return []
+    frozen = CampaignUnit
+    old_parent, new_parent = aliased(Unit), aliased(Unit)
+    rows = db.session.execute(
+        select(Unit, frozen, old_parent.name, new_parent.name)
+        .outerjoin(frozen, (frozen.unit_id == Unit.id) & (frozen.campaign_id == campaign.id))
+        .outerjoin(old_parent, old_parent.id == frozen.parent_id)
+        .outerjoin(new_parent, new_parent.id == Unit.parent_id)
+        .order_by(Unit.depth, Unit.position, Unit.id)).all()
+    changes = []
+    for unit, kept, old_parent_name, new_parent_name in rows:
+        if kept is None:
+            changes.append(f"新增“{unit.name}”")
+            continue
+        if (kept.retired_at is None) != (unit.retired_at is None):
+            changes.append(f"“{kept.name}”已撤销" if unit.retired_at is not None else f"“{kept.name}”已恢复")
+        if kept.name != unit.name:
+            changes.append(f"“{kept.name}”更名为“{unit.name}”")
+        if kept.parent_id != unit.parent_id:
+            changes.append(f"“{unit.name}”由“{old_parent_name or '无'}”调整到“{new_parent_name or '无'}”之下")
+        elif kept.city != unit.city:
+            changes.append(f"“{unit.name}”所在城市由“{kept.city}”改为“{unit.city}”")
+    return changes
+
+
+def tree_changes_text(changes: list[str]) -> str:
+    """The first few changes, and how many more there are."""
+    shown = "；".join(changes[:TREE_CHANGES_SHOWN])
+    more = len(changes) - TREE_CHANGES_SHOWN
+    return f"{shown}等 {len(changes)} 处变化" if more > 0 else shown
 
 
 def reads_own_tree(campaign_id: int | None) -> bool:
@@ -126,7 +184,50 @@ def placed_unit(campaign_id: int | None, unit_id: int | None) -> PlacedUnit | No
     frozen = db.session.get(CampaignUnit, (campaign_id, unit_id)) if reads_own_tree(campaign_id) else None
     source = frozen or unit
     return PlacedUnit(id=unit.id, code=unit.code, name=source.name, city=source.city, parent_id=source.parent_id,
-                      path=source.path, depth=source.depth)
+                      path=source.path, depth=source.depth, retired_at=source.retired_at)
+
+
+def placed_subtree_ids(campaign_id: int | None, unit: Unit | PlacedUnit) -> Select:
+    """`subtree_ids` in the campaign's tree: for a past campaign, its frozen one (a county moved to
+    another city since still counts in its old city's report for that year)."""
+    if not reads_own_tree(campaign_id):
+        return subtree_ids(unit if isinstance(unit, Unit) else db.session.get(Unit, unit.id))
+    path = db.session.scalar(select(CampaignUnit.path).where(CampaignUnit.campaign_id == campaign_id,
+                                                             CampaignUnit.unit_id == unit.id))
+    if path is None:  # a unit added after that campaign: it had no subtree then
+        return select(Unit.id).where(Unit.id == unit.id)
+    return select(CampaignUnit.unit_id).where(CampaignUnit.campaign_id == campaign_id,
+                                              CampaignUnit.path.like(f"{path}%"))
+
+
+def placed_children(campaign_id: int | None, unit_id: int) -> list[Unit | PlacedUnit]:
+    """The units directly below, retired ones included, in the campaign's tree and order."""
+    if not reads_own_tree(campaign_id):
+        return children_of(db.session.get(Unit, unit_id), with_retired=True)
+    rows = db.session.execute(
+        select(CampaignUnit, Unit.code).join(Unit, Unit.id == CampaignUnit.unit_id)
+        .where(CampaignUnit.campaign_id == campaign_id, CampaignUnit.parent_id == unit_id)
+        .order_by(CampaignUnit.position, CampaignUnit.unit_id)).all()
+    return [PlacedUnit(id=row.unit_id, code=code, name=row.name, city=row.city, parent_id=row.parent_id,
+                       path=row.path, depth=row.depth, retired_at=row.retired_at) for row, code in rows]
+
+
+def frozen_names(campaign_id: int | None, unit_ids: set[int]) -> dict[int, str]:
+    """Each unit's name in a past campaign's frozen tree, in one query (empty as `frozen_paths`)."""
+    if not unit_ids or not reads_own_tree(campaign_id):
+        return {}
+    return dict(db.session.execute(select(CampaignUnit.unit_id, CampaignUnit.name).where(
+        CampaignUnit.campaign_id == campaign_id, CampaignUnit.unit_id.in_(unit_ids))).all())
+
+
+def frozen_paths(campaign_id: int | None, unit_ids: set[int]) -> dict[int, str]:
+    """Each unit's path in a past campaign's frozen tree, in one query; empty for a campaign that
+    reads the live tree (and without the units that tree did not hold), so callers fall back to
+    the live path."""
+    if not unit_ids or not reads_own_tree(campaign_id):
+        return {}
+    return dict(db.session.execute(select(CampaignUnit.unit_id, CampaignUnit.path).where(
+        CampaignUnit.campaign_id == campaign_id, CampaignUnit.unit_id.in_(unit_ids))).all())
 
 
 def place_under(unit: Unit, parent: Unit | None) -> None:

@@ -23,6 +23,7 @@ from ..paging import Page, page_number
 from ..parsing import DateError, positive_int, typed_day
 from ..textnorm import search_text
 from ..timeutil import LOCAL_TZ, to_local, utcnow
+from .units import past_unit_names
 from .labels import ACTION_LABELS, OBJECT_LABELS, action_label, change_lines, state_label
 
 PAGE_SIZE = 50
@@ -120,7 +121,8 @@ def audit():
     units = list(db.session.scalars(select(Unit).order_by(Unit.position)))
     return render(
         "audit/log.html", filters=filters, page=page,
-        units=units, units_by_id={unit.id: unit for unit in units}, action_labels=ACTION_LABELS,
+        units=units, units_by_id={unit.id: unit for unit in units}, past_names=past_unit_names(page.items),
+        action_labels=ACTION_LABELS,
         action_label=action_label, state_label=state_label, change_lines=change_lines, object_labels=OBJECT_LABELS,
         status=422 if filters.errors else 200,
     )

@@ -2,7 +2,8 @@
 
 Loading the same file twice changes nothing; loading an edited file updates
 the campaign in place, matched by `slug` (groups, tasks and slogans by number,
-kinds and units by code).
+kinds and units by code). The units are the live tree: a past campaign's file
+(its tree kept in campaign_unit) updates its catalogue and leaves them alone.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from ..extensions import db
 from ..models import Activity, ActivityKind, Campaign, Department, Slogan, Task, TaskGroup, Unit
 from ..parsing import INT_MAX, year_window
 from ..textnorm import control_character_problem
-from ..units import place_under
+from ..units import place_under, reads_own_tree
 
 FIGURE_TYPES = {"int", "text", "choice", "multi", "slogans"}
 CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -330,6 +331,11 @@ def load_campaign(data: dict) -> LoadResult:
         "default_task_number": k.get("task"),
         "figures": [_figure(f) for f in k.get("figures", [])],
     })
+    if not created and reads_own_tree(campaign.id):
+        # A past campaign's tree is its own (campaign_unit); the live units are the active
+        # campaign's, so loading last year's file again changes its catalogue only.
+        db.session.flush()
+        return LoadResult(campaign=campaign, created=created, changed=changed)
     root, root_changed = _sync_root(spec)
     changed |= root_changed
     if campaign.root_unit_id != root.id:

@@ -13,7 +13,7 @@ from .loader import YEAR_MAX, CampaignFileError, load_campaign, parse_campaign_t
 from ..extensions import db
 from ..models import Activity, ActivityKind, Campaign, Slogan, Task, TaskGroup, User
 from ..timeutil import LOCAL_TZ
-from ..units import freeze_tree
+from ..units import freeze_tree, thaw_tree, tree_changes_since, tree_changes_text
 
 CAMPAIGN_FILE_MAX = 512 * 1024
 
@@ -35,6 +35,8 @@ class CampaignError(ValueError):
 class CampaignSummary:
     campaign: Campaign
     activities: int
+    # For a past campaign: how the live tree differs from its own (it cannot be made active again).
+    tree_changes: str = ""
 
 
 def campaign_summaries() -> list[CampaignSummary]:
@@ -42,7 +44,9 @@ def campaign_summaries() -> list[CampaignSummary]:
     counts = dict(db.session.execute(
         select(Activity.campaign_id, func.count(Activity.id)).group_by(Activity.campaign_id)).all())
     campaigns = db.session.scalars(select(Campaign).order_by(Campaign.year.desc(), Campaign.id.desc()))
-    return [CampaignSummary(campaign, counts.get(campaign.id, 0)) for campaign in campaigns]
+    return [CampaignSummary(campaign, counts.get(campaign.id, 0),
+                            "" if campaign.is_active else tree_changes_text(tree_changes_since(campaign)))
+            for campaign in campaigns]
 
 
 def load_uploaded_campaign(raw: bytes, *, by: User) -> Campaign:
@@ -114,13 +118,22 @@ def clone_campaign(source: Campaign, *, by: User) -> Campaign:
 
 def activate_campaign(campaign: Campaign, *, by: User) -> None:
     """Make this the campaign everyone works in; exactly one is active. The one it replaces keeps
-    its reporting tree as it stands (see qmonth/units.py `freeze_tree`)."""
+    its reporting tree as it stands (see qmonth/units.py `freeze_tree`).
+
+    A past campaign is made active again only while the live tree is still the one it ran on:
+    the active campaign reads the live tree, so its entries would otherwise be scoped, reviewed
+    and named by units renamed, moved or added since (CampaignError, nothing changed)."""
     previous = db.session.scalar(select(Campaign).where(Campaign.is_active).order_by(Campaign.year.desc()))
     if previous is not None and previous.id == campaign.id:
         return
+    changes = tree_changes_since(campaign)
+    if changes:
+        raise CampaignError(f"{campaign.year}年活动的单位结构与当前不同（{tree_changes_text(changes)}），"
+                            "不能重新启用；如需继续，请新建年度活动。")
     if previous is not None:
         # The campaign being left keeps the tree it ran on; the live tree becomes the new one's.
         freeze_tree(previous)
+    thaw_tree(campaign)
     db.session.execute(update(Campaign).where(Campaign.id != campaign.id).values(is_active=False)
                        .execution_options(synchronize_session="fetch"))
     campaign.is_active = True

@@ -27,8 +27,9 @@ def campaigns():
     return _campaigns_page(CampaignUploadForm(formdata=None))
 
 
-def _campaigns_page(form: CampaignUploadForm, *, error: str = "", status: int = 200):
-    return render("campaigns/index.html", status=status, summaries=campaign_summaries(), form=form, error=error)
+def _campaigns_page(form: CampaignUploadForm, *, error: str = "", activate_error: str = "", status: int = 200):
+    return render("campaigns/index.html", status=status, summaries=campaign_summaries(), form=form, error=error,
+                  activate_error=activate_error)
 
 
 @board_bp.post("/campaigns/upload")
@@ -72,7 +73,11 @@ def activate(campaign_id: int):
     """Make this the campaign every user works in."""
     require_province(current_user)
     campaign = db.get_or_404(Campaign, campaign_id)
-    activate_campaign(campaign, by=current_user)
+    try:
+        activate_campaign(campaign, by=current_user)
+    except CampaignError as error:
+        db.session.rollback()
+        return _campaigns_page(CampaignUploadForm(formdata=None), activate_error=str(error), status=409)
     db.session.commit()
     flash(f"当前活动已切换为“{campaign.title}”。", "success")
     return redirect(url_for(".campaigns"))

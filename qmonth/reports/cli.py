@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..campaigns.services import active_campaign
-from ..models import Unit
+from ..models import Campaign, Unit
 
 report_group = AppGroup("report", help="Print reports to files (PDF, DOCX).")
 
@@ -17,7 +17,17 @@ OUTPUT = click.option("-o", "--output", "output", required=True, type=click.Path
                       help="File to write (.pdf; for `unit`, a name ending in .docx writes the Word version).")
 
 
-def _campaign():
+YEAR = click.option("--year", type=int, default=None,
+                    help="The campaign of that year (default: the active one); a past campaign's report "
+                         "names and groups its units as that campaign's tree had them.")
+
+
+def _campaign(year: int | None = None):
+    if year is not None:
+        campaign = db.session.scalar(select(Campaign).where(Campaign.year == year))
+        if campaign is None:
+            raise click.ClickException(f"no campaign of {year}")
+        return campaign
     campaign = active_campaign()
     if campaign is None:
         raise click.ClickException("no campaign loaded: run `flask --app app campaign load FILE` first")
@@ -36,13 +46,14 @@ def _write_pdf(document, output: Path) -> None:
                                    "Counts submitted and accepted entries; uses the narrative saved in qmonth.")
 @click.argument("code")
 @OUTPUT
-def unit_command(code: str, output: Path):
+@YEAR
+def unit_command(code: str, output: Path, year: int | None):
     from .data import build_unit_report
     from .documents import unit_document
     from .services import find_report, new_report
     from .word import unit_docx
 
-    campaign = _campaign()
+    campaign = _campaign(year)
     unit = db.session.scalar(select(Unit).where(Unit.code == code))
     if unit is None:
         raise click.ClickException(f"unknown unit code: {code}")
@@ -59,11 +70,12 @@ def unit_command(code: str, output: Path):
 @report_group.command("province", help="Print the province roll-up (全省汇总): submission status of every unit, "
                                        "figures, charts and highlights.")
 @OUTPUT
-def province_command(output: Path):
+@YEAR
+def province_command(output: Path, year: int | None):
     from .data import build_province
     from .documents import province_document
 
-    _write_pdf(province_document(build_province(_campaign())), output)
+    _write_pdf(province_document(build_province(_campaign(year))), output)
 
 
 @report_group.command("bulletin", help="Print bulletin issue N (活动简报 第N期) of the active campaign.")

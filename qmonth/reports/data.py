@@ -13,7 +13,10 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..access import visible_activities
-from ..units import addressed_units, children_of, subtree_ids
+from ..units import (
+    PlacedUnit, campaign_addressed_units, frozen_names, frozen_paths, placed_children, placed_subtree_ids, placed_unit,
+    reads_own_tree,
+)
 from ..deadlines import ReportStanding, ReportStatus, report_standings
 from ..extensions import db
 from ..models import (
@@ -133,18 +136,18 @@ def compute_figures(campaign: Campaign, activities: list[Activity]) -> Figures:
                    kinds=sorted(kinds.values(), key=lambda k: k.kind.position))
 
 
-def counted_activities(campaign: Campaign, *, unit: Unit | None = None, viewer: User | None = None,
+def counted_activities(campaign: Campaign, *, unit: Unit | PlacedUnit | None = None, viewer: User | None = None,
                        ids: list[int] | None = None, subtree: bool = False) -> list[Activity]:
     """Submitted and accepted entries, in date order, with what the report prints loaded.
 
     With `subtree`, the unit's own submitted and accepted entries and the ACCEPTED entries of every
     unit below it (one path-LIKE subquery, whatever the depth): what the units below reported
-    counts once their parent has accepted it."""
+    counts once their parent has accepted it. The subtree is the campaign's own (see `shown_unit`)."""
     query = visible_activities(viewer) if viewer is not None else select(Activity)
     query = query.where(Activity.campaign_id == campaign.id, Activity.state.in_(COUNTED_STATES))
     if unit is not None and subtree:
         query = query.where(or_(Activity.unit_id == unit.id,
-                                and_(Activity.unit_id.in_(subtree_ids(unit)),
+                                and_(Activity.unit_id.in_(placed_subtree_ids(campaign.id, unit)),
                                      Activity.state == ActivityState.ACCEPTED)))
     elif unit is not None:
         query = query.where(Activity.unit_id == unit.id)
@@ -215,7 +218,7 @@ class UnitSection:
     """One block of the report's listing: the unit's own entries (本级), or one unit directly below
     it with the accepted entries of its whole subtree."""
     label: str
-    unit: Unit
+    unit: Unit | PlacedUnit
     activities: list[Activity]
     own: bool = False
 
@@ -231,7 +234,7 @@ class UnitSection:
 @dataclass
 class UnitReportData:
     campaign: Campaign
-    unit: Unit
+    unit: Unit | PlacedUnit  # as the campaign's tree has it (see `shown_unit`)
     report: UnitReport
     activities: list[Activity]
     figures: Figures
@@ -294,12 +297,19 @@ def is_root(campaign: Campaign, unit) -> bool:
     return campaign.root_unit_id is not None and unit.id == campaign.root_unit_id
 
 
-def addressee_of(campaign: Campaign, unit: Unit) -> str:
+def shown_unit(campaign: Campaign, unit: Unit | PlacedUnit) -> Unit | PlacedUnit:
+    """The unit as the campaign's tree has it: for a past campaign its name, parent and subtree of
+    that year (a report never submitted, so with no snapshot, is still that year's report)."""
+    return placed_unit(campaign.id, unit.id) if reads_own_tree(campaign.id) else unit
+
+
+def addressee_of(campaign: Campaign, unit: Unit | PlacedUnit) -> str:
     """Whom a unit's report goes to: the root's to the level above (upward_addressee), a unit
-    directly below the root to the issuer (report_addressee), a deeper unit to its parent."""
+    directly below the root to the issuer (report_addressee), a deeper unit to its parent (in
+    the campaign's tree)."""
     if is_root(campaign, unit):
         return campaign.upward_addressee or campaign.report_addressee or campaign.issuer
-    parent = unit.parent
+    parent = placed_unit(campaign.id, shown_unit(campaign, unit).parent_id)
     if parent is None or parent.id == campaign.root_unit_id:
         return campaign.report_addressee or campaign.issuer
     return parent.name
@@ -318,17 +328,20 @@ def unit_report_title(campaign: Campaign, unit: Unit) -> str:
     return f"{unit.name}{campaign.year}年住建系统“质量月”活动总结报告"
 
 
-def unit_sections(unit: Unit, activities: list[Activity]) -> list[UnitSection]:
-    """本级 first, then each unit directly below with its subtree's entries, in the tree's order.
-    An entry belongs to the child whose id follows the unit's own in the entry's unit path."""
-    children = children_of(unit, with_retired=True)
+def unit_sections(unit: Unit | PlacedUnit, activities: list[Activity], campaign_id: int | None = None
+                  ) -> list[UnitSection]:
+    """本级 first, then each unit directly below with its subtree's entries, in the (campaign's)
+    tree's order. An entry belongs to the child whose id follows the unit's own in the entry's
+    unit path."""
+    children = placed_children(campaign_id, unit.id)
+    paths = frozen_paths(campaign_id, {activity.unit_id for activity in activities})
     sections = {child.id: UnitSection(child.name, child, []) for child in children}
     own = UnitSection(OWN_LEVEL, unit, [], own=True)
     for activity in activities:
         if activity.unit_id == unit.id:
             own.activities.append(activity)
             continue
-        rest = (activity.unit.path or "")[len(unit.path or ""):]
+        rest = (paths.get(activity.unit_id) or activity.unit.path or "")[len(unit.path or ""):]
         child_id = int(rest.split("/", 1)[0]) if rest[:1].isdigit() else None
         if child_id in sections:
             sections[child_id].activities.append(activity)
@@ -347,8 +360,9 @@ def build_unit_report(campaign: Campaign, unit: Unit, report: UnitReport, *,
         from .snapshot import restore
 
         return restore(campaign, report)
+    unit = shown_unit(campaign, unit)
     activities = counted_activities(campaign, unit=unit, viewer=viewer, subtree=True)
-    sections = unit_sections(unit, activities)
+    sections = unit_sections(unit, activities, campaign.id)
     by_id = {activity.id: activity for activity in activities}
     highlights = [by_id[i] for i in dict.fromkeys(report.highlight_activity_ids or []) if i in by_id]
     return UnitReportData(
@@ -366,6 +380,7 @@ def build_unit_report(campaign: Campaign, unit: Unit, report: UnitReport, *,
 def opening_paragraph(campaign: Campaign, unit: Unit, figures: Figures) -> str:
     """The prefilled first paragraph of 一、基本情况, written from the figures: a unit follows the
     notice as its addressee forwarded it; the root issued it."""
+    unit = shown_unit(campaign, unit)
     if is_root(campaign, unit):
         start = f"{format_date_cn(campaign.issued_on)}，{unit.name}印发《关于开展{campaign.title}的通知》，"
     else:
@@ -437,7 +452,7 @@ def submission_label(standing: ReportStanding) -> str:
 
 @dataclass
 class UnitRow:
-    unit: Unit
+    unit: Unit | PlacedUnit
     report: UnitReport | None
     standing: ReportStanding
     task_counts: list[int]
@@ -462,6 +477,12 @@ class ProvinceData:
     highlights: list[Activity]
     updated_at: datetime
     deadline_passed: bool
+    # A past campaign's unit names of its own tree, by unit id (see `unit_name`).
+    names: dict[int, str] = field(default_factory=dict)
+
+    def unit_name(self, activity: Activity) -> str:
+        """The name of an entry's unit as the campaign's tree had it."""
+        return self.names.get(activity.unit_id) or activity.unit.name
 
     @property
     def status_counts(self) -> dict[str, int]:
@@ -479,7 +500,7 @@ class ProvinceData:
 
 def build_province(campaign: Campaign, now: datetime | None = None) -> ProvinceData:
     now = now or utcnow()
-    units = list(db.session.scalars(addressed_units(campaign)))
+    units = campaign_addressed_units(campaign)
     reports = {report.unit_id: report for report in db.session.scalars(
         select(UnitReport).where(UnitReport.campaign_id == campaign.id))}
     standings = report_standings(campaign, now)
@@ -511,6 +532,7 @@ def build_province(campaign: Campaign, now: datetime | None = None) -> ProvinceD
         updated_at=latest_update(campaign.loaded_at, *(r.updated_at for r in reports.values()),
                                  *activity_moments(activities)),
         deadline_passed=now > campaign.report_due_at,
+        names=frozen_names(campaign.id, {activity.unit_id for activity in highlights}),
     )
 
 

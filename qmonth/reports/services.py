@@ -17,7 +17,9 @@ from ..parsing import DateError, positive_int, typed_day, year_window
 from ..textnorm import control_character_problem
 from ..timeutil import to_local, utcnow
 from . import snapshot
-from .data import build_unit_report, compute_figures, counted_activities, opening_paragraph, submission_status
+from .data import (
+    build_unit_report, compute_figures, counted_activities, opening_paragraph, shown_unit, submission_status,
+)
 
 
 class ReportError(ValueError):
@@ -59,7 +61,7 @@ def new_report(campaign: Campaign, unit: Unit) -> UnitReport:
     figures = compute_figures(campaign, counted_activities(campaign, unit=unit, subtree=True))
     return UnitReport(campaign=campaign, unit=unit, state=ReportState.DRAFT,
                       overview=opening_paragraph(campaign, unit, figures), practices="", highlights_text="",
-                      problems="", signature=unit.name, signed_on=to_local(utcnow()).date(),
+                      problems="", signature=shown_unit(campaign, unit).name, signed_on=to_local(utcnow()).date(),
                       highlight_activity_ids=[], revision=1)
 
 

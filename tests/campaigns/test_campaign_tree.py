@@ -147,3 +147,27 @@ def test_the_root_returning_a_moved_countys_2024_entry_tells_its_2024_city(clien
     told = set(db.session.scalars(select(ReminderRecipient.unit_id).join(Reminder).where(
         Reminder.message.contains("章丘区工地观摩"))))
     assert told == {unit("jinan-zhangqiu-zj").id, unit("jinan-zj").id}
+
+
+def test_uploading_2024s_file_again_in_2025_leaves_the_live_tree_as_2025_has_it(client, login_as):
+    """The units of a past campaign's file are that year's tree (kept in campaign_unit): loading it
+    again to correct its catalogue does not rename 2025's units back."""
+    import io
+
+    from tests.conftest import CAMPAIGN_FILE
+
+    start_2025(client, login_as)
+    renamed = "济南市住房和城乡建设局（2025年更名）"
+    response = client.post("/admin/units/jinan-zj/rename", data={
+        "csrf_token": token(client, "/admin/units"), "name": renamed})
+    assert response.status_code == 302
+    text = CAMPAIGN_FILE.read_text(encoding="utf-8")
+    response = client.post("/board/campaigns/upload", data={
+        "csrf_token": token(client, "/board/campaigns"),
+        "file": (io.BytesIO(text.encode("utf-8")), "2024-shandong.toml")}, content_type="multipart/form-data")
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert unit("jinan-zj").name == renamed
+    year_2024 = campaign_named("2024-shandong")
+    assert db.session.get(CampaignUnit, (year_2024.id, unit("jinan-zj").id)).name == "济南市住房和城乡建设局"
+    assert campaign_named("2025-shandong").is_active
