@@ -9,8 +9,10 @@ import string
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from sqlalchemy import (Integer, Select, Text, and_, case, column, func, literal, literal_column, or_, select,
-                        table)
+from flask import g
+from sqlalchemy import (Integer, Select, Text, and_, any_, case, column, func, literal, literal_column, or_,
+                        select, table)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import contains_eager, joinedload, load_only
 
 from ..extensions import db
@@ -281,6 +283,26 @@ def _mentions(term: str, *, read_rows: bool = False):
     return or_(*(searched.like(pattern, escape="\\") for searched in SEARCHED_COLUMNS))
 
 
+# A middle node's subtree spelled out as ids for a PostgreSQL search, up to this many units.
+SUBTREE_IDS_MAX = 5000
+
+
+def _subtree_as_ids(user: User) -> list:
+    """The user's subtree again, as `unit_id = ANY(ids)`: a condition on top of the scope, which
+    changes no result. PostgreSQL can intersect it with the search index (BitmapAnd) before
+    reading any row, where `IN (subquery)` is only tested on the rows the term finds everywhere:
+    a province of the synthetic nation read 30,000 of the nation's matches to keep its 1,000
+    (70 -> 13 ms). None for a unit without units below (its one equality already combines), the
+    root (its subtree is everything) or a subtree too large to spell out."""
+    if user.unit is None or user.unit.parent_id is None or not sees_units_below(user):
+        return []
+    if "subtree_ids" not in g:
+        g.subtree_ids = db.session.scalars(subtree_ids(user.unit).limit(SUBTREE_IDS_MAX + 1)).all()
+    if len(g.subtree_ids) > SUBTREE_IDS_MAX:
+        return []
+    return [Activity.unit_id == any_(literal(g.subtree_ids, ARRAY(Integer)))]
+
+
 def _narrowed(user: User, filters: ListFilters, *, with_state: bool = True,
               read_rows: bool = False) -> Select:
     """The scoped activities matching the filters (optionally ignoring the state)."""
@@ -289,6 +311,8 @@ def _narrowed(user: User, filters: ListFilters, *, with_state: bool = True,
         # One unit's entries are few: testing each of them costs less than looking the
         # term up in SQLite's index of the whole province's (PostgreSQL combines both indexes).
         read_rows = read_rows or not sees_units_below(user) or filters.unit is not None
+    elif filters.q and not read_rows:
+        query = query.where(*_subtree_as_ids(user))
     for term in filters.q.split():
         query = query.where(_mentions(term, read_rows=read_rows))
     if filters.kind is not None:

@@ -60,6 +60,31 @@ def test_bureau_sees_only_its_own_entries_and_province_sees_all(app, client, log
     assert 'name="city"' in html and 'name="unit"' in html
 
 
+def test_a_citys_search_finds_its_own_and_its_counties_matches_only(app, client, login_as):
+    """A middle node's search: its own entries and its counties', never a sibling city's or a
+    county of another city. On PostgreSQL the subtree is also spelled out as ids for the planner;
+    the root's (everything) and a unit's without units below are not."""
+    from qmonth.activities.listing import _subtree_as_ids
+
+    build_activity("jinan-zj", "济南住建质量培训")
+    build_activity("jinan-lixia-zj", "历下区质量培训")
+    build_activity("jinan-shizhong-zj", "市中区质量观摩")
+    build_activity("jinan-cg", "济南城管质量培训")
+    build_activity("qingdao-zj", "青岛住建质量培训")
+    login_as("jinan-zj")
+    for query in ("?q=培训", "?q=质量培训", "?q=培"):
+        found = sorted(titles_of(get_list(client, query, htmx=True).get_data(as_text=True)))
+        assert found == sorted(["济南住建质量培训", "历下区质量培训"]), query
+    found = titles_of(get_list(client, "?q=质量").get_data(as_text=True))
+    assert sorted(found) == sorted(["济南住建质量培训", "历下区质量培训", "市中区质量观摩"])
+    assert "共 <strong>3</strong> 条" in get_list(client, "?q=质量").get_data(as_text=True)
+
+    with app.test_request_context():
+        assert len(_subtree_as_ids(db.session.scalar(select(User).where(User.username == "jinan-zj")))) == 1
+        for username in ("province", "jinan-lixia-zj", "qingdao-zj"):
+            assert _subtree_as_ids(db.session.scalar(select(User).where(User.username == username))) == []
+
+
 def test_bureau_cannot_widen_its_list_with_unit_or_city_params(app, client, login_as):
     build_activity("jinan-zj", "济南住建培训")
     build_activity("qingdao-zj", "青岛住建培训")
