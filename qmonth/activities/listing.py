@@ -21,13 +21,17 @@ from ..models import Activity, ActivityKind, ActivityState, ActivityTally, Campa
 from ..paging import Page, page_number
 from ..parsing import day_or_none, positive_int, year_window
 from ..textnorm import search_text
-from ..access import scoped_to_units, sees_units_below, visible_activities
-from ..units import subtree_ids
+from ..access import scoped_to_units, sees_unit, sees_units_below, visible_activities
+from ..units import UNIT_CODE_MAX, UNIT_CODE_PATTERN, subtree_ids
 
 PAGE_SIZE = 20
 SEARCH_READS_ROWS_FROM = 25  # when a search's page reads rows instead of its matches: see paginate
 SEARCH_COUNT_CAP = 1000  # a search counts its matches up to here: see state_counts
 QUERY_MAX = 100
+# How many levels below the user's own the unit filter lists: a province's cities and counties.
+# A ministry's root would otherwise list the nation's 5,500 units on every page (200 ms of CPU);
+# deeper units are still reached by code, as a board's links name them.
+FILTER_LEVELS = 2
 DEFAULT_SORT = "-updated"
 
 # Workflow order, so "sort by state" reads 草稿 → 已报送 → 已采纳 → 已退回.
@@ -78,7 +82,9 @@ class FilterChoices:
         """Kinds and tasks of the campaign; cities and units only for a user with units below them."""
         units_by_city: dict[str, list[Unit]] = {}
         if sees_units_below(user):
-            units = scoped_to_units(select(Unit), user, Unit.id).order_by(Unit.depth, Unit.position, Unit.id)
+            deepest = (user.unit.depth if user.unit is not None else 0) + FILTER_LEVELS
+            units = (scoped_to_units(select(Unit), user, Unit.id).where(Unit.depth <= deepest)
+                     .order_by(Unit.depth, Unit.position, Unit.id))
             for unit in db.session.scalars(units):
                 units_by_city.setdefault(unit.city, []).append(unit)
         return cls(kinds=list(campaign.kinds), tasks=list(campaign.tasks), units_by_city=units_by_city)
@@ -112,6 +118,15 @@ class ListFilters:
         task_numbers = {task.number for task in choices.tasks}
         units = {unit.code: unit for unit in choices.units}
 
+        def unit_named(code: str | None) -> Unit | None:
+            """A unit the filter offers, or one deeper in the user's subtree (a board's link)."""
+            if not code or code in units:
+                return units.get(code or "")
+            if not choices.units_by_city or len(code) > UNIT_CODE_MAX or not UNIT_CODE_PATTERN.match(code):
+                return None
+            unit = db.session.scalar(select(Unit).where(Unit.code == code))
+            return unit if unit is not None and sees_unit(user, unit.id) else None
+
         task = positive_int(args.get("task"))
         state = next((s for s in ActivityState if s.value == args.get("state")), None)
         earliest, latest = year_window(campaign.year)
@@ -127,9 +142,9 @@ class ListFilters:
             task=task if task in task_numbers else None,
             state=state,
             city=city if city in choices.cities else "",
-            unit=units.get(args.get("unit", "")),
-            under=units.get(args.get("under", "")),
-            subtree=units.get(args.get("subtree", "")),
+            unit=unit_named(args.get("unit")),
+            under=unit_named(args.get("under")),
+            subtree=unit_named(args.get("subtree")),
             date_from=date_from,
             date_to=date_to,
             sort=sort if sort in SORT_LABELS else DEFAULT_SORT,

@@ -85,6 +85,35 @@ def test_a_citys_search_finds_its_own_and_its_counties_matches_only(app, client,
             assert _subtree_as_ids(db.session.scalar(select(User).where(User.username == username))) == []
 
 
+def test_the_unit_filter_lists_two_levels_and_deeper_units_are_reached_by_code(app, client, login_as):
+    """The root's unit filter lists its bureaus and their counties, not a town below a county (a
+    ministry's root would list the nation); a board's link to a deeper unit still narrows the list,
+    and a code outside the user's subtree still narrows nothing."""
+    from qmonth.units import add_child
+
+    town = add_child(db.session.scalar(select(Unit).where(Unit.code == "jinan-lixia-zj")), code="jinan-lixia-jd-zj",
+                     name="历下区解放路街道建设办", by=None)
+    db.session.commit()
+    build_activity("jinan-lixia-zj", "街道质量宣传").unit = town  # the town has no accounts of its own
+    db.session.commit()
+    build_activity("jinan-lixia-zj", "历下区质量培训")
+    build_activity("qingdao-zj", "青岛住建质量培训")
+    login_as("province")
+    page = get_list(client).get_data(as_text=True)
+    assert '<option value="jinan-lixia-zj"' in page and '<option value="jinan-lixia-jd-zj"' not in page
+    assert titles_of(get_list(client, "?unit=jinan-lixia-jd-zj").get_data(as_text=True)) == ["街道质量宣传"]
+    subtree = get_list(client, "?subtree=jinan-lixia-zj").get_data(as_text=True)
+    assert sorted(titles_of(subtree)) == sorted(["街道质量宣传", "历下区质量培训"])
+
+    login_as("jinan-zj")  # a city: its counties and their towns are two levels, all listed
+    page = get_list(client).get_data(as_text=True)
+    assert '<option value="jinan-lixia-jd-zj"' in page
+    login_as("jinan-lixia-zj")
+    own = titles_of(get_list(client, "?unit=qingdao-zj").get_data(as_text=True))
+    assert "青岛住建质量培训" not in own and set(own) == {"街道质量宣传", "历下区质量培训"}
+    assert titles_of(get_list(client, "?unit=jinan-lixia-jd-zj").get_data(as_text=True)) == ["街道质量宣传"]
+
+
 def test_bureau_cannot_widen_its_list_with_unit_or_city_params(app, client, login_as):
     build_activity("jinan-zj", "济南住建培训")
     build_activity("qingdao-zj", "青岛住建培训")
