@@ -34,6 +34,10 @@ def test_province_disables_an_account_through_htmx(live_server, page_at):
     page = page_at(1280, 800)
     browser_login(page, live_server, "province")
     page.click("text=账号管理")
+    # htmx wires the row buttons when the page has loaded: a click before that does nothing
+    # (under load on 4 workers it came first once, and the test waited 30 s for 已停用).
+    page.wait_for_url(f"{live_server.url}/admin/users")
+    page.wait_for_load_state("load")
     row = page.locator("tr", has=page.locator("td", has_text=re.compile(r"^weihai-cg$")))
     page.once("dialog", lambda dialog: dialog.accept())
     row.locator("button", has_text="停用").click()
