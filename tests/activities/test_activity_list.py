@@ -64,7 +64,8 @@ def test_a_citys_search_finds_its_own_and_its_counties_matches_only(app, client,
     """A middle node's search: its own entries and its counties', never a sibling city's or a
     county of another city. On PostgreSQL the subtree is also spelled out as ids for the planner;
     the root's (everything) and a unit's without units below are not."""
-    from qmonth.activities.listing import _subtree_as_ids
+    from qmonth.activities.listing import spelled_subtree
+    from qmonth.units import add_child
 
     build_activity("jinan-zj", "济南住建质量培训")
     build_activity("jinan-lixia-zj", "历下区质量培训")
@@ -79,10 +80,21 @@ def test_a_citys_search_finds_its_own_and_its_counties_matches_only(app, client,
     assert sorted(found) == sorted(["济南住建质量培训", "历下区质量培训", "市中区质量观摩"])
     assert "共 <strong>3</strong> 条" in get_list(client, "?q=质量").get_data(as_text=True)
 
-    with app.test_request_context():
-        assert len(_subtree_as_ids(db.session.scalar(select(User).where(User.username == "jinan-zj")))) == 1
-        for username in ("province", "jinan-lixia-zj", "qingdao-zj"):
-            assert _subtree_as_ids(db.session.scalar(select(User).where(User.username == username))) == []
+    def subtree_of(code: str) -> set[int]:
+        path = db.session.scalar(select(Unit.path).where(Unit.code == code))
+        return set(db.session.scalars(select(Unit.id).where(Unit.path.like(path + "%"))))
+
+    def named(username: str) -> User:
+        return db.session.scalar(select(User).where(User.username == username))
+
+    add_child(db.session.scalar(select(Unit).where(Unit.code == "qingdao-zj")), code="qingdao-shinan-zj",
+              name="市南区住房城乡建设局", by=None)
+    db.session.commit()
+    with app.test_request_context():  # two middle nodes asked in one context: each its own subtree
+        assert set(spelled_subtree(named("jinan-zj"))) == subtree_of("jinan-zj")
+        assert set(spelled_subtree(named("qingdao-zj"))) == subtree_of("qingdao-zj")
+        for username in ("province", "jinan-lixia-zj", "jinan-cg"):
+            assert spelled_subtree(named(username)) is None
 
 
 def test_the_unit_filter_lists_two_levels_and_deeper_units_are_reached_by_code(app, client, login_as):
