@@ -214,19 +214,20 @@ def placed_children(campaign_id: int | None, unit_id: int) -> list[Unit | Placed
 
 def frozen_names(campaign_id: int | None, unit_ids: set[int]) -> dict[int, str]:
     """Each unit's name in a past campaign's frozen tree, in one query (empty as `frozen_paths`)."""
-    if not unit_ids or not reads_own_tree(campaign_id):
-        return {}
-    return dict(db.session.execute(select(CampaignUnit.unit_id, CampaignUnit.name).where(
-        CampaignUnit.campaign_id == campaign_id, CampaignUnit.unit_id.in_(unit_ids))).all())
+    return _frozen(CampaignUnit.name, campaign_id, unit_ids)
 
 
 def frozen_paths(campaign_id: int | None, unit_ids: set[int]) -> dict[int, str]:
     """Each unit's path in a past campaign's frozen tree, in one query; empty for a campaign that
     reads the live tree (and without the units that tree did not hold), so callers fall back to
     the live path."""
+    return _frozen(CampaignUnit.path, campaign_id, unit_ids)
+
+
+def _frozen(column, campaign_id: int | None, unit_ids: set[int]) -> dict[int, str]:
     if not unit_ids or not reads_own_tree(campaign_id):
         return {}
-    return dict(db.session.execute(select(CampaignUnit.unit_id, CampaignUnit.path).where(
+    return dict(db.session.execute(select(CampaignUnit.unit_id, column).where(
         CampaignUnit.campaign_id == campaign_id, CampaignUnit.unit_id.in_(unit_ids))).all())
 
 
