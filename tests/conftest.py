@@ -20,7 +20,7 @@ from argon2 import PasswordHasher
 from flask.globals import _cv_app
 from flask.testing import FlaskClient
 from jinja2.bccache import Bucket, BytecodeCache
-from sqlalchemy import create_engine, make_url, select, text
+from sqlalchemy import create_engine, event, make_url, select, text
 from werkzeug.routing import Rule
 
 from qmonth import ROOT, create_app
@@ -163,7 +163,16 @@ def _make_app(instance: Path, database_url: str | None = None, **overrides):
     app.jinja_env.bytecode_cache = TEMPLATE_CACHE
     for engine in db._app_engines[app].values():
         engine._compiled_cache = COMPILED_CACHE
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _no_sync)
     return app
+
+
+def _no_sync(dbapi_connection, _record) -> None:
+    """A test's SQLite file is thrown away: commits need not wait for the disk (the app asks
+    for synchronous=FULL, and a commit then waited for an fsync). Tests that kill servers
+    mid-write run gunicorn in a process of its own, with the app's own setting."""
+    dbapi_connection.execute("PRAGMA synchronous=OFF")
 
 
 class PostgresServer:
