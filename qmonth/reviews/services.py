@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from ..access import reviewed_units, visible_activities
 from ..extensions import db
-from ..models import Activity, ActivityState, Campaign, Unit, User
+from ..models import Activity, ActivityKind, ActivityState, Campaign, Unit, User
 from ..paging import Page, page_number
 from ..textnorm import control_character_problem
 
@@ -27,19 +27,24 @@ def review_queue(user: User, campaign: Campaign, state: ActivityState, *, unit_c
                  page: int) -> ReviewQueue:
     """One page of the entries the user's node reviews (those of the units directly below it) in
     `state`, oldest submission first, filtered by unit and kind code; with the count per state (for
-    the tabs) and the units (for the filter)."""
-    in_queue = visible_activities(user).where(Activity.campaign_id == campaign.id,
-                                              Activity.unit_id.in_(reviewed_units(user)))
+    the tabs) and the units (for the filter).
+
+    The queue is the active campaign's, plus what an earlier campaign still has waiting: a returned
+    entry of last year, corrected and submitted again after the new campaign began, would otherwise
+    wait in no one's queue."""
+    in_queue = visible_activities(user).where(
+        Activity.unit_id.in_(reviewed_units(user)),
+        or_(Activity.campaign_id == campaign.id, Activity.state == ActivityState.SUBMITTED))
     query = in_queue.where(Activity.state == state)
     if unit_code:
         query = query.join(Activity.unit).where(Unit.code == unit_code)
-    if kind_code:
-        kind = next((k for k in campaign.kinds if k.code == kind_code), None)
-        query = query.where(Activity.kind_id == (kind.id if kind else -1))
+    if kind_code:  # by code: each campaign has kinds of its own
+        query = query.where(Activity.kind.has(ActivityKind.code == kind_code))
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     shown = Page(items=[], number=page_number(page, total, PAGE_SIZE), total=total, size=PAGE_SIZE)
     shown.items = list(db.session.scalars(
-        query.options(selectinload(Activity.unit), selectinload(Activity.kind), selectinload(Activity.tasks))
+        query.options(selectinload(Activity.unit), selectinload(Activity.kind), selectinload(Activity.tasks),
+                      selectinload(Activity.campaign))
         .order_by(Activity.submitted_at.asc().nulls_last(), Activity.id)
         .limit(shown.size).offset(shown.offset)
     ))

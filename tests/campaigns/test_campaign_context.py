@@ -102,3 +102,31 @@ def test_the_checks_while_typing_use_the_entrys_own_campaign_too(client, login_a
     html, _csrf, _key = form_page(client, "/activities/new")
     assert f'name="campaign_id" value="{campaign_named("2025-shandong").id}"' in html
     assert client.get("/activities/figures?kind=training&campaign_id=99999999999999999999").status_code == 200
+
+
+def test_last_years_entry_submitted_again_waits_in_the_review_queue(client, login_as, make_activity):
+    returned = make_activity("jinan-zj", title="2024年质量安全讲堂", state=ActivityState.RETURNED,
+                             return_reason="请补充参训人数。")
+    make_activity("jinan-zj", title="2024年已采纳的观摩", state=ActivityState.ACCEPTED)
+    start_2025(client, login_as)
+    login_as("jinan-zj")
+    assert client.post(f"/activities/{returned.id}/submit",
+                       data={"csrf_token": token(client)}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Activity, returned.id).state is ActivityState.SUBMITTED
+
+    login_as("province")  # 济南's parent reviews it
+    html = client.get("/reviews/").get_data(as_text=True)
+    assert "2024年质量安全讲堂" in html and "2024年度活动" in html
+    assert "2024年质量安全讲堂" in client.get("/reviews/?kind=training").get_data(as_text=True)
+    assert "2024年质量安全讲堂" not in client.get("/reviews/?kind=publicity").get_data(as_text=True)
+    # Only what waits is carried over: last year's accepted entries stay out of this year's tabs.
+    assert "2024年已采纳的观摩" not in client.get("/reviews/?state=accepted").get_data(as_text=True)
+
+    response = client.post(f"/reviews/{returned.id}/accept", headers={"HX-Request": "true"},
+                           data={"csrf_token": token(client, "/reviews/")})
+    assert response.status_code == 200
+    db.session.expire_all()
+    entry = db.session.get(Activity, returned.id)
+    assert entry.state is ActivityState.ACCEPTED and entry.campaign_id == campaign_named("2024-shandong").id
+    assert "2024年质量安全讲堂" not in client.get("/reviews/").get_data(as_text=True)
