@@ -28,3 +28,7 @@ def campaign_load(path: Path):
         f"{len(campaign.kinds)} kinds, {len(campaign.slogans)} slogans"
         f"{', active' if campaign.is_active else ''}"
     )
+    if result.units_held:
+        click.echo(f"units left as they are while another campaign is active ({len(result.units_held)} "
+                   f"differences: {'; '.join(result.units_held[:5])}); load this file again after making "
+                   f"{campaign.slug} the active campaign to apply them")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
@@ -42,6 +42,9 @@ class LoadResult:
     campaign: Campaign
     created: bool
     changed: bool
+    # How the file's units differ from the live ones, when they were left as they are because
+    # another campaign is running on them (see load_campaign): Chinese phrases.
+    units_held: list[str] = field(default_factory=list)
 
 
 class _Locator:
@@ -341,6 +344,13 @@ def load_campaign(data: dict) -> LoadResult:
     if campaign.root_unit_id != root.id:
         campaign.root_unit_id = root.id
         changed = True
+    if not campaign.is_active and db.session.scalar(select(Campaign.id).where(Campaign.is_active)):
+        # Next year's file, loaded while this year's campaign runs on the live units: renaming or
+        # adding a unit now would change this year's board, lists and reports mid-campaign. The
+        # units wait; loading the file again once its campaign is active applies them.
+        db.session.flush()
+        return LoadResult(campaign=campaign, created=created, changed=changed or created,
+                          units_held=_unit_changes(data["units"]))
     changed |= _sync_units(data["units"], root)
     db.session.flush()
     return LoadResult(campaign=campaign, created=created, changed=changed or created)
@@ -414,6 +424,21 @@ def _sync_units(specs: list[dict], root: Unit) -> bool:
         if unit.parent_id is None and not unit.path:
             place_under(unit, root)
     return changed
+
+
+def _unit_changes(specs: list[dict]) -> list[str]:
+    """What `_sync_units` would change in the live units, in short Chinese phrases."""
+    current = {unit.code: unit for unit in db.session.scalars(select(Unit))}
+    changes = []
+    for spec in specs:
+        unit = current.get(spec["code"])
+        if unit is None:
+            changes.append(f"新增“{spec['name']}”")
+        elif unit.name != spec["name"]:
+            changes.append(f"“{unit.name}”更名为“{spec['name']}”")
+        elif unit.city != spec["city"] or unit.department.value != spec["dept"]:
+            changes.append(f"“{unit.name}”所属城市或部门调整")
+    return changes
 
 
 def load_campaign_file(path: str | Path) -> LoadResult:

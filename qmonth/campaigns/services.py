@@ -9,7 +9,7 @@ from flask import g
 from sqlalchemy import func, select, update
 
 from ..audit import record
-from .loader import YEAR_MAX, CampaignFileError, load_campaign, parse_campaign_text
+from .loader import YEAR_MAX, CampaignFileError, LoadResult, load_campaign, parse_campaign_text
 from ..extensions import db
 from ..models import Activity, ActivityKind, Campaign, Slogan, Task, TaskGroup, User
 from ..timeutil import LOCAL_TZ
@@ -49,7 +49,7 @@ def campaign_summaries() -> list[CampaignSummary]:
             for campaign in campaigns]
 
 
-def load_uploaded_campaign(raw: bytes, *, by: User) -> Campaign:
+def load_uploaded_campaign(raw: bytes, *, by: User) -> LoadResult:
     """Check and load an uploaded campaign file: all of it or nothing (the caller commits)."""
     if len(raw) > CAMPAIGN_FILE_MAX:
         raise CampaignFileError(f"活动文件过大（不超过 {CAMPAIGN_FILE_MAX // 1024} KB）。")
@@ -65,7 +65,13 @@ def load_uploaded_campaign(raw: bytes, *, by: User) -> Campaign:
         result = load_campaign(data)
     record("campaign.load", actor=by, obj=result.campaign,
            changes={"slug": result.campaign.slug, "created": result.created, "changed": result.changed})
-    return result.campaign
+    return result
+
+
+def units_held_notice(result: LoadResult) -> str:
+    """Why the file's units were not applied, and how to apply them (see load_campaign)."""
+    return (f"文件中的单位名单与现有单位不同（{tree_changes_text(result.units_held)}）。当前年度活动正在进行，"
+            f"为不影响其统计和报告，单位暂未调整；将“{result.campaign.title}”设为当前活动后，再次载入本文件即可生效。")
 
 
 def _next_year(day: date, years: int = 1) -> date:

@@ -17,7 +17,8 @@ from ..htmx import render
 from ..models import Campaign
 from .forms import CampaignUploadForm
 from .loader import CampaignFileError
-from .services import CampaignError, activate_campaign, campaign_summaries, clone_campaign, load_uploaded_campaign
+from .services import (CampaignError, activate_campaign, campaign_summaries, clone_campaign, load_uploaded_campaign,
+                       units_held_notice)
 
 
 @board_bp.get("/campaigns")
@@ -40,7 +41,7 @@ def upload_campaign():
     if not form.validate_on_submit():
         return _campaigns_page(form, status=422)
     try:
-        campaign = load_uploaded_campaign(form.file.data.read(), by=current_user)
+        result = load_uploaded_campaign(form.file.data.read(), by=current_user)
         db.session.commit()
     except CampaignFileError as error:
         db.session.rollback()
@@ -48,7 +49,9 @@ def upload_campaign():
     except IntegrityError:
         db.session.rollback()
         return _campaigns_page(form, error="活动文件未载入：文件删去了已有活动正在使用的类型或任务。", status=422)
-    flash(f"已载入“{campaign.title}”。", "success")
+    flash(f"已载入“{result.campaign.title}”。", "success")
+    if result.units_held:
+        flash(units_held_notice(result), "warning")
     return redirect(url_for(".campaigns"))
 
 

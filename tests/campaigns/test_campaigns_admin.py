@@ -7,8 +7,9 @@ from sqlalchemy import func, select
 from qmonth.board.rows import build_board
 from qmonth.extensions import db
 from qmonth.campaigns.services import active_campaign
-from qmonth.models import Activity, ActivityKind, AuditEvent, Campaign, UnitReport
+from qmonth.models import Activity, ActivityKind, AuditEvent, Campaign, Unit, UnitReport
 from qmonth.timeutil import to_local
+from qmonth.units import frozen_names
 
 from tests.conftest import CAMPAIGN_FILE
 from tests.helpers import token
@@ -144,3 +145,52 @@ def test_campaigns_are_managed_by_the_province(client, login_as):
     source = campaign_named("2024-shandong")
     assert client.post(f"/board/campaigns/{source.id}/clone", data={"csrf_token": token(client)}).status_code == 403
     assert campaign_named("2025-shandong") is None
+
+
+def next_years_file(*, rename_qingdao: str) -> str:
+    """2025's campaign file: 青岛's bureau renamed, a new bureau added."""
+    return (CAMPAIGN_TEXT.replace('slug = "2024-shandong"', 'slug = "2025-shandong"')
+            .replace("year = 2024", "year = 2025")
+            .replace('name = "青岛市住房和城乡建设局"', f'name = "{rename_qingdao}"')
+            + '\n[[units]]\ncode = "hezexinqu-zj"\nname = "菏泽市新区住房和城乡建设局"\ncity = "菏泽"\ndept = "zj"\n')
+
+
+def test_next_years_file_leaves_the_running_campaigns_units_alone_until_it_is_active(client, login_as):
+    login_as("province")
+    response = upload(client, next_years_file(rename_qingdao="青岛市住房和城乡建设局（𪚥）"))
+    assert response.status_code == 302
+    page = client.get("/board/campaigns").get_data(as_text=True)
+    assert "单位暂未调整" in page and "“青岛市住房和城乡建设局”更名为“青岛市住房和城乡建设局（𪚥）”" in page
+    assert "新增“菏泽市新区住房和城乡建设局”" in page
+    # 2024 runs on: its board and units keep the names the campaign began with, and gain no unit.
+    assert db.session.scalar(select(Unit.name).where(Unit.code == "qingdao-zj")) == "青岛市住房和城乡建设局"
+    assert db.session.scalar(select(Unit.id).where(Unit.code == "hezexinqu-zj")) is None
+    board = client.get("/board/").get_data(as_text=True)
+    assert "（𪚥）" not in board and "菏泽市新区" not in board
+    next_year = campaign_named("2025-shandong")
+    assert not next_year.is_active and len(next_year.kinds) == 9  # the catalogue itself is loaded
+
+    assert post(client, f"/board/campaigns/{next_year.id}/activate").status_code == 302
+    response = upload(client, next_years_file(rename_qingdao="青岛市住房和城乡建设局（𪚥）"))
+    assert response.status_code == 302
+    assert "单位暂未调整" not in client.get("/board/campaigns").get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.scalar(select(Unit.name).where(Unit.code == "qingdao-zj")) == "青岛市住房和城乡建设局（𪚥）"
+    assert db.session.scalar(select(Unit.id).where(Unit.code == "hezexinqu-zj")) is not None
+    assert "青岛市住房和城乡建设局（𪚥）" in client.get("/board/").get_data(as_text=True)
+    # 2024's own tree still has the name it ran with.
+    qingdao = db.session.scalar(select(Unit.id).where(Unit.code == "qingdao-zj"))
+    assert frozen_names(campaign_named("2024-shandong").id, {qingdao}) == {qingdao: "青岛市住房和城乡建设局"}
+
+
+def test_the_command_line_says_which_units_wait(app):
+    path = app.instance_path + "/2025.toml"
+    with open(path, "w", encoding="utf-8") as file:
+        file.write(next_years_file(rename_qingdao="青岛市住建局"))
+    result = app.test_cli_runner().invoke(args=["campaign", "load", path])
+    assert result.exit_code == 0, result.output
+    assert "2025-shandong: created" in result.output
+    assert "units left as they are while another campaign is active (2 differences" in result.output
+    assert "“青岛市住房和城乡建设局”更名为“青岛市住建局”" in result.output
+    db.session.expire_all()
+    assert db.session.scalar(select(Unit.name).where(Unit.code == "qingdao-zj")) == "青岛市住房和城乡建设局"
