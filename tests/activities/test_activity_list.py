@@ -60,20 +60,25 @@ def test_bureau_sees_only_its_own_entries_and_province_sees_all(app, client, log
     assert 'name="city"' in html and 'name="unit"' in html
 
 
-def test_a_citys_search_finds_its_own_and_its_counties_matches_only(app, client, login_as):
+@pytest.mark.parametrize("page_reads_rows", [False, True], ids=["page-by-index", "page-reads-rows"])
+def test_a_citys_search_finds_its_own_and_its_counties_matches_only(app, client, login_as, monkeypatch,
+                                                                    page_reads_rows):
     """A middle node's search: its own entries and its counties', never a sibling city's or a
     county of another city. On PostgreSQL the subtree is also spelled out as ids for the planner;
-    the root's (everything) and a unit's without units below are not."""
+    the root's (everything) and a unit's without units below are not. A page with many matches
+    reads the newest rows instead (then the unit is tested before the text): both ways here."""
+    from qmonth.activities import listing
     from qmonth.activities.listing import spelled_subtree
     from qmonth.units import add_child
 
+    monkeypatch.setattr(listing, "SEARCH_READS_ROWS_FROM", 0 if page_reads_rows else 10 ** 9)
     build_activity("jinan-zj", "济南住建质量培训")
     build_activity("jinan-lixia-zj", "历下区质量培训")
     build_activity("jinan-shizhong-zj", "市中区质量观摩")
     build_activity("jinan-cg", "济南城管质量培训")
     build_activity("qingdao-zj", "青岛住建质量培训")
     login_as("jinan-zj")
-    for query in ("?q=培训", "?q=质量培训", "?q=培"):
+    for query in ("?q=培训", "?q=质量培训", "?q=培", "?q=质量 培训"):
         found = sorted(titles_of(get_list(client, query, htmx=True).get_data(as_text=True)))
         assert found == sorted(["济南住建质量培训", "历下区质量培训"]), query
     found = titles_of(get_list(client, "?q=质量").get_data(as_text=True))
