@@ -338,15 +338,15 @@ def _narrowed(user: User, filters: ListFilters, *, with_state: bool = True,
               read_rows: bool = False) -> Select:
     """The scoped activities matching the filters (optionally ignoring the state)."""
     query = visible_activities(user).where(Activity.campaign_id == filters.campaign_id)
-    mentions = [_mentions(term, read_rows=read_rows) for term in filters.q.split()]
-    if db.session.get_bind().dialect.name == "sqlite":
+    on_sqlite = db.session.get_bind().dialect.name == "sqlite"
+    if on_sqlite:
         # One unit's entries are few: testing each of them costs less than looking the
         # term up in SQLite's index of the whole province's (PostgreSQL combines both indexes).
         read_rows = read_rows or not sees_units_below(user) or filters.unit is not None
-        mentions = [_mentions(term, read_rows=read_rows) for term in filters.q.split()]
-    elif mentions and not read_rows:
+    mentions = [_mentions(term, read_rows=read_rows) for term in filters.q.split()]
+    if mentions and not on_sqlite and not read_rows:
         query = query.where(*_subtree_as_ids(user))
-    elif mentions and (in_subtree := _subtree_as_ids(user)):
+    elif mentions and not on_sqlite and (in_subtree := _subtree_as_ids(user)):
         # Reading the newest rows of the whole campaign, PostgreSQL tests the cheaper-looking
         # ILIKE before the unit (a province's search read 4,600 of the nation's rows through
         # ILIKE to keep 20 of its own): CASE tests the unit first, and ILIKE on its rows only.

@@ -71,7 +71,7 @@ def load_uploaded_campaign(raw: bytes, *, by: User) -> LoadResult:
 def units_held_notice(result: LoadResult) -> str:
     """Why the file's units were not applied, and how to apply them (see load_campaign)."""
     return (f"文件中的单位名单与现有单位不同（{tree_changes_text(result.units_held)}）。当前年度活动正在进行，"
-            f"为不影响其统计和报告，单位暂未调整；将“{result.campaign.title}”设为当前活动后，再次载入本文件即可生效。")
+            f"为不影响其统计和报告，单位暂未调整；将{result.campaign.year}年活动设为当前活动后，再次载入本文件即可生效。")
 
 
 def _next_year(day: date, years: int = 1) -> date:
