@@ -20,7 +20,7 @@ from ..main import bp as main_bp
 from . import bp
 
 # What quick entry needs to open offline, besides the page itself.
-SHELL_STATIC = ("css/app.css", "css/activity.css", "vendor/htmx-2.0.11.min.js", "js/page.js",
+SHELL_STATIC = ("css/fonts.css", "css/app.css", "css/activity.css", "vendor/htmx-2.0.11.min.js", "js/page.js",
                 "js/photo-prep.js", "js/resumable.js", "js/outbox.js", "js/outbox-entry.js",
                 "favicon.svg")
 
