@@ -34,6 +34,17 @@ def test_a_name_beyond_gbk_is_drawn_with_the_vendored_face(app, live_server, pag
     states = face_states(page)
     assert states["qm-ext-b"] == "loaded"  # fetched for 𪚥 and 𠮷
     assert states["qm-ext-a"] == "unloaded" and states["qm-ext-g"] == "unloaded"  # nothing of theirs here
+    # Bold text too (the unit's name on the home page): drawn from the vendored face, not as the
+    # system face's empty box.
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+    name = cdp.send("DOM.querySelector", {"nodeId": root, "selector": ".unit-name"})["nodeId"]
+    assert page.locator(".unit-name").inner_text() == RARE_NAME
+    used = {font["familyName"]: font["glyphCount"]
+            for font in cdp.send("CSS.getPlatformFontsForNode", {"nodeId": name})["fonts"]}
+    assert used.get("HanaMinB QM Ext") == 2, used  # 𪚥 and 𠮷
     # Laid out as full-width Han characters, as wide as a common one.
     widths = page.evaluate("""() => {
         const probe = document.createElement("span");
