@@ -126,6 +126,18 @@ def campaign_tree_is_frozen(campaign_id: int) -> bool:
 TREE_CHANGES_SHOWN = 3
 
 
+def added_phrase(name: str) -> str:
+    return f"新增“{name}”"
+
+
+def renamed_phrase(old: str, new: str) -> str:
+    return f"“{old}”更名为“{new}”"
+
+
+def city_changed_phrase(name: str, old: str, new: str) -> str:
+    return f"“{name}”所在城市由“{old}”改为“{new}”"
+
+
 def tree_changes_since(campaign: Campaign) -> list[str]:
     """How the live tree differs from the campaign's frozen one, in short Chinese phrases (empty
     when identical, or when the campaign has no tree of its own). One query over both trees:
@@ -143,16 +155,16 @@ def tree_changes_since(campaign: Campaign) -> list[str]:
     changes = []
     for unit, kept, old_parent_name, new_parent_name in rows:
         if kept is None:
-            changes.append(f"新增“{unit.name}”")
+            changes.append(added_phrase(unit.name))
             continue
         if (kept.retired_at is None) != (unit.retired_at is None):
             changes.append(f"“{kept.name}”已撤销" if unit.retired_at is not None else f"“{kept.name}”已恢复")
         if kept.name != unit.name:
-            changes.append(f"“{kept.name}”更名为“{unit.name}”")
+            changes.append(renamed_phrase(kept.name, unit.name))
         if kept.parent_id != unit.parent_id:
             changes.append(f"“{unit.name}”由“{old_parent_name or '无'}”调整到“{new_parent_name or '无'}”之下")
         elif kept.city != unit.city:
-            changes.append(f"“{unit.name}”所在城市由“{kept.city}”改为“{unit.city}”")
+            changes.append(city_changed_phrase(unit.name, kept.city, unit.city))
     return changes
 
 

@@ -19,7 +19,7 @@ from ..extensions import db
 from ..models import Activity, ActivityKind, Campaign, Department, Slogan, Task, TaskGroup, Unit
 from ..parsing import INT_MAX, year_window
 from ..textnorm import control_character_problem
-from ..units import place_under, reads_own_tree
+from ..units import added_phrase, city_changed_phrase, place_under, reads_own_tree, renamed_phrase
 
 FIGURE_TYPES = {"int", "text", "choice", "multi", "slogans"}
 CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -433,11 +433,14 @@ def _unit_changes(specs: list[dict]) -> list[str]:
     for spec in specs:
         unit = current.get(spec["code"])
         if unit is None:
-            changes.append(f"新增“{spec['name']}”")
-        elif unit.name != spec["name"]:
-            changes.append(f"“{unit.name}”更名为“{spec['name']}”")
-        elif unit.city != spec["city"] or unit.department.value != spec["dept"]:
-            changes.append(f"“{unit.name}”所属城市或部门调整")
+            changes.append(added_phrase(spec["name"]))
+            continue
+        if unit.name != spec["name"]:
+            changes.append(renamed_phrase(unit.name, spec["name"]))
+        if unit.city != spec["city"]:
+            changes.append(city_changed_phrase(unit.name, unit.city, spec["city"]))
+        if unit.department.value != spec["dept"]:
+            changes.append(f"“{unit.name}”所属部门调整")
     return changes
 
 
