@@ -84,6 +84,10 @@ class FilterChoices:
                 units_by_city.setdefault(unit.city, []).append(unit)
         return units_by_city
 
+    @cached_property
+    def units_by_code(self) -> dict[str, Unit]:
+        return {unit.code: unit for units in self.units_by_city.values() for unit in units}
+
     @property
     def cities(self) -> list[str]:
         return list(self.units_by_city)
@@ -129,7 +133,7 @@ class ListFilters:
             """A unit the filter offers, or one deeper in the user's subtree (a board's link)."""
             if not code:
                 return None
-            offered = next((unit for unit in choices.units if unit.code == code), None)
+            offered = choices.units_by_code.get(code)
             if offered is not None:
                 return offered
             if not choices.units_by_city or len(code) > UNIT_CODE_MAX or not UNIT_CODE_PATTERN.match(code):
