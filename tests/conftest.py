@@ -13,6 +13,7 @@ import os
 import queue
 import shutil
 import threading
+import zlib
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,39 @@ def pytest_configure(config):
         "markers", "sqlite_only(reason): the test checks SQLite itself, or the one-machine setup; skipped on PostgreSQL")
     config.addinivalue_line(
         "markers", "postgresql_only(reason): the test needs PostgreSQL (several machines); skipped on SQLite")
+    config.addinivalue_line(
+        "markers", "every_database(reason): a browser test that runs on each database, not on one")
+
+
+BROWSER_FIXTURES = {"browser", "playwright_driver"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_generate_tests(metafunc):
+    """A browser test runs on one database, half of them on each.
+
+    What a browser test adds is the page's own code (htmx, the outbox, photo shrinking, the
+    CSP) and Chromium's side of the wire; the server code under it runs on both databases in
+    the client tests, which reach every route. Running each browser test twice cost a third
+    of the suite's time and found nothing the client tests did not. The database a test gets
+    is fixed by its name (a stable hash), so both databases keep serving about half of the
+    browser tests; a test where the database matters under the browser says so with
+    `every_database`. A parametrize mark is how the `database` fixture's own params yield.
+    """
+    if len(DATABASES) < 2 or "database" not in metafunc.fixturenames:
+        return
+    if not BROWSER_FIXTURES & set(metafunc.fixturenames):
+        return
+    definition = metafunc.definition
+    if definition.get_closest_marker("every_database"):
+        return
+    if definition.get_closest_marker("sqlite_only"):
+        chosen = "sqlite"
+    elif definition.get_closest_marker("postgresql_only"):
+        chosen = "postgresql"
+    else:
+        chosen = DATABASES[zlib.crc32(definition.nodeid.encode()) % 2]
+    definition.add_marker(pytest.mark.parametrize("database", [chosen], indirect=True, scope="session"))
 
 
 # The longest tests (gunicorn under load for a fixed time, the route fuzzer) go first, so that
