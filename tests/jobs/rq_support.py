@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -114,10 +115,13 @@ class WorkerProcess:
 
 
 @pytest.fixture
-def redis_server(tmp_path):
-    """A redis-server of the test's own, stopped afterwards (import the fixture to use it)."""
-    folder = tmp_path / "redis"
-    folder.mkdir()
+def redis_server():
+    """A redis-server of the test's own, stopped afterwards (import the fixture to use it).
+
+    Its folder sits right in the temporary directory, not in the test's tmp_path: a Unix
+    socket's path holds at most 107 bytes, and tmp_path's can take most of them."""
+    folder = Path(tempfile.mkdtemp(prefix="redis-"))
     server = RedisServer(folder).start()
     yield server
     server.stop()
+    shutil.rmtree(folder, ignore_errors=True)
