@@ -89,7 +89,7 @@ OUTBOX_COLUMNS = {"activity": [("captured_at", "TIMESTAMP"), ("arrived_late", "B
 TREE_COLUMNS = {
     "unit": [("parent_id", "INTEGER"), ("path", "VARCHAR(255)"), ("depth", "INTEGER"), ("retired_at", "TIMESTAMP")],
     "campaign": [("root_unit_id", "INTEGER"), ("issuer_actions", "JSON"),
-                 ("upward_addressee", "VARCHAR(200)")],
+                 ("upward_addressee", "VARCHAR(200)"), ("held_units", "JSON")],
 }
 
 REPORT_COLUMNS = {"unit_report": [

@@ -48,7 +48,7 @@ REPORT_STATE_LABELS = {state.value: state.label for state in ReportState}
 CHANGE_LABELS = {
     **FIELD_LABELS, "path": "地址", "method": "方式", "endpoint": "功能", "username": "用户名", "due_at": "截止时间",
     "timeliness": "报送时效", "slug": "标识", "from": "复制自", "active": "当前活动", "created": "新建",
-    "changed": "有变化",
+    "changed": "有变化", "unit_changes": "单位调整",
 }
 
 
@@ -65,7 +65,7 @@ def change_lines(changes: dict) -> list[tuple[str, str]]:
     """{field: [old, new]} or {key: value} as readable (label, text) pairs."""
     lines = []
     for key, value in (changes or {}).items():
-        if isinstance(value, list) and len(value) == 2 and key not in ("units",):
+        if isinstance(value, list) and len(value) == 2 and key not in ("units", "unit_changes"):
             old, new = (_text(item) for item in value)
             lines.append((CHANGE_LABELS.get(key, key), f"{old or '（空）'} → {new or '（空）'}"))
         else:

@@ -29,6 +29,6 @@ def campaign_load(path: Path):
         f"{', active' if campaign.is_active else ''}"
     )
     if result.units_held:
-        click.echo(f"units left as they are while another campaign is active ({len(result.units_held)} "
-                   f"differences: {'; '.join(result.units_held[:5])}); load this file again after making "
-                   f"{campaign.slug} the active campaign to apply them")
+        click.echo(f"units held while another campaign is active ({len(result.units_held)} "
+                   f"differences: {'; '.join(result.units_held[:5])}); they are applied when "
+                   f"{campaign.slug} is made the active campaign")

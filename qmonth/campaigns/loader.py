@@ -42,7 +42,7 @@ class LoadResult:
     campaign: Campaign
     created: bool
     changed: bool
-    # How the file's units differ from the live ones, when they were left as they are because
+    # How the file's units differ from the live ones, when they were held on the campaign because
     # another campaign is running on them (see load_campaign): Chinese phrases.
     units_held: list[str] = field(default_factory=list)
 
@@ -347,13 +347,37 @@ def load_campaign(data: dict) -> LoadResult:
     if not campaign.is_active and db.session.scalar(select(Campaign.id).where(Campaign.is_active)):
         # Next year's file, loaded while this year's campaign runs on the live units: renaming or
         # adding a unit now would change this year's board, lists and reports mid-campaign. The
-        # units wait; loading the file again once its campaign is active applies them.
+        # file's units wait on the campaign and are applied when it is made active.
+        held = _unit_changes(data["units"])
+        changed |= _assign(campaign, {"held_units": [_unit_spec(spec) for spec in data["units"]] if held else []})
         db.session.flush()
-        return LoadResult(campaign=campaign, created=created, changed=changed or created,
-                          units_held=_unit_changes(data["units"]))
+        return LoadResult(campaign=campaign, created=created, changed=changed or created, units_held=held)
+    changed |= _assign(campaign, {"held_units": []})
     changed |= _sync_units(data["units"], root)
     db.session.flush()
     return LoadResult(campaign=campaign, created=created, changed=changed or created)
+
+
+def _unit_spec(spec: dict) -> dict:
+    return {"code": spec["code"], "name": spec["name"], "city": spec["city"], "dept": spec["dept"]}
+
+
+def held_unit_changes(campaign: Campaign) -> list[str]:
+    """What making the campaign active would change in the live units (see `apply_held_units`)."""
+    return _unit_changes(campaign.held_units) if campaign.held_units else []
+
+
+def apply_held_units(campaign: Campaign) -> list[str]:
+    """Apply the units its file brought while another campaign was active, as the campaign becomes
+    the active one (the caller has frozen the tree of the campaign it replaces): what changed."""
+    specs = campaign.held_units or []
+    if not specs or campaign.root_unit_id is None:
+        return []
+    changes = _unit_changes(specs)
+    _sync_units(specs, db.session.get(Unit, campaign.root_unit_id))
+    campaign.held_units = []
+    db.session.flush()
+    return changes
 
 
 def _figure(spec: dict) -> dict:

@@ -9,7 +9,8 @@ from flask import g
 from sqlalchemy import func, select, update
 
 from ..audit import record
-from .loader import YEAR_MAX, CampaignFileError, LoadResult, load_campaign, parse_campaign_text
+from .loader import (YEAR_MAX, CampaignFileError, LoadResult, apply_held_units, held_unit_changes, load_campaign,
+                     parse_campaign_text)
 from ..extensions import db
 from ..models import Activity, ActivityKind, Campaign, Slogan, Task, TaskGroup, User
 from ..timeutil import LOCAL_TZ
@@ -37,6 +38,8 @@ class CampaignSummary:
     activities: int
     # For a past campaign: how the live tree differs from its own (it cannot be made active again).
     tree_changes: str = ""
+    # For one not yet active: the unit changes its file holds, applied when it is made active.
+    held_changes: str = ""
 
 
 def campaign_summaries() -> list[CampaignSummary]:
@@ -45,7 +48,8 @@ def campaign_summaries() -> list[CampaignSummary]:
         select(Activity.campaign_id, func.count(Activity.id)).group_by(Activity.campaign_id)).all())
     campaigns = db.session.scalars(select(Campaign).order_by(Campaign.year.desc(), Campaign.id.desc()))
     return [CampaignSummary(campaign, counts.get(campaign.id, 0),
-                            "" if campaign.is_active else tree_changes_text(tree_changes_since(campaign)))
+                            "" if campaign.is_active else tree_changes_text(tree_changes_since(campaign)),
+                            "" if campaign.is_active else tree_changes_text(held_unit_changes(campaign)))
             for campaign in campaigns]
 
 
@@ -71,7 +75,7 @@ def load_uploaded_campaign(raw: bytes, *, by: User) -> LoadResult:
 def units_held_notice(result: LoadResult) -> str:
     """Why the file's units were not applied, and how to apply them (see load_campaign)."""
     return (f"文件中的单位名单与现有单位不同（{tree_changes_text(result.units_held)}）。当前年度活动正在进行，"
-            f"为不影响其统计和报告，单位暂未调整；将{result.campaign.year}年活动设为当前活动后，再次载入本文件即可生效。")
+            f"为不影响其统计和报告，单位暂未调整，将在{result.campaign.year}年活动设为当前活动时按文件调整。")
 
 
 def _next_year(day: date, years: int = 1) -> date:
@@ -122,16 +126,17 @@ def clone_campaign(source: Campaign, *, by: User) -> Campaign:
     return clone
 
 
-def activate_campaign(campaign: Campaign, *, by: User) -> None:
+def activate_campaign(campaign: Campaign, *, by: User) -> list[str]:
     """Make this the campaign everyone works in; exactly one is active. The one it replaces keeps
-    its reporting tree as it stands (see qmonth/units.py `freeze_tree`).
+    its reporting tree as it stands (see qmonth/units.py `freeze_tree`); then the units its file
+    brought while the other ran are applied. Returns those unit changes (Chinese phrases).
 
     A past campaign is made active again only while the live tree is still the one it ran on:
     the active campaign reads the live tree, so its entries would otherwise be scoped, reviewed
     and named by units renamed, moved or added since (CampaignError, nothing changed)."""
     previous = db.session.scalar(select(Campaign).where(Campaign.is_active).order_by(Campaign.year.desc()))
     if previous is not None and previous.id == campaign.id:
-        return
+        return []
     changes = tree_changes_since(campaign)
     if changes:
         raise CampaignError(f"{campaign.year}年活动的单位结构与当前不同（{tree_changes_text(changes)}），"
@@ -143,5 +148,8 @@ def activate_campaign(campaign: Campaign, *, by: User) -> None:
     db.session.execute(update(Campaign).where(Campaign.id != campaign.id).values(is_active=False)
                        .execution_options(synchronize_session="fetch"))
     campaign.is_active = True
+    units_applied = apply_held_units(campaign)
     record("campaign.activate", actor=by, obj=campaign,
-           changes={"active": [previous.slug if previous else "", campaign.slug]})
+           changes={"active": [previous.slug if previous else "", campaign.slug],
+                    **({"unit_changes": units_applied} if units_applied else {})})
+    return units_applied

@@ -15,6 +15,7 @@ from ..board import bp as board_bp
 from ..extensions import db
 from ..htmx import render
 from ..models import Campaign
+from ..units import tree_changes_text
 from .forms import CampaignUploadForm
 from .loader import CampaignFileError
 from .services import (CampaignError, activate_campaign, campaign_summaries, clone_campaign, load_uploaded_campaign,
@@ -77,10 +78,12 @@ def activate(campaign_id: int):
     require_province(current_user)
     campaign = db.get_or_404(Campaign, campaign_id)
     try:
-        activate_campaign(campaign, by=current_user)
+        units_applied = activate_campaign(campaign, by=current_user)
     except CampaignError as error:
         db.session.rollback()
         return _campaigns_page(CampaignUploadForm(formdata=None), activate_error=str(error), status=409)
     db.session.commit()
     flash(f"当前活动已切换为“{campaign.title}”。", "success")
+    if units_applied:
+        flash(f"已按活动文件调整单位（{tree_changes_text(units_applied)}）。", "success")
     return redirect(url_for(".campaigns"))

@@ -37,6 +37,9 @@ class Campaign(db.Model):
     # The issuer's own actions named in the notice, [{title, kind, task}]: its new-activity form suggests them.
     issuer_actions: Mapped[list] = mapped_column(JSON, default=list)
     loaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The units of this campaign's file, [{code, name, city, dept}], when they differed from the live
+    # ones while another campaign was active: applied when this one is made active (campaigns/loader.py).
+    held_units: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
 
     groups: Mapped[list[TaskGroup]] = relationship(
         back_populates="campaign", order_by="TaskGroup.number", cascade="all, delete-orphan"

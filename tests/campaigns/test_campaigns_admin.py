@@ -160,7 +160,8 @@ def test_next_years_file_leaves_the_running_campaigns_units_alone_until_it_is_ac
     response = upload(client, next_years_file(rename_qingdao="青岛市住房和城乡建设局（𪚥）"))
     assert response.status_code == 302
     page = client.get("/board/campaigns").get_data(as_text=True)
-    assert "单位暂未调整" in page and "“青岛市住房和城乡建设局”更名为“青岛市住房和城乡建设局（𪚥）”" in page
+    assert "单位暂未调整，将在2025年活动设为当前活动时按文件调整" in page
+    assert "“青岛市住房和城乡建设局”更名为“青岛市住房和城乡建设局（𪚥）”" in page
     assert "新增“菏泽市新区住房和城乡建设局”" in page
     # 2024 runs on: its board and units keep the names the campaign began with, and gain no unit.
     assert db.session.scalar(select(Unit.name).where(Unit.code == "qingdao-zj")) == "青岛市住房和城乡建设局"
@@ -169,18 +170,50 @@ def test_next_years_file_leaves_the_running_campaigns_units_alone_until_it_is_ac
     assert "（𪚥）" not in board and "菏泽市新区" not in board
     next_year = campaign_named("2025-shandong")
     assert not next_year.is_active and len(next_year.kinds) == 9  # the catalogue itself is loaded
+    # The 2025 row says what switching to it will change.
+    row = re.search(rf'<p class="held-units" id="held-units-{next_year.id}">(.*?)</p>', page).group(1)
+    assert "同时按活动文件调整单位" in row and "新增“菏泽市新区住房和城乡建设局”" in row
 
-    assert post(client, f"/board/campaigns/{next_year.id}/activate").status_code == 302
-    response = upload(client, next_years_file(rename_qingdao="青岛市住房和城乡建设局（𪚥）"))
+    response = post(client, f"/board/campaigns/{next_year.id}/activate")
     assert response.status_code == 302
-    assert "单位暂未调整" not in client.get("/board/campaigns").get_data(as_text=True)
+    page = client.get("/board/campaigns").get_data(as_text=True)
+    assert "已按活动文件调整单位（“青岛市住房和城乡建设局”更名为“青岛市住房和城乡建设局（𪚥）”；新增“菏泽市新区住房和城乡建设局”）" in page
     db.session.expire_all()
     assert db.session.scalar(select(Unit.name).where(Unit.code == "qingdao-zj")) == "青岛市住房和城乡建设局（𪚥）"
-    assert db.session.scalar(select(Unit.id).where(Unit.code == "hezexinqu-zj")) is not None
+    added = db.session.scalar(select(Unit).where(Unit.code == "hezexinqu-zj"))
+    root = db.session.get(Unit, next_year.root_unit_id)
+    assert added.parent_id == root.id and added.city == "菏泽"
+    assert campaign_named("2025-shandong").held_units == []
     assert "青岛市住房和城乡建设局（𪚥）" in client.get("/board/").get_data(as_text=True)
-    # 2024's own tree still has the name it ran with.
+    # 2024's own tree still has the name it ran with, and no 菏泽市新区.
     qingdao = db.session.scalar(select(Unit.id).where(Unit.code == "qingdao-zj"))
-    assert frozen_names(campaign_named("2024-shandong").id, {qingdao}) == {qingdao: "青岛市住房和城乡建设局"}
+    assert frozen_names(campaign_named("2024-shandong").id, {qingdao, added.id}) == {qingdao: "青岛市住房和城乡建设局"}
+    entry = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "campaign.activate")
+                              .order_by(AuditEvent.id.desc()))
+    assert "新增“菏泽市新区住房和城乡建设局”" in entry.changes["unit_changes"]
+    log = client.get("/admin/audit").get_data(as_text=True)
+    assert "单位调整" in log and "“青岛市住房和城乡建设局”更名为“青岛市住房和城乡建设局（𪚥）”、新增“菏泽市新区住房和城乡建设局”" in log
+    # Loading the same file again changes nothing more and holds nothing.
+    assert upload(client, next_years_file(rename_qingdao="青岛市住房和城乡建设局（𪚥）")).status_code == 302
+    assert "单位暂未调整" not in client.get("/board/campaigns").get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Unit.id)).where(Unit.code == "hezexinqu-zj")) == 1
+
+
+def test_a_file_loaded_again_without_differences_holds_nothing(client, login_as):
+    login_as("province")
+    upload(client, next_years_file(rename_qingdao="青岛市住建局"))
+    assert len(campaign_named("2025-shandong").held_units) == 45
+    # The next version of the file keeps this year's names and adds nobody: nothing waits any more.
+    upload(client, CAMPAIGN_TEXT.replace('slug = "2024-shandong"', 'slug = "2025-shandong"')
+           .replace("year = 2024", "year = 2025"))
+    db.session.expire_all()
+    next_year = campaign_named("2025-shandong")
+    assert next_year.held_units == []
+    assert f"held-units-{next_year.id}" not in client.get("/board/campaigns").get_data(as_text=True)
+    assert post(client, f"/board/campaigns/{next_year.id}/activate").status_code == 302
+    assert "已按活动文件调整单位" not in client.get("/board/campaigns").get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.scalar(select(Unit.name).where(Unit.code == "qingdao-zj")) == "青岛市住房和城乡建设局"
 
 
 def test_the_command_line_says_which_units_wait(app):
@@ -190,7 +223,8 @@ def test_the_command_line_says_which_units_wait(app):
     result = app.test_cli_runner().invoke(args=["campaign", "load", path])
     assert result.exit_code == 0, result.output
     assert "2025-shandong: created" in result.output
-    assert "units left as they are while another campaign is active (2 differences" in result.output
+    assert "units held while another campaign is active (2 differences" in result.output
+    assert "applied when 2025-shandong is made the active campaign" in result.output
     assert "“青岛市住房和城乡建设局”更名为“青岛市住建局”" in result.output
     db.session.expire_all()
     assert db.session.scalar(select(Unit.name).where(Unit.code == "qingdao-zj")) == "青岛市住房和城乡建设局"

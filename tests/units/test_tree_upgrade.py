@@ -71,6 +71,7 @@ def test_a_filled_database_of_the_previous_schema_upgrades_to_the_tree(database,
         assert {u.code: u.id for u in units} == unit_ids
         assert all(u.parent_id == root.id and u.path == f"/{root.id}/{u.id}/" and u.depth == 1 for u in units)
         assert db.session.scalar(select(Campaign.root_unit_id)) == root.id
+        assert db.session.scalar(select(Campaign.held_units)) == []  # no file waits on the campaign
         assert db.session.scalar(select(User.unit_id).where(User.username == "province")) == root.id
         assert db.session.get(Activity, kept_id).unit_id == kept_unit
         # Every entry is counted in the tally the list reads (filled by its migration).
