@@ -26,6 +26,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from weasyprint import HTML, VERSION as WEASYPRINT_VERSION
+from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 from werkzeug.security import safe_join
 
@@ -43,6 +44,12 @@ MAX_CACHED_BYTES = 2 * 1024 ** 3  # photo-heavy PDFs run to tens of MB each
 
 # WeasyPrint shares Pango/fontconfig state between threads: one render at a time per process.
 _render_lock = threading.Lock()
+# One fontconfig set-up for every render of this process (used under _render_lock). WeasyPrint
+# makes a new one per document unless given one: it then wrote the stylesheet's CJK fonts (75 MB)
+# to a temporary folder and had fontconfig scan them again, 0.7-1.2 s of every PDF; kept, a unit's
+# report renders in 0.1 s after the first (bench/bench_reports.py), to the same bytes. The fonts
+# stay in that folder while the process lives.
+_font_config: FontConfiguration | None = None
 
 
 class FetchRefused(ValueError):
@@ -184,11 +191,14 @@ def renderer_busy() -> bool:
 def render_pdf(document: PrintDocument, target=None, *, fetcher: SafeFetcher | None = None):
     """Render to bytes (target None) or into a file or file object."""
     fetcher = fetcher or document.fetcher()
+    global _font_config
     with _render_lock:
         # No glyph may be missing: WeasyPrint would then embed that font with a custom
         # encoding pypdf and pdfminer cannot read (text stored before the input check).
         html = HTML(string=printable(document.html), base_url=BASE_URL, url_fetcher=fetcher)
-        return html.write_pdf(target, uncompressed_pdf=False,
+        if _font_config is None:
+            _font_config = FontConfiguration()
+        return html.write_pdf(target, uncompressed_pdf=False, font_config=_font_config,
                               pdf_identifier=document.fingerprint[:32].encode("ascii"))
 
 
