@@ -134,6 +134,10 @@ def activate_campaign(campaign: Campaign, *, by: User) -> list[str]:
     A past campaign is made active again only while the live tree is still the one it ran on:
     the active campaign reads the live tree, so its entries would otherwise be scoped, reviewed
     and named by units renamed, moved or added since (CampaignError, nothing changed)."""
+    # Two province admins switching at once: the second waits here until the first has committed,
+    # then finds the campaign active already. Without the lock both froze the old campaign's tree
+    # and the second failed on its rows (PostgreSQL; SQLite runs writing requests one at a time).
+    db.session.execute(select(Campaign.id).order_by(Campaign.id).with_for_update())
     previous = db.session.scalar(select(Campaign).where(Campaign.is_active).order_by(Campaign.year.desc()))
     if previous is not None and previous.id == campaign.id:
         return []

@@ -331,3 +331,33 @@ def test_two_identical_bulletin_posts_at_once_start_one(app, postgresql, monkeyp
     assert db.session.scalars(select(Bulletin.number)).all() == [1]
     assert first.headers["Location"] == second.headers["Location"] == "/reports/bulletins/1"
     assert db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "bulletin.create")) == 1
+
+
+def test_two_admins_switching_to_next_year_at_once_switch_once(app, postgresql, monkeypatch):
+    from qmonth.campaigns import services as campaign_services
+    from qmonth.models import Campaign, CampaignUnit, Unit
+
+    from tests.campaigns.test_campaigns_admin import next_years_file, upload
+
+    clicks = [signed_in(app, "province") for _ in range(2)]
+    upload(clicks[0], next_years_file(rename_qingdao="青岛市住房和城乡建设局（𪚥）"))
+    next_year = db.session.scalar(select(Campaign).where(Campaign.slug == "2025-shandong"))
+    forms = [{"csrf_token": token(click, "/board/campaigns")} for click in clicks]
+
+    first, second = interleave(
+        monkeypatch, campaign_services, "apply_held_units",
+        lambda: clicks[0].post(f"/board/campaigns/{next_year.id}/activate", data=forms[0], follow_redirects=True),
+        lambda: clicks[1].post(f"/board/campaigns/{next_year.id}/activate", data=forms[1], follow_redirects=True))
+
+    assert "已按活动文件调整单位" in page(first)
+    assert "当前活动已切换为" in page(second) and "已按活动文件调整单位" not in page(second)
+    db.session.expire_all()
+    assert db.session.scalars(select(Campaign.slug).where(Campaign.is_active)).all() == ["2025-shandong"]
+    assert db.session.scalar(select(func.count(Unit.id)).where(Unit.code == "hezexinqu-zj")) == 1
+    units = db.session.scalar(select(func.count(Unit.id)))
+    # 2024's tree was kept once, as it stood before the file's units: every unit but the new one.
+    year_2024 = db.session.scalar(select(Campaign.id).where(Campaign.slug == "2024-shandong"))
+    assert db.session.scalar(select(func.count()).select_from(CampaignUnit)
+                             .where(CampaignUnit.campaign_id == year_2024)) == units - 1
+    assert db.session.scalar(select(func.count(AuditEvent.id))
+                             .where(AuditEvent.action == "campaign.activate")) == 1
