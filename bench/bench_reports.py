@@ -156,7 +156,9 @@ def build(instance: Path) -> dict:
         report = db.session.scalar(select(UnitReport).where(UnitReport.unit_id == bureau.id))
         report.highlight_activity_ids = [e.id for e in bureau_entries[:6]]
 
-        others = [u for u in units if u.code != BUREAU]
+        # The other 43 addressed bureaus: not the root, and not 济南's county bureaus (seed-demo adds
+        # them), whose entries would roll up into the bureau scenario's report.
+        others = [u for u in units if u.depth == 1 and u.code != BUREAU]
         province_entries = list(bureau_entries)
         for n in range(800 - len(bureau_entries)):
             entry = activity(others[n % len(others)], n)
