@@ -46,8 +46,8 @@ MAX_CACHED_BYTES = 2 * 1024 ** 3  # photo-heavy PDFs run to tens of MB each
 _render_lock = threading.Lock()
 # One fontconfig set-up for every render of this process (used under _render_lock). WeasyPrint
 # makes a new one per document unless given one: it then wrote the stylesheet's CJK fonts (75 MB)
-# to a temporary folder and had fontconfig scan them again, 0.7-1.2 s of every PDF; kept, a unit's
-# report renders in 0.1 s after the first (bench/bench_reports.py), to the same bytes. The fonts
+# to a temporary folder and had fontconfig scan them again, 0.7-1.2 s of every PDF; kept, the demo's
+# 济南 report renders in 0.1 s after the first, to the same bytes (see bench/README.md). The fonts
 # stay in that folder while the process lives.
 _font_config: FontConfiguration | None = None
 
