@@ -361,7 +361,11 @@ def test_province_filters_by_city_and_unit(app, client, login_as):
     build_activity("qingdao-zj", "青岛住建")
     login_as("province")
     assert set(titles_of(get_list(client, "?city=济南").get_data(as_text=True))) == {"济南城管", "济南住建"}
-    assert titles_of(get_list(client, "?unit=jinan-cg").get_data(as_text=True)) == ["济南城管"]
+    page = get_list(client, "?unit=jinan-cg").get_data(as_text=True)
+    assert titles_of(page) == ["济南城管"]
+    # The unit filter shows the chosen unit, and only it, as chosen.
+    unit_select = re.search(r'<select name="unit".*?</select>', page, re.S).group(0)
+    assert re.findall(r'<option value="([^"]*)" selected>', unit_select) == ["jinan-cg"]
     assert titles_of(get_list(client, "?city=济南&unit=qingdao-zj").get_data(as_text=True)) == []
 
 
