@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from qmonth import jobs
+
 from tests.access.access_spec import SPEC
-from tests.access.access_world import build_world, sign_in, url_for_rule
+from tests.access.access_world import ACTORS, build_world, sign_in, url_for_rule
 from tests.access.test_access_matrix import POST_DATA
+from tests.helpers import build_activity
 from tests.robustness.test_get_is_safe import database_snapshot
 
 WRITES = sorted(route for route in SPEC if not route.endswith(" GET"))
@@ -23,14 +26,23 @@ def allowed_actor(route: str) -> str:
     raise AssertionError(f"nobody may use {route}")
 
 
+@pytest.fixture(scope="module")
+def world(module_app):
+    """One world for the whole module: a refused write changes nothing, and each test
+    proves it for its own request (were one let through, that test fails, not a later one
+    by surprise: the snapshot is taken just before)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(jobs.engine(module_app), "dispatch", lambda job_id: None)
+        yield build_world(build_activity)
+
+
+@pytest.mark.xdist_group("csrf")  # one worker, so the world above is made once per database
 @pytest.mark.parametrize("htmx", [False, True], ids=["form", "htmx"])
 @pytest.mark.parametrize("route", WRITES)
-def test_writes_without_a_csrf_token_are_refused(app, make_activity, route, htmx):
-    from tests.access.access_world import ACTORS
-
+def test_writes_without_a_csrf_token_are_refused(module_app, world, route, htmx):
+    app = module_app
     endpoint, method = route.split()
     rule = next(rule for rule in app.url_map.iter_rules() if rule.endpoint == endpoint)
-    world = build_world(make_activity)
     client = sign_in(app, ACTORS[allowed_actor(route)])
     before = database_snapshot()
     headers = {"HX-Request": "true"} if htmx else {}
