@@ -167,8 +167,12 @@ def test_other_text_inputs_never_fail_with_a_server_error(app, make_activity, wh
 
     endpoint, field, actor, extra = SHORT_TEXTS[what]
     rule = next(rule for rule in app.url_map.iter_rules() if rule.endpoint == endpoint)
+    # A fresh world after each accepted value (a returned entry cannot be returned again, a
+    # saved section has a new revision, a new user's name is taken); a refusal changes nothing.
+    world, changed = {}, True
     for name, value in corpus(200).items():
-        world = build_world(make_activity)
+        if changed:
+            world = build_world(make_activity)
         client = sign_in(app, ACTORS[actor])
         url = url_for_rule(app, rule, world["a"])
         if endpoint == "activities.index":
@@ -178,6 +182,7 @@ def test_other_text_inputs_never_fail_with_a_server_error(app, make_activity, wh
             response = client.post(url, data=data, headers={"HX-Request": "true"})
         body = response.get_data(as_text=True)
         assert response.status_code < 500, f"{what} = {name}"
+        changed = endpoint != "activities.index" and response.status_code < 400
         for markup in DANGEROUS_MARKUP:
             assert markup not in body, f"{what} = {name}"
         if name in ("NUL", "200,000 characters") and response.status_code >= 400:
