@@ -4,6 +4,7 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from ..audit import record
 from ..extensions import db
@@ -91,7 +92,8 @@ def load_user_from_session_id(session_id: str) -> User | None:
     user_id, _, version = session_id.partition(":")
     if not user_id.isdigit() or not version.isdigit():
         return None
-    user = db.session.get(User, int(user_id))
+    # With the unit: nearly every page reads it (scope, header, menus), one query fewer each.
+    user = db.session.get(User, int(user_id), options=[joinedload(User.unit)])
     if user is None or user.session_version != int(version) or not user.is_enabled:
         return None
     return user
