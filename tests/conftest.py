@@ -91,6 +91,9 @@ def pytest_configure(config):
         "markers", "postgresql_only(reason): the test needs PostgreSQL (several machines); skipped on SQLite")
     config.addinivalue_line(
         "markers", "every_database(reason): a browser test that runs on each database, not on one")
+    config.addinivalue_line(
+        "markers", "one_database(reason): what the test checks lies above the database (the printed "
+                   "file, the headers); it runs on one database, chosen as for browser tests")
 
 
 BROWSER_FIXTURES = {"browser", "playwright_driver"}
@@ -107,10 +110,14 @@ def pytest_generate_tests(metafunc):
     is fixed by its name (a stable hash), so both databases keep serving about half of the
     browser tests; a test where the database matters under the browser says so with
     `every_database`. A parametrize mark is how the `database` fixture's own params yield.
+
+    A client test marked `one_database` is spread the same way: its subject lies above the
+    database (the glyphs of a printed file, the headers of every page), and the data under it
+    is stored and read back on both databases by other tests.
     """
     if len(DATABASES) < 2 or "database" not in metafunc.fixturenames:
         return
-    if not BROWSER_FIXTURES & set(metafunc.fixturenames):
+    if not (BROWSER_FIXTURES & set(metafunc.fixturenames) or metafunc.definition.get_closest_marker("one_database")):
         return
     definition = metafunc.definition
     if definition.get_closest_marker("every_database"):

@@ -1,9 +1,12 @@
 """Security headers on every response, and no-store on every signed-in page."""
 from __future__ import annotations
 
+import pytest
+
 from tests.access.access_world import ACTORS, build_world, sign_in, url_for_rule
 
 
+@pytest.mark.one_database("headers are added after the view, whatever the database")
 def test_every_get_route_carries_the_security_headers(app, make_activity):
     world = build_world(make_activity)
     checked = 0

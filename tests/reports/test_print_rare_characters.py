@@ -219,6 +219,7 @@ def rare_bureau(app, make_activity):
     return activity
 
 
+@pytest.mark.one_database("the printed glyphs; rare characters are stored on both databases by the bad-input corpus")
 def test_bureau_report_roll_up_and_bulletin_extract_with_pypdf_and_pdfminer(client, login_as, rare_bureau):
     from tests.reports.test_reports import open_editor, save, submit
     login_as("jinan-zj-admin")
@@ -297,6 +298,7 @@ def test_pages_load_the_large_extension_fonts_only_for_rare_characters(live_serv
     assert "HanaMinA-QMExt.ttf" not in fonts and "BabelStoneHan-QMExt.ttf" not in fonts
 
 
+@pytest.mark.one_database("the printed glyphs; rare characters are stored on both databases by the bad-input corpus")
 def test_a_county_renamed_with_rare_characters_prints_in_its_citys_roll_up(client, login_as, make_activity):
     """The name a city gives a county on its units screen heads that county's listing in the city's
     PDF and Word file; the county's accepted entry keeps its rare title in both."""
