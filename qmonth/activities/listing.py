@@ -6,6 +6,7 @@ and exports can only ever hold its own entries.
 from __future__ import annotations
 
 import string
+from collections import Counter
 from dataclasses import dataclass, replace
 from functools import cached_property
 from datetime import date
@@ -410,7 +411,7 @@ def state_counts(user: User, filters: ListFilters) -> dict[ActivityState, int] |
     past a thousand tells them only to narrow the search. None when the cap is passed.
     """
     if filters.q:
-        return _search_counts(user, filters)
+        return _counts_of(_search_matches(user, filters))
     if _tally_answers(filters):
         return _tallied_counts(user, filters)
     # count(...) FILTER per state rather than GROUP BY state: grouping steers SQLite onto
@@ -436,13 +437,20 @@ def _tallied_counts(user: User, filters: ListFilters) -> dict[ActivityState, int
     return {state: int(counts.get(state) or 0) for state in ActivityState}
 
 
-def _search_counts(user: User, filters: ListFilters) -> dict[ActivityState, int] | None:
-    """Matches per state, or None when there are more than SEARCH_COUNT_CAP of them."""
-    matches = (_narrowed(user, filters, with_state=False).with_only_columns(Activity.state)
-               .limit(SEARCH_COUNT_CAP + 1).subquery())
-    counts = dict(db.session.execute(select(matches.c.state, func.count()).group_by(matches.c.state)).all())
-    if sum(counts.values()) > SEARCH_COUNT_CAP:
+def _search_matches(user: User, filters: ListFilters) -> list[Row] | None:
+    """The search's matches in every state, as (id, state), or None past SEARCH_COUNT_CAP.
+    The ids come along for little more than counting them in the database costs, and
+    when they fit on one page they are the page (see activity_list)."""
+    matches = db.session.execute(_narrowed(user, filters, with_state=False)
+                                 .with_only_columns(Activity.id, Activity.state)
+                                 .limit(SEARCH_COUNT_CAP + 1)).all()
+    return None if len(matches) > SEARCH_COUNT_CAP else matches
+
+
+def _counts_of(matches: list[Row] | None) -> dict[ActivityState, int] | None:
+    if matches is None:
         return None
+    counts = Counter(match.state for match in matches)
     return {state: counts.get(state, 0) for state in ActivityState}
 
 
@@ -461,11 +469,16 @@ ROW_COLUMNS = (
 )
 
 
-def paginate(user: User, filters: ListFilters, total: int, size: int = PAGE_SIZE) -> Page:
-    """One page of the filtered list; a page past the end shows the last one."""
+def paginate(user: User, filters: ListFilters, total: int, size: int = PAGE_SIZE,
+             ids: list[int] | None = None) -> Page:
+    """One page of the filtered list; a page past the end shows the last one. `ids`: every
+    match, already known and no more than a page (a narrow search), so the page is read by id
+    instead of searching again."""
     number = page_number(filters.page, total, size)
     if not total:
         return Page(items=[], number=1, total=0, size=size)
+    if ids is not None:
+        return Page(items=_page_rows(user, filters, ids), number=number, total=total, size=size)
     # A search that matches many entries finds its page sooner by reading the newest rows
     # in index order and testing each than by looking every match up and sorting them all:
     # when the matches are SEARCH_READS_ROWS_FROM times the rows up to this page's end, at
@@ -477,6 +490,11 @@ def paginate(user: User, filters: ListFilters, total: int, size: int = PAGE_SIZE
         _ordered(_narrowed(user, filters, read_rows=read_rows).with_only_columns(Activity.id), filters.sort)
         .limit(size).offset((number - 1) * size)
     )
+    return Page(items=_page_rows(user, filters, page_ids.scalar_subquery()), number=number, total=total, size=size)
+
+
+def _page_rows(user: User, filters: ListFilters, page_ids) -> list[Activity]:
+    """The page's activities (ids: a list or a subquery), in the list's order, still scoped."""
     # Each row's kind is not joined: the filters have loaded the campaign's kinds (ListFilters
     # checks the kind in the URL against them), so `activity.kind` is found in the session
     # without a query, where a joined kind's JSON figures were decoded again on every row.
@@ -484,10 +502,10 @@ def paginate(user: User, filters: ListFilters, total: int, size: int = PAGE_SIZE
         visible_activities(user)
         .join(Activity.unit)
         .options(contains_eager(Activity.unit), load_only(*ROW_COLUMNS, raiseload=True))
-        .where(Activity.id.in_(page_ids.scalar_subquery()))
+        .where(Activity.id.in_(page_ids))
         .order_by(*_sort_columns(filters.sort))
     )
-    return Page(items=list(db.session.scalars(rows).unique()), number=number, total=total, size=size)
+    return list(db.session.scalars(rows).unique())
 
 
 @dataclass
@@ -507,13 +525,18 @@ class ActivityList:
 
 def activity_list(user: User, filters: ListFilters) -> ActivityList:
     """Counts and one page of the list: two queries, whatever the page shows."""
-    counts = state_counts(user, filters)
+    matches = _search_matches(user, filters) if filters.q else None
+    counts = _counts_of(matches) if filters.q else state_counts(user, filters)
     # The counts already give the total, so no separate COUNT(*) is needed. Past the cap a
     # search pages through its first SEARCH_COUNT_CAP matches.
     if counts is None:
         total = _capped_total(user, filters) if filters.state else SEARCH_COUNT_CAP + 1
     else:
         total = counts[filters.state] if filters.state else sum(counts.values())
-    page = paginate(user, filters, min(total, SEARCH_COUNT_CAP))
+    # A narrow search (a title looked up, say) already holds its matches: its page is read by id.
+    ids = None
+    if matches is not None and total <= PAGE_SIZE:
+        ids = [match.id for match in matches if filters.state in (None, match.state)]
+    page = paginate(user, filters, min(total, SEARCH_COUNT_CAP), ids=ids)
     return ActivityList(filters=filters, counts=counts, page=page, is_capped=total > SEARCH_COUNT_CAP,
                         count_cap=SEARCH_COUNT_CAP)

@@ -343,6 +343,37 @@ def test_a_page_of_many_matches_is_the_same_read_either_way(app, client, login_a
     assert looked_up == read == [newest_first[:20], newest_first[20:]]
 
 
+@pytest.mark.parametrize("query", ["?q=钢筋检测", "?q=钢筋检测&sort=title", "?q=钢筋检测&state=submitted"])
+def test_a_narrow_search_reads_its_page_by_id_and_shows_what_searching_again_shows(
+        app, client, login_as, monkeypatch, query):
+    """A page or less of matches: the count's query already found them, so the page is read by
+    id (one search, not two), with the same rows, order and state filter, and still scoped."""
+    from qmonth.activities import listing
+
+    for number, title in enumerate(["钢筋检测丙", "钢筋检测甲", "钢筋检测乙", "钢筋检测戊"]):
+        state = ActivityState.ACCEPTED if number == 1 else ActivityState.SUBMITTED
+        build_activity("jinan-zj", title, state=state, updated_at=BASE_TIME + timedelta(hours=number))
+    build_activity("jinan-zj", "安全生产讲座", state=ActivityState.SUBMITTED)
+    build_activity("qingdao-zj", "钢筋检测丁", state=ActivityState.SUBMITTED)
+    login_as("jinan-zj")
+    searches = []
+    narrowed = listing._narrowed
+    monkeypatch.setattr(listing, "_narrowed", lambda *args, **kwargs: searches.append(1) or narrowed(*args, **kwargs))
+
+    by_id = titles_of(get_list(client, query).get_data(as_text=True))
+    searched_once = len(searches)
+    searches.clear()
+    monkeypatch.setattr(listing, "PAGE_SIZE", 0)  # never by id: the page searches again
+    searched_again = titles_of(get_list(client, query).get_data(as_text=True))
+
+    assert (searched_once, len(searches)) == (1, 2)
+    assert by_id == searched_again
+    expected = {"钢筋检测丙", "钢筋检测乙", "钢筋检测戊"} | (set() if "state=" in query else {"钢筋检测甲"})
+    assert set(by_id) == expected and len(by_id) == len(expected)
+    if "sort=" not in query:
+        assert by_id == sorted(expected, key=["钢筋检测丙", "钢筋检测甲", "钢筋检测乙", "钢筋检测戊"].index, reverse=True)
+
+
 def test_filters_by_kind_task_and_state(app, client, login_as):
     build_activity("jinan-zj", "培训一", kind="training", state=ActivityState.SUBMITTED)
     build_activity("jinan-zj", "宣传一", kind="publicity", tasks=[1, 2], state=ActivityState.ACCEPTED)
