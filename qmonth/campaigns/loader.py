@@ -421,8 +421,18 @@ def _sync_children(existing: list, specs: list[dict], key: str, model, values_of
 
 
 def _sync_root(spec: dict) -> tuple[Unit, bool]:
-    """The issuing department's unit, found by its code (made on the first load): the tree's root."""
+    """The issuing department's unit, found by its code (made on the first load): the tree's root.
+
+    One installation has one issuing department. A file naming another code would have made a
+    second, empty root for its campaign, the bureaus staying under the first: refused instead."""
     root = db.session.scalar(select(Unit).where(Unit.code == spec["issuer_code"]))
+    other = db.session.scalar(select(Unit).where(Unit.parent_id.is_(None), Unit.code != spec["issuer_code"])
+                              .order_by(Unit.id).limit(1))
+    if other is not None and (root is None or root.parent_id is not None):
+        raise CampaignFileError(
+            f"活动文件的发文单位代码（issuer_code）“{spec['issuer_code']}”与本系统的发文单位"
+            f"“{other.name}”（代码 {other.code}）不一致。一个系统只有一个发文单位；如为同一单位，"
+            f"请将 issuer_code 改为“{other.code}”，单位名称变化以 issuer 填写。")
     created = root is None
     if created:
         root = Unit(code=spec["issuer_code"], name=spec["issuer"], city=ROOT_CITY, department=Department.ZJ, position=0)

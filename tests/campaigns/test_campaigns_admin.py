@@ -228,3 +228,36 @@ def test_the_command_line_says_which_units_wait(app):
     assert "“青岛市住房和城乡建设局”更名为“青岛市住建局”" in result.output
     db.session.expire_all()
     assert db.session.scalar(select(Unit.name).where(Unit.code == "qingdao-zj")) == "青岛市住房和城乡建设局"
+
+
+def test_a_file_naming_another_issuing_department_is_refused_and_nothing_is_loaded(app, client, login_as):
+    """One installation, one issuing department: another issuer_code would have made a second,
+    empty root for next year's campaign while the bureaus stayed under the first."""
+    login_as("province")
+    units_before = db.session.scalar(select(func.count(Unit.id)))
+    for code in ("shandong-zjt-2025", "shandong-jst"):
+        text = next_years_file(rename_qingdao="青岛市住建局").replace(
+            'issuer_code = "shandong-zjt"', f'issuer_code = "{code}"')
+        response = upload(client, text)
+        page = response.get_data(as_text=True)
+        assert response.status_code == 422 and "活动文件未载入" in page
+        assert (f"活动文件的发文单位代码（issuer_code）“{code}”与本系统的发文单位“山东省住房和城乡建设厅”"
+                f"（代码 shandong-zjt）不一致") in page
+        assert 'issuer_code 改为“shandong-zjt”' in page
+        assert campaign_named("2025-shandong") is None
+        db.session.expire_all()
+        assert db.session.scalar(select(func.count(Unit.id))) == units_before
+        assert db.session.scalar(select(Unit.name).where(Unit.code == "qingdao-zj")) == "青岛市住房和城乡建设局"
+        assert db.session.scalar(select(Unit.id).where(Unit.code == code)) is None
+
+    path = app.instance_path + "/2025.toml"
+    with open(path, "w", encoding="utf-8") as file:
+        file.write(text)
+    result = app.test_cli_runner().invoke(args=["campaign", "load", path])
+    assert result.exit_code != 0 and "（代码 shandong-zjt）不一致" in result.output
+    assert campaign_named("2025-shandong") is None
+
+    # The same department under its own code loads, next year's units held as before.
+    assert upload(client, next_years_file(rename_qingdao="青岛市住建局")).status_code == 302
+    assert campaign_named("2025-shandong").root_unit_id == db.session.scalar(
+        select(Unit.id).where(Unit.code == "shandong-zjt"))
