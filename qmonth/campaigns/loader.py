@@ -24,6 +24,9 @@ from ..units import added_phrase, city_changed_phrase, place_under, reads_own_tr
 FIGURE_TYPES = {"int", "text", "choice", "multi", "slogans"}
 CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 UNIT_CODE_PATTERN = re.compile(r"^[a-z]+-(zj|cg|sw|yl|jt)$")
+# The code migration d1e5a7c0b915 gave the root of an upgraded instance whose issuer it did not
+# know (not the 2024 file's): the first campaign file loaded gives the root its real code.
+UPGRADED_ROOT_CODE = "issuer"
 ROOT_CITY = "省直"  # the root's "city" in lists and filters: the issuing department itself
 ISSUER_CODE_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)+$")
 YEAR_MIN, YEAR_MAX = 2000, 2100
@@ -424,15 +427,19 @@ def _sync_root(spec: dict) -> tuple[Unit, bool]:
     """The issuing department's unit, found by its code (made on the first load): the tree's root.
 
     One installation has one issuing department. A file naming another code would have made a
-    second, empty root for its campaign, the bureaus staying under the first: refused instead."""
+    second, empty root for its campaign, the bureaus staying under the first: refused instead.
+    A root the tree migration could only give a neutral code takes the first file's code."""
     root = db.session.scalar(select(Unit).where(Unit.code == spec["issuer_code"]))
     other = db.session.scalar(select(Unit).where(Unit.parent_id.is_(None), Unit.code != spec["issuer_code"])
                               .order_by(Unit.id).limit(1))
+    if root is None and other is not None and other.code == UPGRADED_ROOT_CODE:
+        other.code = spec["issuer_code"]
+        return other, True
     if other is not None and (root is None or root.parent_id is not None):
         raise CampaignFileError(
             f"活动文件的发文单位代码（issuer_code）“{spec['issuer_code']}”与本系统的发文单位"
             f"“{other.name}”（代码 {other.code}）不一致。一个系统只有一个发文单位；如为同一单位，"
-            f"请将 issuer_code 改为“{other.code}”，单位名称变化以 issuer 填写。")
+            f"请将 issuer_code 改为“{other.code}”。")
     created = root is None
     if created:
         root = Unit(code=spec["issuer_code"], name=spec["issuer"], city=ROOT_CITY, department=Department.ZJ, position=0)

@@ -2,7 +2,7 @@
 import io
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from qmonth.board.rows import build_board
 from qmonth.extensions import db
@@ -235,7 +235,7 @@ def test_a_file_naming_another_issuing_department_is_refused_and_nothing_is_load
     empty root for next year's campaign while the bureaus stayed under the first."""
     login_as("province")
     units_before = db.session.scalar(select(func.count(Unit.id)))
-    for code in ("shandong-zjt-2025", "shandong-jst"):
+    for code in ("shandong-zjt-2025", "shandong-jst", "jinan-lixia-zj"):  # new codes; a county's
         text = next_years_file(rename_qingdao="青岛市住建局").replace(
             'issuer_code = "shandong-zjt"', f'issuer_code = "{code}"')
         response = upload(client, text)
@@ -243,12 +243,16 @@ def test_a_file_naming_another_issuing_department_is_refused_and_nothing_is_load
         assert response.status_code == 422 and "活动文件未载入" in page
         assert (f"活动文件的发文单位代码（issuer_code）“{code}”与本系统的发文单位“山东省住房和城乡建设厅”"
                 f"（代码 shandong-zjt）不一致") in page
-        assert 'issuer_code 改为“shandong-zjt”' in page
+        assert 'issuer_code 改为“shandong-zjt”。' in page
         assert campaign_named("2025-shandong") is None
         db.session.expire_all()
         assert db.session.scalar(select(func.count(Unit.id))) == units_before
         assert db.session.scalar(select(Unit.name).where(Unit.code == "qingdao-zj")) == "青岛市住房和城乡建设局"
-        assert db.session.scalar(select(Unit.id).where(Unit.code == code)) is None
+        if code == "jinan-lixia-zj":
+            assert db.session.scalar(select(Unit.parent_id).where(Unit.code == code)) == db.session.scalar(
+                select(Unit.id).where(Unit.code == "jinan-zj"))
+        else:
+            assert db.session.scalar(select(Unit.id).where(Unit.code == code)) is None
 
     path = app.instance_path + "/2025.toml"
     with open(path, "w", encoding="utf-8") as file:
@@ -261,3 +265,18 @@ def test_a_file_naming_another_issuing_department_is_refused_and_nothing_is_load
     assert upload(client, next_years_file(rename_qingdao="青岛市住建局")).status_code == 302
     assert campaign_named("2025-shandong").root_unit_id == db.session.scalar(
         select(Unit.id).where(Unit.code == "shandong-zjt"))
+
+
+def test_a_root_the_upgrade_could_only_call_issuer_takes_the_files_code(client, login_as):
+    """Migration d1e5a7c0b915 names the root `issuer` when it does not know the issuer: the next
+    file loaded (here this year's again) gives it the file's code instead of being refused."""
+    login_as("province")
+    root_id = db.session.scalar(select(Unit.id).where(Unit.code == "shandong-zjt"))
+    db.session.execute(update(Unit).where(Unit.id == root_id).values(code="issuer"))
+    db.session.commit()
+    response = upload(client, CAMPAIGN_TEXT)
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.scalar(select(Unit.code).where(Unit.id == root_id)) == "shandong-zjt"
+    assert db.session.scalar(select(func.count(Unit.id)).where(Unit.parent_id.is_(None))) == 1
+    assert campaign_named("2024-shandong").root_unit_id == root_id
