@@ -40,10 +40,11 @@ def test_acknowledged_entries_survive_workers_killed_three_times(app, instance_d
     server = GunicornServer(instance_dir, database_url=app.config["SQLALCHEMY_DATABASE_URI"], workers=4)
     kills = []
 
-    def kill_three_times(_stop_at):
+    def kill_three_times(stop_at):
         started = time.monotonic()
         for moment in KILL_AFTER:
             time.sleep(max(0, started + moment - time.monotonic()))
+            assert time.monotonic() < stop_at - 2, "a kill would come after the load: nothing to interrupt"
             kills.append(server.kill_workers())
             server.wait_until_serving()  # the master starts new workers
 

@@ -167,8 +167,9 @@ def test_other_text_inputs_never_fail_with_a_server_error(app, make_activity, wh
 
     endpoint, field, actor, extra = SHORT_TEXTS[what]
     rule = next(rule for rule in app.url_map.iter_rules() if rule.endpoint == endpoint)
-    # A fresh world after each accepted value (a returned entry cannot be returned again, a
-    # saved section has a new revision, a new user's name is taken); a refusal changes nothing.
+    # A fresh world after each accepted value (a returned entry cannot be returned again); a
+    # refusal changes nothing. The report's revision and the new user's name outlive a world:
+    # after their first acceptance a value is refused for those, but only once its text passed.
     world, changed = {}, True
     for name, value in corpus(200).items():
         if changed:
