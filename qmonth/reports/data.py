@@ -498,6 +498,21 @@ class ProvinceData:
         return f"{self.campaign.title}汇总报告"
 
 
+def _in_roll_up_order(campaign: Campaign, units: list, activities: list[Activity]) -> list[Activity]:
+    """The activities in the roll-up's order: the root's own first, then by the addressed unit at or
+    above each one's as that campaign's tree ranks them (a county's under its city), then by date.
+    A unit's position alone ranked a county among the cities, and today's tree a past campaign."""
+    rank = {unit.id: number for number, unit in enumerate(units, start=1)}
+    paths = frozen_paths(campaign.id, {activity.unit_id for activity in activities})
+
+    def key(activity: Activity):
+        ids = (paths.get(activity.unit_id) or activity.unit.path or "").strip("/").split("/")
+        addressed = int(ids[1]) if len(ids) > 1 and ids[1].isdigit() else None
+        return rank.get(addressed, 0 if addressed is None else len(rank) + 1), activity.starts_on or date.min, activity.id
+
+    return sorted(activities, key=key)
+
+
 def build_province(campaign: Campaign, now: datetime | None = None) -> ProvinceData:
     now = now or utcnow()
     units = campaign_addressed_units(campaign)
@@ -523,8 +538,8 @@ def build_province(campaign: Campaign, now: datetime | None = None) -> ProvinceD
         if unit.city not in cities:
             cities.append(unit.city)
         city_counts[unit.city] += len(entries)
-    highlights = [a for a in activities if a.is_highlight and a.state is ActivityState.ACCEPTED]
-    highlights.sort(key=lambda a: (a.unit.position, a.starts_on or date.min, a.id))
+    highlights = _in_roll_up_order(
+        campaign, units, [a for a in activities if a.is_highlight and a.state is ActivityState.ACCEPTED])
     return ProvinceData(
         campaign=campaign, rows=rows, figures=compute_figures(campaign, activities),
         city_counts=[(city, city_counts[city]) for city in cities],

@@ -82,3 +82,29 @@ def test_the_2024_roll_up_names_the_addressed_units_and_highlights_as_2024_did(a
     # The root's own 2024 report carries the same roll-up as its annex.
     root_report = _print(app, tmp_path, "shandong-zjt")
     assert "济南市住房和城乡建设局" in root_report and JINAN_2025 not in root_report
+
+
+def test_the_roll_ups_highlights_follow_its_rows_with_each_county_under_its_city(app, client, login_as):
+    """The 全省汇总's 典型经验 in the order of its rows: 商河县's under 济南 (its own position, 12th of
+    济南's counties, ranked it among the cities, after 青岛's 6th), and a past campaign's in that
+    year's order."""
+    from datetime import date
+
+    from sqlalchemy import select, update
+
+    from qmonth.campaigns.services import active_campaign
+    from qmonth.models import Campaign, Unit
+    from qmonth.reports.data import build_province
+
+    clear_activities()
+    for code, title, day in (("zibo-zj", "淄博市亮点", 2), ("jinan-shanghe-zj", "商河县亮点", 9),
+                             ("jinan-zj", "济南市亮点", 5), ("qingdao-zj", "青岛市亮点", 1)):
+        build_activity(code, title, state=ActivityState.ACCEPTED, is_highlight=True, starts_on=date(2024, 9, day))
+    expected = ["济南市亮点", "商河县亮点", "青岛市亮点", "淄博市亮点"]
+    assert [a.title for a in build_province(active_campaign()).highlights] == expected
+
+    start_2025(client, login_as)
+    db.session.execute(update(Unit).where(Unit.code == "zibo-zj").values(position=0))  # 2025's file ranks it first
+    db.session.commit()
+    campaign_2024 = db.session.scalar(select(Campaign).where(Campaign.slug == "2024-shandong"))
+    assert [a.title for a in build_province(campaign_2024).highlights] == expected
