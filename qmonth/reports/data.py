@@ -341,12 +341,18 @@ def unit_sections(unit: Unit | PlacedUnit, activities: list[Activity], campaign_
         if activity.unit_id == unit.id:
             own.activities.append(activity)
             continue
-        rest = (paths.get(activity.unit_id) or activity.unit.path or "")[len(unit.path or ""):]
-        child_id = int(rest.split("/", 1)[0]) if rest[:1].isdigit() else None
+        child_id = _child_on_path(unit.path or "", paths.get(activity.unit_id) or activity.unit.path or "")
         if child_id in sections:
             sections[child_id].activities.append(activity)
     below = [sections[child.id] for child in children if child.retired_at is None or sections[child.id].activities]
     return [own, *below]
+
+
+def _child_on_path(unit_path: str, entry_path: str) -> int | None:
+    """The id that follows a unit's own in an entry's unit path: the unit directly below it the
+    entry lies under (None for the unit's own entries)."""
+    rest = entry_path[len(unit_path):]
+    return int(rest.split("/", 1)[0]) if rest[:1].isdigit() else None
 
 
 def build_unit_report(campaign: Campaign, unit: Unit, report: UnitReport, *,
@@ -504,10 +510,10 @@ def _in_roll_up_order(campaign: Campaign, units: list, activities: list[Activity
     A unit's position alone ranked a county among the cities, and today's tree a past campaign."""
     rank = {unit.id: number for number, unit in enumerate(units, start=1)}
     paths = frozen_paths(campaign.id, {activity.unit_id for activity in activities})
+    root_path = f"/{campaign.root_unit_id}/"  # the root's path never changes (qmonth/units.py)
 
     def key(activity: Activity):
-        ids = (paths.get(activity.unit_id) or activity.unit.path or "").strip("/").split("/")
-        addressed = int(ids[1]) if len(ids) > 1 and ids[1].isdigit() else None
+        addressed = _child_on_path(root_path, paths.get(activity.unit_id) or activity.unit.path or "")
         return rank.get(addressed, 0 if addressed is None else len(rank) + 1), activity.starts_on or date.min, activity.id
 
     return sorted(activities, key=key)

@@ -2,11 +2,15 @@
 printed with `report unit CODE --year 2024` after 2025 took over and units were renamed and moved,
 it names its unit, its addressee (the parent of 2024) and the units below as 2024's tree had them,
 and counts the subtree of 2024."""
+from datetime import date
+
 from docx import Document
-from sqlalchemy import delete
+from sqlalchemy import delete, select, update
 
 from qmonth.extensions import db
-from qmonth.models import ActivityState, UnitReport
+from qmonth.campaigns.services import active_campaign
+from qmonth.models import ActivityState, Campaign, Unit, UnitReport
+from qmonth.reports.data import build_province
 
 from tests.campaigns.test_campaign_context import start_2025
 from tests.campaigns.test_campaign_tree import LICHENG_2024, LICHENG_2025, _rename_and_move
@@ -88,14 +92,6 @@ def test_the_roll_ups_highlights_follow_its_rows_with_each_county_under_its_city
     """The 全省汇总's 典型经验 in the order of its rows: 商河县's under 济南 (its own position, 12th of
     济南's counties, ranked it among the cities, after 青岛's 6th), and a past campaign's in that
     year's order."""
-    from datetime import date
-
-    from sqlalchemy import select, update
-
-    from qmonth.campaigns.services import active_campaign
-    from qmonth.models import Campaign, Unit
-    from qmonth.reports.data import build_province
-
     clear_activities()
     for code, title, day in (("zibo-zj", "淄博市亮点", 2), ("jinan-shanghe-zj", "商河县亮点", 9),
                              ("jinan-zj", "济南市亮点", 5), ("qingdao-zj", "青岛市亮点", 1)):
