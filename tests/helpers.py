@@ -134,11 +134,13 @@ def assert_fits_width(page, width: int) -> None:
     """The page does not scroll sideways once it has settled: asked right after an htmx swap,
     the old and new content can briefly stand side by side. A lasting overflow fails, naming
     the elements that stick out."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    try:
-        page.wait_for_function(f"document.documentElement.scrollWidth <= {width}", timeout=3000)
-    except PlaywrightTimeout:
+    # Poll from Python: wait_for_function evaluates a string with eval() once the first check
+    # fails, which the page's CSP forbids (script-src 'self').
+    for _ in range(30):
+        if page.evaluate("document.documentElement.scrollWidth") <= width:
+            break
+        page.wait_for_timeout(100)
+    else:
         wide = page.evaluate(f"""() => [...document.querySelectorAll('body *')]
             .filter(el => el.getBoundingClientRect().right > {width} + 1)
             .slice(0, 8).map(el => el.tagName + (el.id ? '#' + el.id : '') + '.' + el.className)""")
