@@ -8,6 +8,8 @@ from datetime import timedelta
 
 import pytest
 from docx import Document
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
+from docx.oxml.ns import qn
 from sqlalchemy import select
 
 from qmonth.extensions import db
@@ -374,6 +376,21 @@ def test_word_twin_opens_and_has_the_same_headings(client, login_as, jinan):
     assert document.sections[0].page_width.mm == pytest.approx(210, abs=0.1)
     assert document.sections[0].top_margin.mm == pytest.approx(37, abs=0.1)
     assert len(document.inline_shapes) == 2  # the photos of 附件2
+    # Tables: a heading row in 黑体 centred, cells in 仿宋_GB2312, 小四, single-spaced, no indent.
+    figures = document.tables[0]
+    heading, cell = figures.rows[0].cells[0].paragraphs[0], figures.rows[1].cells[0].paragraphs[0]
+    assert [c.text for c in figures.rows[0].cells] == ["活动类型", "活动数（项）", "参与人次", "主要指标"]
+    assert (heading.style.name, heading.style.font.name, heading.style.font.size.pt) == ("Table Heading", "黑体", 12)
+    assert heading.style.element.rPr.rFonts.get(qn("w:eastAsia")) == "黑体"
+    assert heading.style.paragraph_format.alignment == WD_ALIGN_PARAGRAPH.CENTER
+    assert (cell.style.name, cell.style.font.name, cell.style.font.size.pt) == ("Table Text", "仿宋_GB2312", 12)
+    assert cell.style.element.rPr.rFonts.get(qn("w:eastAsia")) == "仿宋_GB2312"
+    assert cell.style.paragraph_format.first_line_indent == 0
+    assert cell.style.paragraph_format.line_spacing_rule == WD_LINE_SPACING.SINGLE
+    assert document.tables[0].style.name == "Table Grid"
+    # The grid has the widths too (LibreOffice and WPS lay tables out by it): 156 mm of text width.
+    assert [round(column.width.mm) for column in figures.columns] == [32, 24, 24, 76]
+    assert [round(column.width.mm) for column in document.tables[1].columns] == [13, 36, 20, 26, 17, 23, 21]
 
 
 # The province roll-up and bulletins ----------------------------------------------------
