@@ -60,11 +60,16 @@ class Unit(db.Model):
     query at any depth (see qmonth/units.py, which alone changes parent, path and depth).
     """
 
-    __table_args__ = NEVER_REUSE_IDS
+    __table_args__ = (
+        # A subtree is a prefix of `path`: PostgreSQL answers LIKE 'prefix%' from an index only with
+        # the pattern operator class, or under the C collation (migration 7b2e4c9d1a36).
+        Index("ix_unit_path", "path", postgresql_ops={"path": "varchar_pattern_ops"}),
+        NEVER_REUSE_IDS,
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
-    path: Mapped[str] = mapped_column(String(255), default="", index=True)
+    path: Mapped[str] = mapped_column(String(255), default="")
     depth: Mapped[int] = mapped_column(Integer, default=0)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     code: Mapped[str] = mapped_column(String(40), unique=True)
@@ -99,7 +104,8 @@ class CampaignUnit(db.Model):
     position: Mapped[int] = mapped_column(Integer, default=0)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    __table_args__ = (Index("ix_campaign_unit_campaign_path", "campaign_id", "path"),)
+    __table_args__ = (Index("ix_campaign_unit_campaign_path", "campaign_id", "path",
+                            postgresql_ops={"path": "varchar_pattern_ops"}),)
 
 
 class User(UserMixin, db.Model):

@@ -38,6 +38,28 @@ def test_a_subtree_is_one_query_on_the_path(app):
     assert "unit.path LIKE" in sql
 
 
+@pytest.mark.parametrize("table", ["unit", "campaign_unit"])
+def test_postgresql_finds_a_subtree_through_its_path_index(app, database, table):
+    """Under a locale's collation (the test cluster's is C.UTF-8) a btree answers LIKE 'prefix%'
+    only with the pattern operator class: both path indexes have it, and a subtree is read from
+    the index with the same units as by reading every row."""
+    if database != "postgresql":
+        pytest.skip("PostgreSQL's operator classes; SQLite's LIKE ignores case and uses no index")
+    from qmonth.units import freeze_tree
+
+    freeze_tree(campaign())  # the live campaign's tree copied to campaign_unit, as a switch does
+    db.session.commit()
+    jinan = unit("jinan-zj")
+    statement = db.text(f"SELECT {'id' if table == 'unit' else 'unit_id'} FROM {table} WHERE path LIKE :prefix")
+    by_rows = set(db.session.scalars(statement, {"prefix": f"{jinan.path}%"}))
+    db.session.execute(db.text("SET LOCAL enable_seqscan = off"))
+    plan = "\n".join(db.session.scalars(db.text(f"EXPLAIN {statement.text}"), {"prefix": f"{jinan.path}%"}))
+    assert "Index Cond" in plan and "~>=~" in plan, plan  # the prefix became a range of the index
+    assert set(db.session.scalars(statement, {"prefix": f"{jinan.path}%"})) == by_rows
+    assert len(by_rows) == 13
+    db.session.rollback()
+
+
 def test_moving_a_unit_under_its_own_descendant_is_refused(app):
     jinan, lixia = unit("jinan-zj"), unit("jinan-lixia-zj")
     with pytest.raises(TreeError, match="循环"):
