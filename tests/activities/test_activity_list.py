@@ -363,7 +363,7 @@ def test_a_narrow_search_reads_its_page_by_id_and_shows_what_searching_again_sho
     by_id = titles_of(get_list(client, query).get_data(as_text=True))
     searched_once = len(searches)
     searches.clear()
-    monkeypatch.setattr(listing, "PAGE_SIZE", 0)  # never by id: the page searches again
+    monkeypatch.setattr(listing, "_page_among_matches", lambda *args: None)  # never by id: the page searches again
     searched_again = titles_of(get_list(client, query).get_data(as_text=True))
 
     assert (searched_once, len(searches)) == (1, 2)
@@ -372,6 +372,54 @@ def test_a_narrow_search_reads_its_page_by_id_and_shows_what_searching_again_sho
     assert set(by_id) == expected and len(by_id) == len(expected)
     if "sort=" not in query:
         assert by_id == sorted(expected, key=["钢筋检测丙", "钢筋检测甲", "钢筋检测乙", "钢筋检测戊"].index, reverse=True)
+
+
+@pytest.mark.parametrize("cap", [1000, 30])
+def test_a_citys_search_finds_its_pages_among_the_counted_matches(app, client, login_as, monkeypatch, cap):
+    """A middle node's search reads its matches in the list's order while counting them, and takes
+    its page from them: one search per page, not two. Every page, state tab and a page past the
+    end show what searching again shows, newest first and scoped; past the count's cap (30 here) a
+    page beyond the counted matches is searched for as before."""
+    from qmonth.activities import listing
+
+    monkeypatch.setattr(listing, "SEARCH_COUNT_CAP", cap)
+    units = ["jinan-zj", "jinan-lixia-zj", "jinan-zhangqiu-zj"]
+    mine = []
+    for number in range(47):
+        state = ActivityState.ACCEPTED if number % 3 == 0 else ActivityState.SUBMITTED
+        title = f"培训班第{number}期"
+        build_activity(units[number % 3], title, state=state, updated_at=BASE_TIME + timedelta(hours=number % 23,
+                                                                                                  minutes=number))
+        mine.append((BASE_TIME + timedelta(hours=number % 23, minutes=number), title, state))
+    for number in range(5):  # newer, and another city's
+        build_activity("qingdao-zj", f"培训班青岛{number}", updated_at=BASE_TIME + timedelta(days=3, hours=number))
+    login_as("jinan-zj-admin")
+    searches = []
+    narrowed = listing._narrowed
+    monkeypatch.setattr(listing, "_narrowed", lambda *args, **kwargs: searches.append(1) or narrowed(*args, **kwargs))
+    newest_first = [entry for entry in sorted(mine, reverse=True)]
+
+    for query in ["?q=培训", "?q=培训&page=2", "?q=培训&page=3", "?q=培训&page=9",
+                  "?q=培训&state=accepted", "?q=培训&state=submitted&page=2"]:
+        searches.clear()
+        among_matches = titles_of(get_list(client, query).get_data(as_text=True))
+        searched_for_once = len(searches) == 1
+        monkeypatch.setattr(listing, "_matches_in_list_order", lambda user, filters: False)
+        searched_again = titles_of(get_list(client, query).get_data(as_text=True))
+        monkeypatch.undo()  # back to the real functions, then the cap and the counter again
+        monkeypatch.setattr(listing, "SEARCH_COUNT_CAP", cap)
+        monkeypatch.setattr(listing, "_narrowed",
+                            lambda *args, **kwargs: searches.append(1) or narrowed(*args, **kwargs))
+
+        state = {"accepted": ActivityState.ACCEPTED, "submitted": ActivityState.SUBMITTED}.get(
+            query.partition("state=")[2].partition("&")[0])
+        in_state = [title for _, title, entry_state in newest_first if state in (None, entry_state)]
+        page = int(query.partition("page=")[2] or 1)
+        last_page = (min(len(in_state), cap) + 19) // 20
+        number = min(page, last_page)
+        assert among_matches == searched_again == in_state[(number - 1) * 20:number * 20], query
+        if cap == 1000:
+            assert searched_for_once, query
 
 
 def test_filters_by_kind_task_and_state(app, client, login_as):
