@@ -440,39 +440,27 @@ def _tallied_counts(user: User, filters: ListFilters) -> dict[ActivityState, int
 def _search_matches(user: User, filters: ListFilters) -> list[Row]:
     """The search's first matches in every state, as (id, state): up to one past SEARCH_COUNT_CAP,
     so that more than the cap means the count stopped there. The ids come along for little more
-    than counting them in the database costs, and they give the page when they hold it (see
-    `_page_among_matches`): then they come in the list's order."""
-    query = _narrowed(user, filters, with_state=False).with_only_columns(Activity.id, Activity.state)
-    if _matches_in_list_order(user, filters):
-        query = query.order_by(*_sort_columns(filters.sort))
-    return db.session.execute(query.limit(SEARCH_COUNT_CAP + 1)).all()
+    than counting them in the database costs, and when the count read every match they give the
+    page (see `_page_among_matches`)."""
+    return db.session.execute(_narrowed(user, filters, with_state=False)
+                              .with_only_columns(Activity.id, Activity.state)
+                              .limit(SEARCH_COUNT_CAP + 1)).all()
 
 
-def _matches_in_list_order(user: User, filters: ListFilters) -> bool:
-    """Whether a search's matches are read in the list's order, so that its page is found among them.
-
-    For a middle node (a province, a city), in the default order: its matches are few beside the
-    whole campaign's, and sorting them costs less than the page's own search, which reads the
-    campaign's newest rows until it has a page of the node's (4,600 rows for 20 of a province's
-    in the synthetic nation). Not for the root, whose common terms match tens of thousands of
-    entries: sorting them all would cost more than counting stops at the cap saves."""
-    return filters.sort == DEFAULT_SORT and spelled_subtree(user) is not None
-
-
-def _page_among_matches(user: User, filters: ListFilters, matches: list[Row], total: int) -> list[int] | None:
-    """The ids of the page to show, when the search's matches hold it: all of them when they fit on
-    one page (in any order: the page is sorted when read), or the page's slice of matches read in
-    the list's order. Matches cut at the cap are the first ones of the whole order, so a slice
-    within them is still the page. None: the page is searched for."""
-    in_state = [match.id for match in matches if filters.state in (None, match.state)]
-    if len(matches) <= SEARCH_COUNT_CAP and total <= PAGE_SIZE:
-        return in_state
-    if not _matches_in_list_order(user, filters):
+def _page_among_matches(filters: ListFilters, matches: list[Row], total: int):
+    """The page's ids when the search's count read every match (no more than the cap): all of them
+    when they fit on one page, else the page picked from them by id in the list's order rather than
+    searching a second time. Not sorted by the count itself: a term in most of a province's entries
+    (第) would then be read whole, where the count stops at the cap. None past the cap: the page
+    is searched for, as the count stopped before the last match."""
+    if len(matches) > SEARCH_COUNT_CAP:
         return None
-    end = page_number(filters.page, min(total, SEARCH_COUNT_CAP), PAGE_SIZE) * PAGE_SIZE
-    if len(matches) > SEARCH_COUNT_CAP and len(in_state) < end:
-        return None
-    return in_state[end - PAGE_SIZE:end]
+    ids = [match.id for match in matches if filters.state in (None, match.state)]
+    if total <= PAGE_SIZE:
+        return ids
+    number = page_number(filters.page, total, PAGE_SIZE)
+    return (_ordered(select(Activity.id).where(Activity.id.in_(ids)), filters.sort)
+            .limit(PAGE_SIZE).offset((number - 1) * PAGE_SIZE).scalar_subquery())
 
 
 def _counts_of(matches: list[Row] | None) -> dict[ActivityState, int] | None:
@@ -498,15 +486,14 @@ ROW_COLUMNS = (
 
 
 def paginate(user: User, filters: ListFilters, total: int, size: int = PAGE_SIZE,
-             ids: list[int] | None = None) -> Page:
+             ids: list[int] | Select | None = None) -> Page:
     """One page of the filtered list; a page past the end shows the last one. `ids`: the page's
-    matches, already known from the search's count (see `_page_among_matches`), so the page is
-    read by id instead of searching again."""
+    ids (a list or a subquery) from the search's count (see `_page_among_matches`), so the page
+    is read by id instead of searching again."""
     number = page_number(filters.page, total, size)
     if not total:
         return Page(items=[], number=1, total=0, size=size)
     if ids is not None:
-        assert len(ids) <= size, "a page's ids, no more"
         # The state again: on PostgreSQL an entry reviewed since the count must not show under the old tab.
         state = [Activity.state == filters.state] if filters.state else []
         return Page(items=_page_rows(user, filters, ids, *state), number=number, total=total, size=size)
@@ -566,7 +553,7 @@ def activity_list(user: User, filters: ListFilters) -> ActivityList:
     else:
         total = counts[filters.state] if filters.state else sum(counts.values())
     # A search whose matches hold the page (a title looked up, say) has its page read by id.
-    ids = _page_among_matches(user, filters, matches, total) if matches is not None else None
+    ids = _page_among_matches(filters, matches, total) if matches is not None else None
     page = paginate(user, filters, min(total, SEARCH_COUNT_CAP), ids=ids)
     return ActivityList(filters=filters, counts=counts, page=page, is_capped=total > SEARCH_COUNT_CAP,
                         count_cap=SEARCH_COUNT_CAP)

@@ -376,10 +376,10 @@ def test_a_narrow_search_reads_its_page_by_id_and_shows_what_searching_again_sho
 
 @pytest.mark.parametrize("cap", [1000, 30])
 def test_a_citys_search_finds_its_pages_among_the_counted_matches(app, client, login_as, monkeypatch, cap):
-    """A middle node's search reads its matches in the list's order while counting them, and takes
-    its page from them: one search per page, not two. Every page, state tab and a page past the
-    end show what searching again shows, newest first and scoped; past the count's cap (30 here) a
-    page beyond the counted matches is searched for as before."""
+    """A search whose count read every match takes its page from them, sorted as the list sorts:
+    one search per page, not two. Every page, state tab and a page past the end show what
+    searching again shows, newest first and scoped; past the count's cap (30 here) the page is
+    searched for as before."""
     from qmonth.activities import listing
 
     monkeypatch.setattr(listing, "SEARCH_COUNT_CAP", cap)
@@ -397,19 +397,16 @@ def test_a_citys_search_finds_its_pages_among_the_counted_matches(app, client, l
     searches = []
     narrowed = listing._narrowed
     monkeypatch.setattr(listing, "_narrowed", lambda *args, **kwargs: searches.append(1) or narrowed(*args, **kwargs))
-    newest_first = [entry for entry in sorted(mine, reverse=True)]
+    newest_first = sorted(mine, reverse=True)
 
     for query in ["?q=培训", "?q=培训&page=2", "?q=培训&page=3", "?q=培训&page=9",
                   "?q=培训&state=accepted", "?q=培训&state=submitted&page=2"]:
         searches.clear()
         among_matches = titles_of(get_list(client, query).get_data(as_text=True))
         searched_for_once = len(searches) == 1
-        monkeypatch.setattr(listing, "_matches_in_list_order", lambda user, filters: False)
-        searched_again = titles_of(get_list(client, query).get_data(as_text=True))
-        monkeypatch.undo()  # back to the real functions, then the cap and the counter again
-        monkeypatch.setattr(listing, "SEARCH_COUNT_CAP", cap)
-        monkeypatch.setattr(listing, "_narrowed",
-                            lambda *args, **kwargs: searches.append(1) or narrowed(*args, **kwargs))
+        with monkeypatch.context() as never_by_id:
+            never_by_id.setattr(listing, "_page_among_matches", lambda *args: None)
+            searched_again = titles_of(get_list(client, query).get_data(as_text=True))
 
         state = {"accepted": ActivityState.ACCEPTED, "submitted": ActivityState.SUBMITTED}.get(
             query.partition("state=")[2].partition("&")[0])
