@@ -6,6 +6,7 @@ and exports can only ever hold its own entries.
 from __future__ import annotations
 
 import string
+import unicodedata
 from dataclasses import dataclass, replace
 from functools import cached_property
 from datetime import date
@@ -289,6 +290,18 @@ def _pieces_of_term_present(term: str):
     return pieces(SEARCH_DOCUMENT).op("@>")(wanted)
 
 
+# Letters that have no case (Chinese characters, kana), digits and punctuation: nothing lowers
+# to them and they lower to themselves, so for a term made only of these ILIKE and LIKE find the
+# same rows, and LIKE tests a row several times faster (PostgreSQL's ILIKE lowers a copy of every
+# text it tests: a row found by reading costs about 4 µs with ILIKE and 1 µs with LIKE).
+CASELESS_CATEGORIES = frozenset({"Lo", "Nd", "Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po"})
+
+
+def has_no_case(term: str) -> bool:
+    """Whether the term is made only of characters that no case folding changes or produces."""
+    return all(unicodedata.category(char) in CASELESS_CATEGORIES for char in term)
+
+
 def _mentions(term: str, *, read_rows: bool = False):
     """Title, place or description contains the term, ignoring the case of letters.
 
@@ -296,11 +309,12 @@ def _mentions(term: str, *, read_rows: bool = False):
     read to be tested instead, or the term is a single character (it begins too many
     trigrams to look up, and most rows hold it) or has a control character (the index
     pads its fields with one). PostgreSQL looks the term's pieces up in its index, then tests
-    the rows found.
+    the rows found, with LIKE when the term has no case (see CASELESS_CATEGORIES).
     """
     pattern = f"%{_escape_like(term)}%"
     if db.session.get_bind().dialect.name != "sqlite":
-        tested = or_(*(searched.ilike(pattern, escape="\\") for searched in SEARCHED_COLUMNS))
+        compare = "like" if has_no_case(term) else "ilike"
+        tested = or_(*(getattr(searched, compare)(pattern, escape="\\") for searched in SEARCHED_COLUMNS))
         return tested if read_rows else and_(_pieces_of_term_present(term), tested)
     if not read_rows and len(term) >= 2 and term.isprintable():
         return _indexed_mentions(term)
