@@ -69,6 +69,21 @@ def sees_units_below(user: User) -> bool:
     return cached[1]
 
 
+def subtree_unit_ids(user: User, most: int) -> list[int] | None:
+    """The ids of the user's unit and of every unit below it, read once per request (a search
+    asks for them for its count and again for its page); None for a user outside the tree or past
+    `most` units. The same read answers `sees_units_below` for the request, instead of a query
+    of its own."""
+    if user.unit is None:
+        return None
+    cached = g.get("subtree_unit_ids")
+    if cached is None or cached[0] != user.unit_id:
+        ids = db.session.scalars(subtree_ids(user.unit).limit(most + 1)).all()
+        g.subtree_unit_ids = cached = (user.unit_id, ids)
+        g.sees_units_below = (user.id, len(ids) > 1)
+    return None if len(cached[1]) > most else cached[1]
+
+
 def is_root_admin(user: User) -> bool:
     """The issuing department's admin (the province role): the campaign's powers are theirs."""
     return user.is_province

@@ -23,7 +23,7 @@ from ..models import Activity, ActivityKind, ActivityState, ActivityTally, Campa
 from ..paging import Page, page_number
 from ..parsing import day_or_none, positive_int, year_window
 from ..textnorm import search_text
-from ..access import scoped_to_units, sees_unit, sees_units_below, visible_activities
+from ..access import scoped_to_units, sees_unit, sees_units_below, subtree_unit_ids, visible_activities
 from ..units import UNIT_CODE_MAX, UNIT_CODE_PATTERN, subtree_ids
 
 PAGE_SIZE = 20
@@ -68,8 +68,14 @@ class FilterChoices:
     """What the filter controls offer; also what a URL value is checked against."""
 
     kinds: list[ActivityKind]
-    tasks: list[Task]
+    campaign: Campaign
     user: User | None = None  # whose units the unit and city filters offer
+
+    @cached_property
+    def tasks(self) -> list[Task]:
+        """The campaign's tasks, read on first use: a search's htmx answer shows no filter
+        controls and, with no task in its URL, never needs them."""
+        return list(self.campaign.tasks)
 
     @cached_property
     def units_by_city(self) -> dict[str, list[Row]]:
@@ -97,7 +103,7 @@ class FilterChoices:
     @classmethod
     def for_user(cls, user: User, campaign: Campaign) -> FilterChoices:
         """Kinds and tasks of the campaign; cities and units only for a user with units below them."""
-        return cls(kinds=list(campaign.kinds), tasks=list(campaign.tasks), user=user)
+        return cls(kinds=list(campaign.kinds), campaign=campaign, user=user)
 
 
 @dataclass(frozen=True)
@@ -125,7 +131,6 @@ class ListFilters:
         campaign = campaign or active_campaign()
         choices = choices or FilterChoices.for_user(user, campaign)
         kinds = {kind.code: kind for kind in choices.kinds}
-        task_numbers = {task.number for task in choices.tasks}
 
         def unit_named(code: str | None) -> Unit | None:
             """A unit the filter offers, or one deeper in the user's subtree (a board's link)."""
@@ -151,7 +156,7 @@ class ListFilters:
             campaign_id=campaign.id,
             q=search_text(args.get("q"), QUERY_MAX),
             kind=kinds.get(args.get("kind", "")),
-            task=task if task in task_numbers else None,
+            task=task if task is not None and task in {known.number for known in choices.tasks} else None,
             state=state,
             city=city if city and city in choices.cities else "",
             unit=unit_named(args.get("unit")),
@@ -340,13 +345,10 @@ def _subtree_as_ids(user: User) -> list:
 
 def spelled_subtree(user: User) -> list[int] | None:
     """The ids of a middle node's subtree (see `_subtree_as_ids`), read once per request."""
-    if user.unit is None or user.unit.parent_id is None or not sees_units_below(user):
+    if user.unit is None or user.unit.parent_id is None:
         return None
-    cached = g.get("subtree_ids")  # asked by the counts and again by the page
-    if cached is None or cached[0] != user.unit_id:
-        ids = db.session.scalars(subtree_ids(user.unit).limit(SUBTREE_IDS_MAX + 1)).all()
-        g.subtree_ids = cached = (user.unit_id, ids)
-    return None if len(cached[1]) > SUBTREE_IDS_MAX else cached[1]
+    ids = subtree_unit_ids(user, SUBTREE_IDS_MAX)
+    return ids if ids is not None and len(ids) > 1 else None
 
 
 def _narrowed(user: User, filters: ListFilters, *, with_state: bool = True,
