@@ -744,3 +744,64 @@ def test_a_search_with_more_matches_than_it_counts_says_so(app, client, login_as
     # Under the cap nothing changes: exact counts per state.
     exact = get_list(client, "?q=观摩").get_data(as_text=True)
     assert "共 <strong>1</strong> 条" in exact and "超过" not in exact
+
+
+def test_postgresql_counts_a_common_term_by_reading_rows_with_the_same_answer(app, client, login_as, database,
+                                                                              monkeypatch):
+    """A term PostgreSQL's statistics find in a large share of every entry is counted by reading
+    rows for the root, not through the pieces index: the same capped answer, the same pages and
+    tabs; a term that turns out rarer than the cap in the rows read, or a rare one, is counted
+    through the index, exactly."""
+    from qmonth.activities import listing
+
+    if database != "postgresql":
+        pytest.skip("PostgreSQL's statistics of its pieces index")
+    monkeypatch.setattr(listing, "SEARCH_COUNT_CAP", 20)
+    for number in range(66):
+        title = f"质量培训班第{number}期" if number % 3 else f"现场观摩会第{number}期"
+        build_activity(["jinan-zj", "qingdao-zj", "jinan-lixia-zj"][number % 3], title,
+                       updated_at=BASE_TIME + timedelta(hours=number),
+                       state=ActivityState.ACCEPTED if number % 4 == 0 else ActivityState.SUBMITTED)
+    db.session.execute(db.text("ANALYZE activity"))
+    db.session.commit()
+    login_as("province")
+    province = db.session.scalar(select(User).where(User.username == "province"))
+
+    def answer(query: str) -> tuple[str, list[str]]:
+        page = get_list(client, query).get_data(as_text=True)
+        summary = re.search(r'<p class="results-summary" id="results-summary">(.*?)</p>', page, re.S).group(1)
+        tabs = re.findall(r'class="state-count">([^<]+)<', page)
+        return " ".join(re.sub("<[^>]+>", "", summary).split()) + " " + "/".join(tabs), titles_of(page)
+
+    read_rows = []
+    original = listing._read_matches
+    monkeypatch.setattr(listing, "_read_matches", lambda *args: read_rows.append(1) or original(*args))
+    shares, _ = listing._piece_shares()
+    assert 0.5 < shares["培训"] < 0.8 and "培训" in listing._term_pieces("培训")
+    for query in ["?q=培训", "?q=培训&page=2", "?q=质量", "?q=培训&state=accepted", "?q=第1期"]:
+        filters = listing.ListFilters.from_args(dict(pair.split("=") for pair in query[1:].split("&")), province)
+        reads = listing._counts_by_reading(province, filters)
+        assert reads == (query.startswith(("?q=培训", "?q=质量"))), query
+        read_rows.clear()
+        by_reading = answer(query)
+        with monkeypatch.context() as by_index:
+            by_index.setattr(listing, "_counts_by_reading", lambda *args: False)
+            assert by_reading == answer(query), query
+        assert len(read_rows) == (1 if reads else 0), query
+    assert answer("?q=培训")[0].startswith("符合条件的活动超过 20 条") and len(answer("?q=培训")[1]) == 20
+
+    # What reading found: one past the cap, each a match, under its own state.
+    found = listing._read_matches(province, listing.ListFilters.from_args({"q": "培训"}, province))
+    entries = {activity.id: activity for activity in db.session.scalars(select(Activity))}
+    assert sum(len(ids) for ids in found.values()) == 21
+    assert all("培训" in entries[id_].title and entries[id_].state == state for state, ids in found.items() for id_ in ids)
+
+    # Fewer matches than the cap among the rows read: counted through the index, exactly.
+    monkeypatch.setattr(listing, "SCAN_ROWS", 10)
+    assert listing._read_matches(province, listing.ListFilters.from_args({"q": "培训"}, province)) is None
+    monkeypatch.setattr(listing, "SEARCH_COUNT_CAP", 1000)
+    summary, titles = answer("?q=培训")
+    assert summary.startswith("共 44 条") and len(titles) == 20
+    # A city's admin, below the root, always counts through the index.
+    city = db.session.scalar(select(User).where(User.username == "jinan-zj-admin"))
+    assert not listing._counts_by_reading(city, listing.ListFilters.from_args({"q": "培训"}, city))
