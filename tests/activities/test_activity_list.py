@@ -288,14 +288,13 @@ CASE_TEXTS = [
     "培训", "（第１期）", "１２３", "—安", "𪚥", "「检测」", "期", "k", "K", "\u212a", "ß", "ss", "SS", "ẞ", "i", "İ",
     "ａｂｃ", "ＡＢＣ", "ⓐ", "Ⓐ", "ⅻ", "ǆ", "ǅ", "σ", "ς", "Σας",
 ])
-def test_postgresql_search_finds_what_ilike_finds(app, database, term):
+@pytest.mark.postgresql_only("PostgreSQL's ILIKE; SQLite compares with its own LIKE")
+def test_postgresql_search_finds_what_ilike_finds(app, term):
     """A term without case (Chinese, digits, punctuation) is compared with LIKE, four times cheaper
     per row on PostgreSQL; it must find exactly what ILIKE, the definition, finds: with the index
     and by reading rows, against texts full of letters that case folding changes or produces."""
     from qmonth.activities.listing import ListFilters, _narrowed, has_no_case
 
-    if database != "postgresql":
-        pytest.skip("PostgreSQL's ILIKE; SQLite compares with its own LIKE")
     for title, description, county, address in CASE_TEXTS + TRICKY_TEXTS:
         build_activity("jinan-zj", title, description=description, county=county, address=address)
     province = db.session.scalar(select(User).where(User.username == "province"))
@@ -746,16 +745,14 @@ def test_a_search_with_more_matches_than_it_counts_says_so(app, client, login_as
     assert "共 <strong>1</strong> 条" in exact and "超过" not in exact
 
 
-def test_postgresql_counts_a_common_term_by_reading_rows_with_the_same_answer(app, client, login_as, database,
-                                                                              monkeypatch):
+@pytest.mark.postgresql_only("PostgreSQL's statistics of its pieces index")
+def test_postgresql_counts_a_common_term_by_reading_rows_with_the_same_answer(app, client, login_as, monkeypatch):
     """A term PostgreSQL's statistics find in a large share of every entry is counted by reading
     rows for the root, not through the pieces index: the same capped answer, the same pages and
     tabs; a term that turns out rarer than the cap in the rows read, or a rare one, is counted
     through the index, exactly."""
     from qmonth.activities import listing
 
-    if database != "postgresql":
-        pytest.skip("PostgreSQL's statistics of its pieces index")
     monkeypatch.setattr(listing, "SEARCH_COUNT_CAP", 20)
     monkeypatch.setattr(listing, "INDEX_ENTRIES_PER_ROW_READ", 1)  # 66 entries are few: read as if a million
     for number in range(66):
