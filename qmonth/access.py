@@ -69,6 +69,11 @@ def sees_units_below(user: User) -> bool:
     return cached[1]
 
 
+def sees_whole_tree(user: User) -> bool:
+    """The root's users (and a province account outside the tree): their scope is every unit."""
+    return user.unit.parent_id is None if user.unit is not None else user.is_province
+
+
 def subtree_unit_ids(user: User, most: int) -> list[int] | None:
     """The ids of the user's unit and of every unit below it, read once per request (a search
     asks for them for its count and again for its page); None for a user outside the tree or past

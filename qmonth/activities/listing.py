@@ -25,7 +25,8 @@ from ..models import Activity, ActivityKind, ActivityState, ActivityTally, Campa
 from ..paging import Page, page_number
 from ..parsing import day_or_none, positive_int, year_window
 from ..textnorm import search_text
-from ..access import scoped_to_units, sees_unit, sees_units_below, subtree_unit_ids, visible_activities
+from ..access import (scoped_to_units, sees_unit, sees_units_below, sees_whole_tree, subtree_unit_ids,
+                      visible_activities)
 from ..units import UNIT_CODE_MAX, UNIT_CODE_PATTERN, subtree_ids
 
 PAGE_SIZE = 20
@@ -347,7 +348,7 @@ def _subtree_as_ids(user: User) -> list:
 
 def spelled_subtree(user: User) -> list[int] | None:
     """The ids of a middle node's subtree (see `_subtree_as_ids`), read once per request."""
-    if user.unit is None or user.unit.parent_id is None:
+    if user.unit is None or sees_whole_tree(user):
         return None
     ids = subtree_unit_ids(user, SUBTREE_IDS_MAX)
     return ids if ids is not None and len(ids) > 1 else None
@@ -463,8 +464,13 @@ def _search_matches(user: User, filters: ListFilters) -> dict[ActivityState, lis
     page (see `_page_among_matches`)."""
     if _counts_by_reading(user, filters) and (matches := _read_matches(user, filters)) is not None:
         return matches
-    first = (_narrowed(user, filters, with_state=False).with_only_columns(Activity.id, Activity.state)
-             .limit(SEARCH_COUNT_CAP + 1).subquery())
+    return _by_state(_narrowed(user, filters, with_state=False).with_only_columns(Activity.id, Activity.state))
+
+
+def _by_state(matches: Select) -> dict[ActivityState, list[int]]:
+    """The first matches (up to one past the cap) of a query of (id, state), grouped by state in
+    the database: one row per state, its ids as text."""
+    first = matches.limit(SEARCH_COUNT_CAP + 1).subquery()
     per_state = select(first.c.state, func.aggregate_strings(first.c.id.cast(Text), ",")).group_by(first.c.state)
     return {state: [int(id_) for id_ in ids.split(",")] for state, ids in db.session.execute(per_state)}
 
@@ -514,10 +520,9 @@ def _counts_by_reading(user: User, filters: ListFilters) -> bool:
     """Whether the search's count reads rows instead of using the index: see SCAN_SHARE_MIN. The
     share is estimated as PostgreSQL estimates it, each piece independent of the others (第4321期's
     pieces are each in one entry of ten to twenty; together in one)."""
-    if db.session.get_bind().dialect.name != "postgresql" or not _sees_whole_campaign(user):
+    if db.session.get_bind().dialect.name != "postgresql" or not sees_whole_tree(user):
         return False
-    if filters.kind or filters.task or filters.unit or filters.under or filters.subtree or filters.city \
-            or filters.date_from or filters.date_to:
+    if filters.to_args(q="", state="", sort="", page=""):  # another filter than the search
         return False
     shares, rows = _piece_shares()
     share = 1.0
@@ -528,11 +533,6 @@ def _counts_by_reading(user: User, filters: ListFilters) -> bool:
     return share >= SCAN_SHARE_MIN and share * rows >= INDEX_ENTRIES_PER_ROW_READ * rows_to_read
 
 
-def _sees_whole_campaign(user: User) -> bool:
-    """The root's users (and a province account outside the tree): their scope is every unit."""
-    return user.unit.parent_id is None if user.unit is not None else user.is_province
-
-
 def _read_matches(user: User, filters: ListFilters) -> dict[ActivityState, list[int]] | None:
     """The search's first matches by state as `_search_matches` gives them, found by reading at
     most SCAN_ROWS of the viewer's entries in the table's order and testing each; None when
@@ -540,9 +540,7 @@ def _read_matches(user: User, filters: ListFilters) -> dict[ActivityState, list[
     everything = _narrowed(user, replace(filters, q=""), with_state=False)
     hit = and_(*(_mentions(term, read_rows=True) for term in filters.q.split()))
     read = everything.with_only_columns(Activity.id, Activity.state, hit.label("hit")).limit(SCAN_ROWS).subquery()
-    first = select(read.c.id, read.c.state).where(read.c.hit).limit(SEARCH_COUNT_CAP + 1).subquery()
-    per_state = select(first.c.state, func.aggregate_strings(first.c.id.cast(Text), ",")).group_by(first.c.state)
-    matches = {state: [int(id_) for id_ in ids.split(",")] for state, ids in db.session.execute(per_state)}
+    matches = _by_state(select(read.c.id, read.c.state).where(read.c.hit))
     return matches if _match_count(matches) > SEARCH_COUNT_CAP else None
 
 
