@@ -162,7 +162,7 @@ class S3Storage:
         if self._client is None:
             with self._client_lock:
                 if self._client is None:
-                    self._client = make_s3_client(self.settings)
+                    self._client = shared_s3_client(self.settings)
         return self._client
 
     def _key(self, key: str) -> str:
@@ -257,6 +257,30 @@ def _storage_error(error: Exception) -> Exception:
     if isinstance(error, OSError):
         return StorageError(f"object storage failed: {error}")
     return error
+
+
+# Clients by (process, connection settings): see shared_s3_client.
+_shared_clients: dict[tuple, object] = {}
+_shared_clients_lock = threading.Lock()
+CLIENT_SETTINGS = ("endpoint", "region", "access_key", "secret_key", "checksums")
+
+
+def shared_s3_client(settings: dict):
+    """The process's client for these connection settings, made on first use.
+
+    Making a client reads botocore's service model from JSON files: 20-40 ms of CPU, paid by
+    every app a process builds (each test's, each CLI command's) and every store of the app.
+    A boto3 client is thread-safe, so one serves them all. The process id is part of the key:
+    a worker forked after create_app (gunicorn --preload) must open its own connections.
+    """
+    key = (os.getpid(), *(settings[name] for name in CLIENT_SETTINGS))
+    client = _shared_clients.get(key)
+    if client is None:
+        with _shared_clients_lock:
+            client = _shared_clients.get(key)
+            if client is None:
+                client = _shared_clients[key] = make_s3_client(settings)
+    return client
 
 
 def make_s3_client(settings: dict):

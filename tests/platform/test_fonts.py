@@ -100,6 +100,14 @@ def test_css_fonts_exist_and_parse():
     assert {p.name for p in _font_files()} == {name for _, name in faces}
 
 
+def test_the_input_checks_coverage_is_each_fonts_own_cmap():
+    """qmonth.fontcoverage reads the cmaps with plain glyph names (fast); the code points must be
+    exactly those fontTools maps with the fonts' real glyph names."""
+    from qmonth.fontcoverage import font_cmaps
+
+    assert font_cmaps() == _cmaps()
+
+
 def test_every_gbk_character_is_covered():
     required, pua = _gbk_required()
     assert len(required) > 21000  # sanity: Python's GBK codec has 21 791 non-ASCII chars

@@ -76,9 +76,9 @@ class S3Server:
         return settings
 
     def client(self, secret_key: str | None = None):
-        from qmonth.storage import make_s3_client
+        from qmonth.storage import shared_s3_client
 
-        return make_s3_client({"endpoint": self.endpoint, "region": "us-east-1", "access_key": self.access_key,
+        return shared_s3_client({"endpoint": self.endpoint, "region": "us-east-1", "access_key": self.access_key,
                                "secret_key": secret_key or self.secret_key, "checksums": "when_required"})
 
     def keys(self, prefix: str) -> list[str]:
