@@ -28,7 +28,13 @@ from tests.conftest import _make_app
 from tests.helpers import clear_activities, token
 from tests.reports.support import clear_unit, jpeg_bytes
 
-pytestmark = pytest.mark.xdist_group("object-store")  # one SeaweedFS per run, not one per worker
+pytestmark = [
+    pytest.mark.xdist_group("object-store"),  # one SeaweedFS per run, not one per worker
+    # Each store was tested on both databases (four runs of a test): the rows under a photo or a
+    # file are stored and read on both by tests/photos and tests/reports, and PostgreSQL with S3 by
+    # tests/platform/test_multi_node.py.
+    pytest.mark.one_database("the store's side of photos, files and PDFs"),
+]
 
 JSON_UPLOAD = {"X-Requested-With": "qmonth-upload"}
 PDF_FILE = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\n" + b"%" * 4000 + b"\n%%EOF\n"
