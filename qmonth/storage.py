@@ -140,8 +140,9 @@ class LocalStorage:
 class S3Storage:
     """Objects in one bucket under a prefix, through boto3 (path-style addressing, SigV4).
 
-    The client is made on first use, not when the app is created: gunicorn --preload
-    forks workers after create_app, and each must open its own connections.
+    The client is the process's (see shared_s3_client), asked for at each use rather than kept
+    here: gunicorn --preload forks workers after create_app, and each must open its own
+    connections.
     """
 
     kind = "s3"
@@ -151,19 +152,13 @@ class S3Storage:
         self.bucket = settings["bucket"]
         self.prefix = prefix
         self.scratch_dir = Path(scratch_dir)
-        self._client = None
-        self._client_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"S3Storage({self.settings['endpoint']!r}, {self.bucket!r}, {self.prefix!r})"
 
     @property
     def client(self):
-        if self._client is None:
-            with self._client_lock:
-                if self._client is None:
-                    self._client = shared_s3_client(self.settings)
-        return self._client
+        return shared_s3_client(self.settings)
 
     def _key(self, key: str) -> str:
         return self.prefix + _checked(key)
