@@ -16,6 +16,7 @@ import shutil
 import threading
 import zlib
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from argon2 import PasswordHasher
@@ -24,6 +25,8 @@ from flask.testing import FlaskClient
 from jinja2.bccache import Bucket, BytecodeCache
 from sqlalchemy import create_engine, event, make_url, select, text
 from werkzeug.routing import Rule
+from werkzeug.test import run_wsgi_app
+from werkzeug.wsgi import get_current_url
 
 from qmonth import ROOT, create_app
 from qmonth.auth import services as auth_services
@@ -438,6 +441,24 @@ class IsolatedClient(FlaskClient):
             return super().open(*args, **kwargs)
         finally:
             _cv_app.reset(token)
+
+    # Werkzeug's client works the request's whole URL out twice per request, only to match its
+    # cookies' host and path, and unquotes the query string to do it: 9% of the route fuzzer's
+    # time, whose queries carry values of up to 200,000 characters. Both read the same host and
+    # path from the request without its query string; the app still gets the query string whole.
+    def _add_cookies_to_wsgi(self, environ):
+        without_query = {**environ, "QUERY_STRING": ""}
+        super()._add_cookies_to_wsgi(without_query)
+        environ.pop("HTTP_COOKIE", None)
+        if "HTTP_COOKIE" in without_query:
+            environ["HTTP_COOKIE"] = without_query["HTTP_COOKIE"]
+
+    def run_wsgi_app(self, environ, buffered=False):
+        self._add_cookies_to_wsgi(environ)
+        answer = run_wsgi_app(self.application, environ, buffered=buffered)
+        url = urlsplit(get_current_url({**environ, "QUERY_STRING": ""}))
+        self._update_cookies_from_response(url.hostname or "localhost", url.path, answer[2].getlist("Set-Cookie"))
+        return answer
 
 
 def app_in_context(instance: Path, database_url: str | None = None, **settings):
