@@ -189,12 +189,22 @@ def main() -> int:
               f"built in {time.perf_counter() - started:.1f} s"
               f"{', proposed indexes added' if options.with_indexes else ''}")
         htmx = {"HX-Request": "true"}
-        province, bureau = app.test_client(), app.test_client()
+        province, bureau, county = app.test_client(), app.test_client(), app.test_client()
         login(province, "province")
         login(bureau, "jinan-zj")
+        login(county, "jinan-lixia-zj")
         with app.app_context():
-            bureau_rows = db.session.scalar(
-                select(db.func.count(Activity.id)).join(Unit).where(Unit.code == "jinan-zj"))
+            def rows_under(code: str) -> tuple[int, int]:
+                """Units and activities in the unit's subtree."""
+                path = db.session.scalar(select(Unit.path).where(Unit.code == code))
+                units = select(Unit.id).where(Unit.path.like(f"{path}%"))
+                return (db.session.scalar(select(db.func.count()).select_from(units.subquery())),
+                        db.session.scalar(select(db.func.count(Activity.id)).where(Activity.unit_id.in_(units))))
+
+            (bureau_units, bureau_rows), (_, county_rows) = rows_under("jinan-zj"), rows_under("jinan-lixia-zj")
+            # A title of the county's (each holds its id: 第<id>期), so its one-match search finds one.
+            county_number = db.session.scalar(select(db.func.max(Activity.id)).join(Unit).where(
+                Unit.code == "jinan-lixia-zj", Activity.title.like("%期）")))
         # (name, client, path, headers, held to the target?)
         cases = [
             ("trivial route /healthz", province, "/healthz", None, False),
@@ -203,8 +213,13 @@ def main() -> int:
             ("province: search 第4321期 (one match)", province, "/activities/?q=第4321期", htmx, False),
             ("province: search 质量 (matches nearly all)", province, "/activities/?q=质量", htmx, False),
             ("province: search 质 (one character)", province, "/activities/?q=质", htmx, False),
-            (f"bureau ({bureau_rows} rows): list (full)", bureau, "/activities/", None, True),
-            ("bureau: search 培训 (htmx fragment)", bureau, "/activities/?q=培训", htmx, True),
+            (f"city ({bureau_units} units, {bureau_rows} rows): list", bureau, "/activities/", None, True),
+            ("city: search 培训 (htmx fragment)", bureau, "/activities/?q=培训", htmx, True),
+            (f"city: search 第{county_number}期 (one match)", bureau, f"/activities/?q=第{county_number}期", htmx, True),
+            (f"county ({county_rows} rows): list", county, "/activities/", None, True),
+            ("county: search 培训 (htmx fragment)", county, "/activities/?q=培训", htmx, True),
+            (f"county: search 第{county_number}期 (one match)", county, f"/activities/?q=第{county_number}期", htmx,
+             True),
         ]
         results = []
         for name, client, path, headers, judged in cases:

@@ -61,17 +61,24 @@ def test_bureau_sees_only_its_own_entries_and_province_sees_all(app, client, log
 
 
 @pytest.mark.parametrize("page_reads_rows", [False, True], ids=["page-by-index", "page-reads-rows"])
+@pytest.mark.parametrize("common_terms", [False, True], ids=["rare-terms", "common-terms"])
 def test_a_citys_search_finds_its_own_and_its_counties_matches_only(app, client, login_as, monkeypatch,
-                                                                    page_reads_rows):
+                                                                    page_reads_rows, common_terms, database):
     """A middle node's search: its own entries and its counties', never a sibling city's or a
     county of another city. On PostgreSQL the subtree is also spelled out as ids for the planner;
     the root's (everything) and a unit's without units below are not. A page with many matches
-    reads the newest rows instead (then the unit is tested before the text): both ways here."""
+    reads the newest rows instead (then the unit is tested before the text): both ways here. A
+    term PostgreSQL's statistics call common is counted unit by unit (`_matches`): both ways too."""
+    from sqlalchemy import event
+
     from qmonth.activities import listing
     from qmonth.activities.listing import spelled_subtree
     from qmonth.units import add_child
 
     monkeypatch.setattr(listing, "SEARCH_READS_ROWS_FROM", 0 if page_reads_rows else 10 ** 9)
+    monkeypatch.setattr(listing, "_estimated_share", lambda q: 1.0 if common_terms else 0.0)
+    statements = []
+    event.listen(db.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
     build_activity("jinan-zj", "济南住建质量培训")
     build_activity("jinan-lixia-zj", "历下区质量培训")
     build_activity("jinan-shizhong-zj", "市中区质量观摩")
@@ -84,6 +91,8 @@ def test_a_citys_search_finds_its_own_and_its_counties_matches_only(app, client,
     found = titles_of(get_list(client, "?q=质量").get_data(as_text=True))
     assert sorted(found) == sorted(["济南住建质量培训", "历下区质量培训", "市中区质量观摩"])
     assert "共 <strong>3</strong> 条" in get_list(client, "?q=质量").get_data(as_text=True)
+    unit_by_unit = database == "postgresql" and common_terms
+    assert any("JOIN LATERAL" in statement for statement in statements) == unit_by_unit
 
     def subtree_of(code: str) -> set[int]:
         path = db.session.scalar(select(Unit.path).where(Unit.code == code))
@@ -339,6 +348,42 @@ def test_postgresql_looks_search_terms_up_in_its_index(app, database, term, titl
     assert "ix_activity_search_pieces" in plan, plan
     # ... and only those statements: the rest of the transaction plans as usual.
     assert db.session.scalar(db.text("SHOW enable_seqscan")) == "on"
+
+
+@pytest.mark.parametrize("username, unit, titles", [
+    ("jinan-lixia-zj", None, {"历下区质量培训"}),
+    ("jinan-zj", None, {"济南住建质量培训", "历下区质量培训"}),
+    ("province", "jinan-zj", {"济南住建质量培训"}),
+], ids=["county", "city", "root-filtering-one-unit"])
+def test_postgresql_looks_the_units_searched_up_in_the_same_index_as_the_term(app, database, username, unit,
+                                                                              titles):
+    """A county's, a city's and a unit filter's search name their units as keys of the search index
+    ('unit:<id>'), so one index scan finds the term and the units together; the matches are
+    exactly the scoped ones."""
+    from qmonth.activities.listing import ListFilters, _narrowed, _pieces_of_term_present, _units_among_keys, unit_key
+
+    if database != "postgresql":
+        pytest.skip("PostgreSQL's own index; SQLite's search of one unit reads its rows")
+    build_activity("jinan-zj", "济南住建质量培训")
+    build_activity("jinan-lixia-zj", "历下区质量培训")
+    build_activity("jinan-shizhong-zj", "市中区质量观摩")
+    build_activity("qingdao-zj", "青岛住建质量培训")
+    user = db.session.scalar(select(User).where(User.username == username))
+    keys = db.session.scalar(db.text(
+        "SELECT (qmonth_search_pieces('x') || ARRAY['unit:' || CAST(unit_id AS TEXT)]) FROM activity "
+        "WHERE title = '历下区质量培训'"))
+    assert keys[-1] == unit_key(db.session.scalar(select(Unit.id).where(Unit.code == "jinan-lixia-zj")))
+    with app.test_request_context():
+        filters = ListFilters.from_args({"q": "培训", **({"unit": unit} if unit else {})}, user)
+        query = _narrowed(user, filters).with_only_columns(Activity.title)
+        assert set(db.session.scalars(query)) == titles
+        # The conditions on the index alone (in a table this small the planner reads the campaign's
+        # rows otherwise): the term's pieces and the units' keys are looked up in one scan.
+        lookup = select(Activity.id).where(_pieces_of_term_present("培训"), *_units_among_keys(user, filters))
+        compiled = lookup.compile(db.engine, compile_kwargs={"literal_binds": True})
+        plan = "\n".join(db.session.scalars(db.text(f"EXPLAIN {compiled}")))
+    index_scan = plan.split("Bitmap Index Scan on ix_activity_search_pieces")[1].split("\n")[1]
+    assert "'{unit:" in index_scan and "培训" in index_scan, plan
 
 
 @pytest.mark.parametrize("body", [
