@@ -67,6 +67,7 @@ class Activity(db.Model):
 
     __table_args__ = (
         db.Index("ix_activity_campaign_updated", "campaign_id", "updated_at"),  # the list's first page
+        db.Index("ix_activity_campaign_unit_updated", "campaign_id", "unit_id", "updated_at"),  # one unit's
         db.Index("ix_activity_campaign_state", "campaign_id", "state"),  # counts per state
         # The board's counts per unit and state: covering, so they never read the rows themselves.
         db.Index("ix_activity_campaign_unit_state", "campaign_id", "unit_id", "state", "participants"),

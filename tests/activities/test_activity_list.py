@@ -401,15 +401,20 @@ def test_postgresql_search_pieces_are_every_one_and_two_character_piece(app, dat
     assert len(pieces) == len(set(pieces)) and set(pieces) == expected
 
 
-def test_a_page_of_many_matches_is_the_same_read_either_way(app, client, login_as, monkeypatch):
-    """Many matches: the page is found by reading the newest rows and testing each. Same pages."""
+@pytest.mark.parametrize("viewer, unit", [("province", "jinan-zj"), ("jinan-lixia-zj", "jinan-lixia-zj")],
+                         ids=["root", "county"])
+def test_a_page_of_many_matches_is_the_same_read_either_way(app, client, login_as, monkeypatch, viewer, unit):
+    """Many matches: the page is found by reading the newest rows and testing each. Same pages; a
+    county reads its own rows (by its own index), never a neighbour's newer ones."""
     from qmonth.activities import listing
 
     for number in range(23):
-        build_activity("jinan-zj", f"培训班第{number}期", updated_at=BASE_TIME + timedelta(hours=number))
+        build_activity(unit, f"培训班第{number}期", updated_at=BASE_TIME + timedelta(hours=number))
         if number % 4 == 0:
-            build_activity("jinan-zj", f"观摩会第{number}期", updated_at=BASE_TIME + timedelta(hours=number, minutes=1))
-    login_as("province")
+            build_activity(unit, f"观摩会第{number}期", updated_at=BASE_TIME + timedelta(hours=number, minutes=1))
+        if viewer != "province":
+            build_activity("jinan-shizhong-zj", f"市中区培训第{number}期", updated_at=BASE_TIME + timedelta(days=9))
+    login_as(viewer)
 
     def pages() -> list[list[str]]:
         return [titles_of(get_list(client, f"?q=培训&page={page}").get_data(as_text=True)) for page in (1, 2)]
