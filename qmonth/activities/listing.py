@@ -244,20 +244,27 @@ def _indexed_mentions(term: str):
     return Activity.id.in_(select(SEARCH_INDEX.c.rowid).where(SEARCH_INDEX.c.body.match(match)))
 
 
-# PostgreSQL's index of the same columns (migrations a9c4e2f7b316 and d3f7a1c95e28): the one-
-# and two-character pieces of one lowered text per activity, and the key 'unit:<id>' of its
-# unit. The planner uses the index only for this very expression, so it is written out as the
-# migration writes it.
+# PostgreSQL's index of the same columns (migrations a9c4e2f7b316, d3f7a1c95e28, b6e1c4d8a2f0):
+# the one- and two-character pieces of one lowered text per activity, the key 'unit:<id>' of its
+# unit and 'in:<id>' of its unit and of each unit above (from `unit_path`, its unit's path copied
+# by triggers). The planner uses the index only for this very expression, so it is written out as
+# the migration writes it.
 SEARCH_DOCUMENT = "lower(" + " || ".join(
     f"activity.{searched.key} || E'\\x01'" for searched in SEARCHED_COLUMNS) + ")"
 SEARCH_PIECES_FUNCTION = "qmonth_search_pieces"
 SEARCH_KEYS = literal_column(
-    f"({SEARCH_PIECES_FUNCTION}({SEARCH_DOCUMENT}) || ARRAY['unit:' || CAST(activity.unit_id AS TEXT)])")
+    f"({SEARCH_PIECES_FUNCTION}({SEARCH_DOCUMENT}) || ARRAY['unit:' || CAST(activity.unit_id AS TEXT)]"
+    " || qmonth_path_keys(activity.unit_path))")
 
 
 def unit_key(unit_id: int) -> str:
-    """The search index's key of a unit's activities (text pieces are one or two characters)."""
+    """The search index's key of a unit's own activities (text pieces are one or two characters)."""
     return f"unit:{unit_id}"
+
+
+def subtree_key(unit_id: int) -> str:
+    """The search index's key of the activities of a unit and of every unit below it."""
+    return f"in:{unit_id}"
 
 
 # Enough memory for the bitmap of a term found in a million activities to stay exact: a
@@ -274,18 +281,23 @@ def plan_searches_on_their_index(engine) -> None:
     activities takes minutes. With sequential scans off the index is always read, and
     the rows it finds are confirmed with ILIKE, which is cheap; settings are restored
     right after, so no other statement of the transaction is affected.
+
+    Parallel workers are off for them too: their keys cost the planner enough per row that it
+    started two workers for a one-match search of a million activities, whose start took longer
+    than the search (20 -> 45-57 ms a request).
     """
     from sqlalchemy import event
 
     def before(conn, cursor, statement, parameters, context, executemany):
         if SEARCH_PIECES_FUNCTION in statement:
             cursor.connection.execute("SELECT set_config('enable_seqscan', 'off', true), "
-                                      f"set_config('work_mem', '{SEARCH_WORK_MEM}', true)")
+                                      f"set_config('work_mem', '{SEARCH_WORK_MEM}', true), "
+                                      "set_config('max_parallel_workers_per_gather', '0', true)")
 
     def after(conn, cursor, statement, parameters, context, executemany):
         if SEARCH_PIECES_FUNCTION in statement:
             cursor.connection.execute("SELECT set_config(name, reset_val, true) FROM pg_settings "
-                                      "WHERE name IN ('enable_seqscan', 'work_mem')")
+                                      "WHERE name IN ('enable_seqscan', 'work_mem', 'max_parallel_workers_per_gather')")
 
     event.listen(engine, "before_cursor_execute", before)
     event.listen(engine, "after_cursor_execute", after)
@@ -351,20 +363,30 @@ def _subtree_as_ids(user: User) -> list:
     return [] if ids is None else [Activity.unit_id == any_(literal(ids, ARRAY(Integer)))]
 
 
+# A subtree holding more than this share of the campaign's entries is not looked up by its key.
+SUBTREE_KEY_SHARE_MAX = 0.05
+
+
 def _units_among_keys(user: User, filters: ListFilters) -> list:
     """The units searched, as keys of PostgreSQL's search index (see SEARCH_KEYS): a condition on
     top of the scope, which changes no result. The term's entries and the units' are then read from
     the one index, which walks the shorter list and skips through the longer; with the units from
     another index, PostgreSQL first read every entry of the term in the whole campaign (培训 among a
     million activities, for one bureau's 17,544: 124,852 entries and 34 ms; about 2,200 through
-    the keys). A unit picked in the filters, or a user's own unit with none below: its key; a middle
-    node: any of its subtree's (up to SUBTREE_IDS_MAX units); the root: nothing (it sees everything)."""
+    the key). A unit picked in the filters, or a user's own unit with none below: its own key. A
+    middle node: the key of its subtree when PostgreSQL's statistics say the subtree is a small
+    part of the campaign (a province of 177 units in the synthetic nation: 7.6 -> 0.9 ms, where one
+    key per unit had GIN find the smallest of 177 lists for each entry); a large part (a city with
+    a quarter of a million entries) walks a long list for any term (第999953期: 7 ms for each
+    lookup), so its units' own keys are used instead, any of them. The root: nothing."""
     if filters.unit is not None:
         return [SEARCH_KEYS.op("@>")(literal([unit_key(filters.unit.id)], ARRAY(Text)))]
     if user.unit_id is None or sees_whole_tree(user):
         return []
     if not sees_units_below(user):
         return [SEARCH_KEYS.op("@>")(literal([unit_key(user.unit_id)], ARRAY(Text)))]
+    if _piece_shares()[0].get(subtree_key(user.unit_id), 0.0) <= SUBTREE_KEY_SHARE_MAX:
+        return [SEARCH_KEYS.op("@>")(literal([subtree_key(user.unit_id)], ARRAY(Text)))]
     ids = spelled_subtree(user)
     return [] if ids is None else [SEARCH_KEYS.op("&&")(literal([unit_key(id_) for id_ in ids], ARRAY(Text)))]
 

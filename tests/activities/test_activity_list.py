@@ -350,20 +350,26 @@ def test_postgresql_looks_search_terms_up_in_its_index(app, database, term, titl
     assert db.session.scalar(db.text("SHOW enable_seqscan")) == "on"
 
 
-@pytest.mark.parametrize("username, unit, titles", [
-    ("jinan-lixia-zj", None, {"历下区质量培训"}),
-    ("jinan-zj", None, {"济南住建质量培训", "历下区质量培训"}),
-    ("province", "jinan-zj", {"济南住建质量培训"}),
-], ids=["county", "city", "root-filtering-one-unit"])
-def test_postgresql_looks_the_units_searched_up_in_the_same_index_as_the_term(app, database, username, unit,
-                                                                              titles):
-    """A county's, a city's and a unit filter's search name their units as keys of the search index
-    ('unit:<id>'), so one index scan finds the term and the units together; the matches are
-    exactly the scoped ones."""
+@pytest.mark.parametrize("username, unit, key, titles", [
+    ("jinan-lixia-zj", None, "unit", {"历下区质量培训"}),
+    ("jinan-zj", None, "in", {"济南住建质量培训", "历下区质量培训"}),
+    ("jinan-zj", None, "unit", {"济南住建质量培训", "历下区质量培训"}),
+    ("province", "jinan-zj", "unit", {"济南住建质量培训"}),
+], ids=["county", "city", "city-holding-a-large-share", "root-filtering-one-unit"])
+def test_postgresql_looks_the_units_searched_up_in_the_same_index_as_the_term(app, database, monkeypatch, username,
+                                                                              unit, key, titles):
+    """A county's, a city's and a unit filter's search name their units as a key of the search
+    index ('unit:<id>' a unit's own entries, 'in:<id>' its subtree's), so one index scan finds the
+    term and the units together; the matches are exactly the scoped ones. A city that PostgreSQL's
+    statistics say holds a large share of the entries names each of its units instead."""
+    from qmonth.activities import listing
     from qmonth.activities.listing import ListFilters, _narrowed, _pieces_of_term_present, _units_among_keys, unit_key
 
     if database != "postgresql":
         pytest.skip("PostgreSQL's own index; SQLite's search of one unit reads its rows")
+    if username == "jinan-zj" and key == "unit":
+        city = db.session.scalar(select(Unit.id).where(Unit.code == "jinan-zj"))
+        monkeypatch.setattr(listing, "_piece_shares", lambda: ({listing.subtree_key(city): 0.23}, 1_000_000.0))
     build_activity("jinan-zj", "济南住建质量培训")
     build_activity("jinan-lixia-zj", "历下区质量培训")
     build_activity("jinan-shizhong-zj", "市中区质量观摩")
@@ -383,7 +389,39 @@ def test_postgresql_looks_the_units_searched_up_in_the_same_index_as_the_term(ap
         compiled = lookup.compile(db.engine, compile_kwargs={"literal_binds": True})
         plan = "\n".join(db.session.scalars(db.text(f"EXPLAIN {compiled}")))
     index_scan = plan.split("Bitmap Index Scan on ix_activity_search_pieces")[1].split("\n")[1]
-    assert "'{unit:" in index_scan and "培训" in index_scan, plan
+    assert "'{" + key + ":" in index_scan and "培训" in index_scan, plan
+
+
+def test_postgresql_search_keys_follow_a_unit_moved_to_another_city(app, database):
+    """The search index's keys of the units above an entry come from a copy of its unit's path,
+    kept by triggers: an entry made in a county, then the county moved to another city, is found by
+    the new city's search (and its province's) through the new keys, and by the old city's no more."""
+    from qmonth.activities.listing import ListFilters, _narrowed
+    from qmonth.units import move_unit
+
+    if database != "postgresql":
+        pytest.skip("PostgreSQL's own index and triggers")
+    build_activity("jinan-lixia-zj", "历下区质量培训")
+
+    def unit(code: str) -> Unit:
+        return db.session.scalar(select(Unit).where(Unit.code == code))
+
+    def copied_path() -> str:
+        return db.session.scalar(db.text("SELECT unit_path FROM activity WHERE title = '历下区质量培训'"))
+
+    def found_by(username: str) -> set[str]:
+        with app.app_context(), app.test_request_context():  # a request's own `g`, as in use
+            user = db.session.scalar(select(User).where(User.username == username))
+            query = _narrowed(user, ListFilters.from_args({"q": "培训"}, user)).with_only_columns(Activity.title)
+            return set(db.session.scalars(query))
+
+    assert copied_path() == unit("jinan-lixia-zj").path
+    assert found_by("jinan-zj") == {"历下区质量培训"} and found_by("qingdao-zj") == set()
+    move_unit(unit("jinan-lixia-zj"), unit("qingdao-zj"), by=None)
+    db.session.commit()
+    assert copied_path() == unit("jinan-lixia-zj").path == f"{unit('qingdao-zj').path}{unit('jinan-lixia-zj').id}/"
+    assert found_by("qingdao-zj") == {"历下区质量培训"} and found_by("jinan-zj") == set()
+    assert "历下区质量培训" in found_by("province")
 
 
 @pytest.mark.parametrize("body", [
