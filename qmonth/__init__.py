@@ -136,7 +136,7 @@ def _init_database_guards(app: Flask) -> None:
     with app.app_context():
         event.listen(db.engine, "before_cursor_execute", refuse_nul_parameters)
         if db.engine.dialect.name == "postgresql":
-            from .activities.listing import plan_searches_on_their_index
+            from .activities.pgsearch import plan_searches_on_their_index
 
             plan_searches_on_their_index(db.engine)
 

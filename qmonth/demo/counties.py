@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import (
-    Activity, ActivityKind, ActivityState, AuditEvent, Campaign, ReportState, Task, Unit, UnitDueDate, UnitReopening,
+    Activity, ActivityKind, ActivityState, AuditEvent, Campaign, ReportState, Unit, UnitDueDate, UnitReopening,
     UnitReport, User,
 )
 from ..timeutil import LOCAL_TZ, format_local

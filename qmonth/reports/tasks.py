@@ -16,7 +16,6 @@ from contextlib import closing
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import select
 
 from .. import jobs
 from ..board.highlights import safe_name

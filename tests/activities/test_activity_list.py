@@ -71,12 +71,12 @@ def test_a_citys_search_finds_its_own_and_its_counties_matches_only(app, client,
     term PostgreSQL's statistics call common is counted unit by unit (`_matches`): both ways too."""
     from sqlalchemy import event
 
-    from qmonth.activities import listing
+    from qmonth.activities import listing, pgsearch
     from qmonth.activities.listing import spelled_subtree
     from qmonth.units import add_child
 
     monkeypatch.setattr(listing, "SEARCH_READS_ROWS_FROM", 0 if page_reads_rows else 10 ** 9)
-    monkeypatch.setattr(listing, "_estimated_share", lambda q: 1.0 if common_terms else 0.0)
+    monkeypatch.setattr(pgsearch, "estimated_share", lambda q: 1.0 if common_terms else 0.0)
     statements = []
     event.listen(db.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
     build_activity("jinan-zj", "济南住建质量培训")
@@ -340,9 +340,9 @@ def test_postgresql_looks_search_terms_up_in_its_index(app, database, term, titl
     # The table is tiny, so the planner would rather read it row by row, computing the pieces
     # of each: statements that search run with sequential scans off, and must find the index
     # by its expression.
-    from qmonth.activities.listing import _pieces_of_term_present
+    from qmonth.activities.pgsearch import pieces_of_term_present
 
-    lookup = select(Activity.id).where(_pieces_of_term_present(term))
+    lookup = select(Activity.id).where(pieces_of_term_present(term))
     compiled = lookup.compile(db.engine, compile_kwargs={"literal_binds": True})
     plan = "\n".join(db.session.scalars(db.text(f"EXPLAIN {compiled}")))
     assert "ix_activity_search_pieces" in plan, plan
@@ -362,14 +362,15 @@ def test_postgresql_looks_the_units_searched_up_in_the_same_index_as_the_term(ap
     index ('unit:<id>' a unit's own entries, 'in:<id>' its subtree's), so one index scan finds the
     term and the units together; the matches are exactly the scoped ones. A city that PostgreSQL's
     statistics say holds a large share of the entries names each of its units instead."""
-    from qmonth.activities import listing
-    from qmonth.activities.listing import ListFilters, _narrowed, _pieces_of_term_present, _units_among_keys, unit_key
+    from qmonth.activities import pgsearch
+    from qmonth.activities.listing import ListFilters, _narrowed, _units_among_keys
+    from qmonth.activities.pgsearch import pieces_of_term_present, unit_key
 
     if database != "postgresql":
         pytest.skip("PostgreSQL's own index; SQLite's search of one unit reads its rows")
     if username == "jinan-zj" and key == "unit":
         city = db.session.scalar(select(Unit.id).where(Unit.code == "jinan-zj"))
-        monkeypatch.setattr(listing, "_piece_shares", lambda: ({listing.subtree_key(city): 0.23}, 1_000_000.0))
+        monkeypatch.setattr(pgsearch, "piece_shares", lambda: ({pgsearch.subtree_key(city): 0.23}, 1_000_000.0))
     build_activity("jinan-zj", "济南住建质量培训")
     build_activity("jinan-lixia-zj", "历下区质量培训")
     build_activity("jinan-shizhong-zj", "市中区质量观摩")
@@ -385,7 +386,7 @@ def test_postgresql_looks_the_units_searched_up_in_the_same_index_as_the_term(ap
         assert set(db.session.scalars(query)) == titles
         # The conditions on the index alone (in a table this small the planner reads the campaign's
         # rows otherwise): the term's pieces and the units' keys are looked up in one scan.
-        lookup = select(Activity.id).where(_pieces_of_term_present("培训"), *_units_among_keys(user, filters))
+        lookup = select(Activity.id).where(pieces_of_term_present("培训"), *_units_among_keys(user, filters))
         compiled = lookup.compile(db.engine, compile_kwargs={"literal_binds": True})
         plan = "\n".join(db.session.scalars(db.text(f"EXPLAIN {compiled}")))
     index_scan = plan.split("Bitmap Index Scan on ix_activity_search_pieces")[1].split("\n")[1]
@@ -839,7 +840,7 @@ def test_postgresql_counts_a_common_term_by_reading_rows_with_the_same_answer(ap
     rows for the root, not through the pieces index: the same capped answer, the same pages and
     tabs; a term that turns out rarer than the cap in the rows read, or a rare one, is counted
     through the index, exactly."""
-    from qmonth.activities import listing
+    from qmonth.activities import listing, pgsearch
 
     monkeypatch.setattr(listing, "SEARCH_COUNT_CAP", 20)
     monkeypatch.setattr(listing, "INDEX_ENTRIES_PER_ROW_READ", 1)  # 66 entries are few: read as if a million
@@ -862,8 +863,8 @@ def test_postgresql_counts_a_common_term_by_reading_rows_with_the_same_answer(ap
     read_rows = []
     original = listing._read_matches
     monkeypatch.setattr(listing, "_read_matches", lambda *args: read_rows.append(1) or original(*args))
-    shares, _ = listing._piece_shares()
-    assert 0.5 < shares["培训"] < 0.8 and "培训" in listing._term_pieces("培训")
+    shares, _ = pgsearch.piece_shares()
+    assert 0.5 < shares["培训"] < 0.8 and "培训" in pgsearch.term_pieces("培训")
     for query in ["?q=培训", "?q=培训&page=2", "?q=质量", "?q=培训&state=accepted", "?q=第1期"]:
         filters = listing.ListFilters.from_args(dict(pair.split("=") for pair in query[1:].split("&")), province)
         reads = listing._counts_by_reading(province, filters)

@@ -5,7 +5,7 @@ test_postgresql_search_finds_what_ilike_finds.
 """
 import unicodedata
 
-from qmonth.activities.listing import CASELESS_CATEGORIES, has_no_case
+from qmonth.activities.pgsearch import CASELESS_CATEGORIES, has_no_case
 
 
 def test_terms_without_case_are_untouched_by_case_folding():

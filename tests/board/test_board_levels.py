@@ -4,7 +4,7 @@ import re
 
 from sqlalchemy import select
 
-from qmonth.deadlines import LOCKED_MESSAGE, ReportStatus, effective_due_at, is_locked
+from qmonth.deadlines import LOCKED_MESSAGE, effective_due_at, is_locked
 from qmonth.extensions import db
 from qmonth.models import ActivityState, AuditEvent, Reminder, UnitDueDate, UnitReopening
 

@@ -21,7 +21,7 @@ from tests import photo_samples as samples
 from tests.helpers import csrf_token_from
 from tests.helpers import token as token_for
 from tests.activities.test_activity_form import valid_fields
-from tests.photos.test_photos import JSON_UPLOAD, _docx_bytes, _xlsx_bytes, upload
+from tests.photos.test_photos import _docx_bytes, _xlsx_bytes, upload
 
 
 @pytest.fixture

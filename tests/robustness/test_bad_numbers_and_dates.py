@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from qmonth.extensions import db
-from qmonth.models import Activity, ActivityState, AuditEvent, Bulletin, Campaign, Unit, UnitReopening
+from qmonth.models import Activity, ActivityState, Bulletin, Campaign, Unit, UnitReopening
 
 from tests.helpers import csrf_token_from
 from tests.activities.test_activity_form import form_page, valid_fields
