@@ -18,8 +18,8 @@ from ..extensions import db
 # The columns the list's search reads, in the index's order (listing.SEARCHED_COLUMNS).
 SEARCHED_KEYS = ("title", "county", "address", "description")
 
-# PostgreSQL's index of the same columns (migrations a9c4e2f7b316, d3f7a1c95e28, b6e1c4d8a2f0):
-# the one- and two-character pieces of one lowered text per activity, the key 'unit:<id>' of its
+# The index's expression: the one- and two-character pieces of one lowered text per activity
+# (those columns, each followed by a separator), the key 'unit:<id>' of its
 # unit and 'in:<id>' of its unit and of each unit above (from `unit_path`, its unit's path copied
 # by triggers). The planner uses the index only for this very expression, so it is written out as
 # the migration writes it.
