@@ -10,8 +10,8 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from datetime import date
 
-from sqlalchemy import (Integer, Row, Select, Text, and_, any_, case, cast, column, func, literal, or_, select, table, true)
-from sqlalchemy.dialects.postgresql import ARRAY, array
+from sqlalchemy import (Integer, Row, Select, Text, and_, any_, case, column, func, literal, or_, select, table, true)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import contains_eager, joinedload, load_only
 
 from ..extensions import db
@@ -23,7 +23,7 @@ from ..textnorm import search_text
 from ..access import (scoped_to_units, sees_unit, sees_units_below, sees_whole_tree, subtree_unit_ids,
                       visible_activities)
 from . import pgsearch
-from .pgsearch import SEARCH_KEYS, SEARCHED_KEYS, has_no_case, pieces_of_term_present, subtree_key, unit_key
+from .pgsearch import SEARCHED_KEYS, has_no_case, pieces_of_term_present, subtree_key, unit_key
 from ..units import UNIT_CODE_MAX, UNIT_CODE_PATTERN, subtree_ids
 
 PAGE_SIZE = 20
@@ -279,7 +279,7 @@ SUBTREE_KEY_SHARE_MAX = 0.05
 
 
 def _units_among_keys(user: User, filters: ListFilters) -> list:
-    """The units searched, as keys of PostgreSQL's search index (see SEARCH_KEYS): a condition on
+    """The units searched, as keys of PostgreSQL's search index (see pgsearch.SEARCH_KEYS): a condition on
     top of the scope, which changes no result. The term's entries and the units' are then read from
     the one index, which walks the shorter list and skips through the longer; with the units from
     another index, PostgreSQL first read every entry of the term in the whole campaign (培训 among a
@@ -291,15 +291,15 @@ def _units_among_keys(user: User, filters: ListFilters) -> list:
     a quarter of a million entries) walks a long list for any term (第999953期: 7 ms for each
     lookup), so its units' own keys are used instead, any of them. The root: nothing."""
     if filters.unit is not None:
-        return [SEARCH_KEYS.op("@>")(literal([unit_key(filters.unit.id)], ARRAY(Text)))]
+        return [pgsearch.holds_keys(unit_key(filters.unit.id))]
     if user.unit_id is None or sees_whole_tree(user):
         return []
     if not sees_units_below(user):
-        return [SEARCH_KEYS.op("@>")(literal([unit_key(user.unit_id)], ARRAY(Text)))]
+        return [pgsearch.holds_keys(unit_key(user.unit_id))]
     if pgsearch.piece_shares()[0].get(subtree_key(user.unit_id), 0.0) <= SUBTREE_KEY_SHARE_MAX:
-        return [SEARCH_KEYS.op("@>")(literal([subtree_key(user.unit_id)], ARRAY(Text)))]
+        return [pgsearch.holds_keys(subtree_key(user.unit_id))]
     ids = spelled_subtree(user)
-    return [] if ids is None else [SEARCH_KEYS.op("&&")(literal([unit_key(id_) for id_ in ids], ARRAY(Text)))]
+    return [] if ids is None else [pgsearch.holds_any_key([unit_key(id_) for id_ in ids])]
 
 
 def spelled_subtree(user: User) -> list[int] | None:
@@ -322,7 +322,7 @@ def _narrowed(user: User, filters: ListFilters, *, with_state: bool = True,
         read_rows = read_rows or not sees_units_below(user) or filters.unit is not None
     mentions = [_mentions(term, read_rows=read_rows) for term in filters.q.split()]
     if mentions and not on_sqlite and searched_unit is not None:
-        query = query.where(SEARCH_KEYS.op("@>")(array([literal("unit:") + cast(searched_unit, Text)])))
+        query = query.where(pgsearch.holds_unit_key_of(searched_unit))
     elif mentions and not on_sqlite and not read_rows:
         query = query.where(*_units_among_keys(user, filters))
     elif mentions and not on_sqlite and (in_subtree := _subtree_as_ids(user)):

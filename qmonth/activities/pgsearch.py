@@ -11,7 +11,8 @@ import time
 import unicodedata
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Text, func, literal, literal_column, select
+from sqlalchemy import Text, cast, func, literal, literal_column, select
+from sqlalchemy.dialects.postgresql import ARRAY, array
 
 from ..extensions import db
 
@@ -19,25 +20,41 @@ from ..extensions import db
 SEARCHED_KEYS = ("title", "county", "address", "description")
 
 # The index's expression: the one- and two-character pieces of one lowered text per activity
-# (those columns, each followed by a separator), the key 'unit:<id>' of its
-# unit and 'in:<id>' of its unit and of each unit above (from `unit_path`, its unit's path copied
-# by triggers). The planner uses the index only for this very expression, so it is written out as
-# the migration writes it.
+# (those columns, each followed by a separator), the key 'unit:<id>' of its unit and 'in:<id>' of
+# its unit and of each unit above (from `unit_path`, its unit's path copied by triggers). Text
+# pieces are one or two characters, so no key can be taken for one. The planner uses the index
+# only for this very expression, so it is written out as the migration writes it.
+UNIT_KEY, SUBTREE_KEY = "unit:", "in:"
 SEARCH_DOCUMENT = "lower(" + " || ".join(f"activity.{key} || E'\\x01'" for key in SEARCHED_KEYS) + ")"
 SEARCH_PIECES_FUNCTION = "qmonth_search_pieces"
 SEARCH_KEYS = literal_column(
-    f"({SEARCH_PIECES_FUNCTION}({SEARCH_DOCUMENT}) || ARRAY['unit:' || CAST(activity.unit_id AS TEXT)]"
+    f"({SEARCH_PIECES_FUNCTION}({SEARCH_DOCUMENT}) || ARRAY['{UNIT_KEY}' || CAST(activity.unit_id AS TEXT)]"
     " || qmonth_path_keys(activity.unit_path))")
 
 
 def unit_key(unit_id: int) -> str:
-    """The search index's key of a unit's own activities (text pieces are one or two characters)."""
-    return f"unit:{unit_id}"
+    """The search index's key of a unit's own activities."""
+    return f"{UNIT_KEY}{unit_id}"
 
 
 def subtree_key(unit_id: int) -> str:
     """The search index's key of the activities of a unit and of every unit below it."""
-    return f"in:{unit_id}"
+    return f"{SUBTREE_KEY}{unit_id}"
+
+
+def holds_keys(*keys: str):
+    """The activity's keys include all of these."""
+    return SEARCH_KEYS.op("@>")(literal(list(keys), ARRAY(Text)))
+
+
+def holds_any_key(keys: list[str]):
+    """The activity's keys include at least one of these."""
+    return SEARCH_KEYS.op("&&")(literal(keys, ARRAY(Text)))
+
+
+def holds_unit_key_of(unit_id_column):
+    """The activity's keys include the unit key of the unit a column names (one row of a query)."""
+    return SEARCH_KEYS.op("@>")(array([literal(UNIT_KEY) + cast(unit_id_column, Text)]))
 
 
 # Enough memory for the bitmap of a term found in a million activities to stay exact: a
