@@ -368,9 +368,12 @@ def test_postgresql_looks_the_units_searched_up_in_the_same_index_as_the_term(ap
 
     if database != "postgresql":
         pytest.skip("PostgreSQL's own index; SQLite's search of one unit reads its rows")
-    if username == "jinan-zj" and key == "unit":
+    if username == "jinan-zj":
+        # The city's share as the statistics would say it, either way: the template database's own
+        # statistics depend on when autovacuum last analysed it.
         city = db.session.scalar(select(Unit.id).where(Unit.code == "jinan-zj"))
-        monkeypatch.setattr(pgsearch, "piece_shares", lambda: ({pgsearch.subtree_key(city): 0.23}, 1_000_000.0))
+        share = 0.23 if key == "unit" else 0.01
+        monkeypatch.setattr(pgsearch, "piece_shares", lambda: ({pgsearch.subtree_key(city): share}, 1_000_000.0))
     build_activity("jinan-zj", "济南住建质量培训")
     build_activity("jinan-lixia-zj", "历下区质量培训")
     build_activity("jinan-shizhong-zj", "市中区质量观摩")
