@@ -60,6 +60,9 @@ def holds_unit_key_of(unit_id_column):
 # Enough memory for the bitmap of a term found in a million activities to stay exact: a
 # lossy bitmap would make PostgreSQL recompute the pieces of every row on its lossy pages.
 SEARCH_WORK_MEM = "64MB"
+# What a statement that searches runs with (see `plan_searches_on_their_index`).
+SEARCH_SETTINGS = {"enable_seqscan": "off", "work_mem": SEARCH_WORK_MEM, "max_parallel_workers_per_gather": "0"}
+SEARCH_SETTINGS_KEY = "qmonth_settings_before_search"
 
 
 def plan_searches_on_their_index(engine) -> None:
@@ -78,16 +81,21 @@ def plan_searches_on_their_index(engine) -> None:
     """
     from sqlalchemy import event
 
+    read = "SELECT " + ", ".join(f"current_setting('{name}')" for name in SEARCH_SETTINGS)
+    change = "SELECT " + ", ".join(f"set_config('{name}', '{value}', true)" for name, value in SEARCH_SETTINGS.items())
+    restore = "SELECT " + ", ".join(f"set_config('{name}', %s, true)" for name in SEARCH_SETTINGS)
+
     def before(conn, cursor, statement, parameters, context, executemany):
         if SEARCH_PIECES_FUNCTION in statement:
-            cursor.connection.execute("SELECT set_config('enable_seqscan', 'off', true), "
-                                      f"set_config('work_mem', '{SEARCH_WORK_MEM}', true), "
-                                      "set_config('max_parallel_workers_per_gather', '0', true)")
+            if SEARCH_SETTINGS_KEY not in conn.info:
+                conn.info[SEARCH_SETTINGS_KEY] = cursor.connection.execute(read).fetchone()
+            cursor.connection.execute(change)
 
     def after(conn, cursor, statement, parameters, context, executemany):
         if SEARCH_PIECES_FUNCTION in statement:
-            cursor.connection.execute("SELECT set_config(name, reset_val, true) FROM pg_settings "
-                                      "WHERE name IN ('enable_seqscan', 'work_mem', 'max_parallel_workers_per_gather')")
+            # The connection's own values, read before its first search: restored from pg_settings
+            # instead, each search paid for a scan of every setting.
+            cursor.connection.execute(restore, conn.info[SEARCH_SETTINGS_KEY])
 
     event.listen(engine, "before_cursor_execute", before)
     event.listen(engine, "after_cursor_execute", after)

@@ -335,8 +335,13 @@ def test_postgresql_looks_search_terms_up_in_its_index(app, database, term, titl
     build_activity("jinan-zj", "观摩", county="𠮷野", description="祥和")
     build_activity("jinan-zj", "𠮷野观摩")
     province = db.session.scalar(select(User).where(User.username == "province"))
+    settings = "SELECT current_setting('enable_seqscan'), current_setting('work_mem'), " \
+               "current_setting('max_parallel_workers_per_gather')"
+    before = tuple(db.session.execute(db.text(settings)).one())
     query = _narrowed(province, ListFilters.from_args({"q": term}, province)).with_only_columns(Activity.title)
     assert set(db.session.scalars(query)) == titles
+    # The search ran with its own settings, and the transaction's are back right after it.
+    assert tuple(db.session.execute(db.text(settings)).one()) == before == ("on", "4MB", "2")
     # The table is tiny, so the planner would rather read it row by row, computing the pieces
     # of each: statements that search run with sequential scans off, and must find the index
     # by its expression.
