@@ -19,12 +19,15 @@ from ..units import freeze_tree, thaw_tree, tree_changes_since, tree_changes_tex
 CAMPAIGN_FILE_MAX = 512 * 1024
 
 
+# Built once, as every request asks (see auth.services.USER_WITH_UNIT).
+ACTIVE_CAMPAIGN = select(Campaign).where(Campaign.is_active).order_by(Campaign.year.desc()).limit(1)
+NEWEST_CAMPAIGN = select(Campaign).order_by(Campaign.year.desc()).limit(1)
+
+
 def active_campaign() -> Campaign | None:
     """The campaign users work in (cached for the request)."""
     if "active_campaign" not in g:
-        g.active_campaign = db.session.scalar(
-            select(Campaign).where(Campaign.is_active).order_by(Campaign.year.desc())
-        ) or db.session.scalar(select(Campaign).order_by(Campaign.year.desc()))
+        g.active_campaign = db.session.scalar(ACTIVE_CAMPAIGN) or db.session.scalar(NEWEST_CAMPAIGN)
     return g.active_campaign
 
 
