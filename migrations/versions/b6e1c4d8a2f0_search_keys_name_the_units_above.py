@@ -33,7 +33,7 @@ down_revision = 'f81c2d6a4b93'
 branch_labels = None
 depends_on = None
 
-# Kept in step with SEARCH_KEYS in qmonth/activities/listing.py (see d3f7a1c95e28).
+# Kept in step with SEARCH_KEYS in qmonth/activities/pgsearch.py (see d3f7a1c95e28).
 SEPARATOR = "E'\\x01'"
 DOCUMENT = " || ".join(f"{field} || {SEPARATOR}" for field in ("title", "county", "address", "description"))
 PIECES = f"qmonth_search_pieces(lower({DOCUMENT}))"

@@ -25,7 +25,7 @@ down_revision = '7b2e4c9d1a36'
 branch_labels = None
 depends_on = None
 
-# Kept in step with SEARCH_KEYS in qmonth/activities/listing.py: the planner uses the index only
+# Kept in step with SEARCH_KEYS in qmonth/activities/pgsearch.py: the planner uses the index only
 # for a query naming its expression exactly.
 SEPARATOR = "E'\\x01'"
 DOCUMENT = " || ".join(f"{field} || {SEPARATOR}" for field in ("title", "county", "address", "description"))
