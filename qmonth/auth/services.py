@@ -9,6 +9,7 @@ from sqlalchemy.orm import joinedload
 from ..audit import record
 from ..extensions import db
 from ..models import User
+from ..parsing import positive_int
 from ..securitylog import security_event
 from ..timeutil import utcnow
 from .throttle import login_blocked_for, minutes_to_wait, note_attempt
@@ -95,11 +96,13 @@ USER_WITH_UNIT = select(User).options(joinedload(User.unit)).where(User.id == bi
 
 def load_user_from_session_id(session_id: str) -> User | None:
     """Flask-Login loader: the id carries the session version, so old sessions die."""
-    user_id, _, version = session_id.partition(":")
-    if not user_id.isdigit() or not version.isdigit():
+    # Plain digits within an id's range, as the URLs' ids: str.isdigit() also took '²' (which int()
+    # refuses) and a number past what SQLite's and PostgreSQL's integers hold, each a 500.
+    user_id, version = (positive_int(part) for part in session_id.partition(":")[::2])
+    if user_id is None or version is None:
         return None
-    user = db.session.execute(USER_WITH_UNIT, {"user_id": int(user_id)}).scalar_one_or_none()
-    if user is None or user.session_version != int(version) or not user.is_enabled:
+    user = db.session.execute(USER_WITH_UNIT, {"user_id": user_id}).scalar_one_or_none()
+    if user is None or user.session_version != version or not user.is_enabled:
         return None
     return user
 

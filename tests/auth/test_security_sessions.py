@@ -3,6 +3,7 @@ cookies behind a reverse proxy, and the security log."""
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from qmonth.auth.throttle import MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_ADDRESS
@@ -216,3 +217,16 @@ def test_guessing_the_current_password_is_throttled_like_a_login(app, client, lo
     assert change_password(DEMO_PASSWORD).status_code == 302
     db.session.expire_all()
     assert verify_password(user_named("jinan-zj").password_hash, "Quality-2024-ok")
+
+
+@pytest.mark.every_database
+@pytest.mark.parametrize("session_id", ["2147483648:1", "99999999999999999999:1", "²:1", "١:1", "--1:1", "1:²",
+                                        "1:99999999999999999999", ":", "１:1"])
+def test_a_session_naming_an_impossible_user_is_signed_out(client, session_id):
+    """A session whose user id or version is no plain number within an id's range (the cookie is
+    signed, so only a leaked key could write one) meets the login page, never a server error."""
+    with client.session_transaction() as session:
+        session["_user_id"] = session_id
+        session["_fresh"] = True
+    response = client.get("/activities/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
