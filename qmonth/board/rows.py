@@ -150,8 +150,8 @@ def _board_statement(one_unit: bool):
                      .order_by(Campaign.year.desc()).limit(1).scalar_subquery())
     # This year's and last year's entries of the board's subtree, counted per campaign, unit and
     # state: that reads only the covering index ix_activity_campaign_unit_state (campaign_id,
-    # unit_id, state, participants) for the subtree's units (not the whole nation's), never the
-    # rows with their long texts. The few hundred groups are then folded into one row per board
+    # unit_id, state, participants, with the id) for the subtree's units (not the whole nation's),
+    # never the rows with their long texts. The few hundred groups are then folded into one row per board
     # unit. The latest entry is the highest id; its time is read from that one row.
     # A row's figures are its unit's subtree (the unit's own entries and all below it), as its
     # report's roll-up counts them: each unit of the tree being counted is first mapped to the row

@@ -72,8 +72,10 @@ class Activity(db.Model):
         db.Index("ix_activity_campaign_updated", "campaign_id", "updated_at"),  # the list's first page
         db.Index("ix_activity_campaign_unit_updated", "campaign_id", "unit_id", "updated_at"),  # one unit's
         db.Index("ix_activity_campaign_state", "campaign_id", "state"),  # counts per state
-        # The board's counts per unit and state: covering, so they never read the rows themselves.
-        db.Index("ix_activity_campaign_unit_state", "campaign_id", "unit_id", "state", "participants"),
+        # The board's counts per unit and state: covering, so they never read the rows themselves
+        # (with each group's latest id: SQLite's indexes end with it anyway, PostgreSQL's include it).
+        db.Index("ix_activity_campaign_unit_state", "campaign_id", "unit_id", "state", "participants",
+                 postgresql_include=["id"]),
         db.Index("ix_activity_author_client_id", "author_id", "client_id", unique=True),
         NEVER_REUSE_IDS,
     )
