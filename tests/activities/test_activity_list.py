@@ -374,12 +374,13 @@ def test_postgresql_looks_the_units_searched_up_in_the_same_index_as_the_term(ap
 
     if database != "postgresql":
         pytest.skip("PostgreSQL's own index; SQLite's search of one unit reads its rows")
+    # The statistics as they would read in a large campaign: 培训 common (a rare term needs no unit
+    # keys), and the city's share either way.
+    shares = {"培训": 0.125}
     if username == "jinan-zj":
-        # The city's share as the statistics would say it, either way: the template database's own
-        # statistics depend on when autovacuum last analysed it.
         city = db.session.scalar(select(Unit.id).where(Unit.code == "jinan-zj"))
-        share = 0.23 if key == "unit" else 0.01
-        monkeypatch.setattr(pgsearch, "piece_shares", lambda: ({pgsearch.subtree_key(city): share}, 1_000_000.0))
+        shares[pgsearch.subtree_key(city)] = 0.23 if key == "unit" else 0.01
+    monkeypatch.setattr(pgsearch, "piece_shares", lambda: (shares, 1_000_000.0))
     build_activity("jinan-zj", "济南住建质量培训")
     build_activity("jinan-lixia-zj", "历下区质量培训")
     build_activity("jinan-shizhong-zj", "市中区质量观摩")
@@ -400,6 +401,39 @@ def test_postgresql_looks_the_units_searched_up_in_the_same_index_as_the_term(ap
         plan = "\n".join(db.session.scalars(db.text(f"EXPLAIN {compiled}")))
     index_scan = plan.split("Bitmap Index Scan on ix_activity_search_pieces")[1].split("\n")[1]
     assert "'{" + key + ":" in index_scan and "培训" in index_scan, plan
+
+
+@pytest.mark.parametrize("username", ["jinan-zj", "jinan-lixia-zj", "province"])
+def test_postgresql_looks_a_rare_term_up_by_its_rarest_pairs_alone(app, database, monkeypatch, username):
+    """A term the statistics say is rare is looked up by just enough of its rarest pairs, without
+    the units' keys (their lists would only add length); the rows found are still tested for the
+    whole term and the scope, so the matches are exactly what ILIKE finds in the user's subtree."""
+    from qmonth.activities import pgsearch
+    from qmonth.activities.listing import ListFilters, _narrowed, _units_among_keys
+
+    if database != "postgresql":
+        pytest.skip("PostgreSQL's own index")
+    # 12 in one entry of a thousand, 第1 and 2期 in three of ten: a million rows expect 1,000 to
+    # hold 12, and 300 to hold 12 and 2期, enough to stop at; 第1 is not looked up.
+    monkeypatch.setattr(pgsearch, "piece_shares",
+                        lambda: ({"12": 0.001, "第1": 0.3, "2期": 0.3, "培训": 0.2}, 1_000_000.0))
+    assert pgsearch.rarest_pairs("第12期") == ["12", "2期"]
+    assert pgsearch.rarest_pairs("Ab12") is None and pgsearch.rarest_pairs("第") is None
+    for code, title in [("jinan-zj", "济南第12期培训"), ("jinan-lixia-zj", "历下第12期观摩"),
+                        ("qingdao-zj", "青岛第12期培训"), ("jinan-zj", "12月第2期培训"), ("jinan-lixia-zj", "第1期")]:
+        build_activity(code, title)
+    user = db.session.scalar(select(User).where(User.username == username))
+    expected = {"jinan-zj": {"济南第12期培训", "历下第12期观摩"}, "jinan-lixia-zj": {"历下第12期观摩"},
+                "province": {"济南第12期培训", "历下第12期观摩", "青岛第12期培训"}}[username]
+    with app.test_request_context():
+        filters = ListFilters.from_args({"q": "第12期"}, user)
+        assert _units_among_keys(user, filters) == []
+        for read_rows in (False, True):
+            query = _narrowed(user, filters, read_rows=read_rows).with_only_columns(Activity.title)
+            assert set(db.session.scalars(query)) == expected, read_rows
+        compiled = str(_narrowed(user, filters).compile(db.engine, compile_kwargs={"literal_binds": True}))
+    assert "@> ARRAY['12', '2期']" in compiled and "第1'" not in compiled, compiled
+    assert not re.search(r"'(unit|in):\d", compiled), compiled  # no unit's key
 
 
 def test_postgresql_search_keys_follow_a_unit_moved_to_another_city(app, database):
