@@ -394,6 +394,10 @@ def test_postgresql_looks_the_units_searched_up_in_the_same_index_as_the_term(ap
         filters = ListFilters.from_args({"q": "培训", **({"unit": unit} if unit else {})}, user)
         query = _narrowed(user, filters).with_only_columns(Activity.title)
         assert set(db.session.scalars(query)) == titles
+        # The count's statement tests the scope and the unit filter on the rows the keys found.
+        counted = _narrowed(user, filters, counting=True).with_only_columns(Activity.title)
+        assert "activity.unit_id + " in str(counted.compile(db.engine))
+        assert set(db.session.scalars(counted)) == titles
         # The conditions on the index alone (in a table this small the planner reads the campaign's
         # rows otherwise): the term's pieces and the units' keys are looked up in one scan.
         lookup = select(Activity.id).where(pieces_of_term_present("培训"), *_units_among_keys(user, filters))
