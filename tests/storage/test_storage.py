@@ -153,6 +153,12 @@ def test_a_wrong_secret_is_refused_by_the_server(app, client, s3_server, s3_pref
     with wrong.app_context():
         with pytest.raises(StorageError, match="SignatureDoesNotMatch"):
             uploads().put_bytes("photos/ab/x-print.jpg", b"x")
+        # A file goes up through boto3's upload_file, which wraps the refusal in an error of its own.
+        spooled = tmp_path / "spooled.part"
+        spooled.write_bytes(b"x" * 1000)
+        with pytest.raises(StorageError, match="SignatureDoesNotMatch"):
+            uploads().put_file("files/ab/x.pdf", spooled)
+        assert not spooled.exists()
     answer = wrong.test_client().get("/healthz")
     assert answer.status_code == 503
     assert answer.get_json()["storage"] == "unavailable"
@@ -167,6 +173,14 @@ def test_a_wrong_secret_is_refused_by_the_server(app, client, s3_server, s3_pref
                             samples.encode(samples.photo_like(400, 300), "JPEG"), "现场.jpg")
     assert refused_upload.status_code == 503
     assert "文件存储暂时无法访问" in refused_upload.get_data(as_text=True)
+    # A photo's piece (the phone's resumable upload) is spooled to a file first, then uploaded.
+    data = samples.encode(samples.photo_like(400, 300), "JPEG")
+    created = user.post(f"/activities/{activity.id}/photo-uploads", headers={"X-CSRFToken": token(user, "/")},
+                        data={"length": str(len(data)), "filename": "现场.jpg"})
+    assert created.status_code == 201, created.get_data(as_text=True)
+    piece = user.patch(created.headers["Location"], data=data[:500], content_type="application/offset+octet-stream",
+                       headers={"X-CSRFToken": token(user, "/"), "Upload-Offset": "0"})
+    assert piece.status_code == 503 and "文件存储暂时无法访问" in piece.get_data(as_text=True)
     assert db.session.scalar(select(func.count(Photo.id)).where(Photo.activity_id == activity.id)) == 0
     assert s3_server.keys(f"{s3_prefix}/") == []
     assert client.get("/healthz").get_json() == {"status": "ok", "database": "ok", "storage": "ok",
