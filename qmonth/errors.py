@@ -1,4 +1,6 @@
 """Errors in one place: a Chinese page, or a small alert fragment for htmx."""
+import errno
+
 from flask import jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -9,6 +11,12 @@ from .htmx import is_htmx
 from .securitylog import security_event
 from .storage import StorageError
 from .textnorm import NulCharacterRefused
+
+# What a full, read-only or failing disk raises where a file is written (a photo, a piece of one,
+# a PDF): the store cannot take the file now, as when the object store is down, and nothing the
+# user did. Any other OSError is still an error of ours (a 500, logged with its traceback).
+DISK_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO})
+STORAGE_MESSAGE = "文件存储暂时无法访问，文件未能保存或读取，请稍后重试。如问题持续，请联系省厅管理员。"
 
 MESSAGES = {
     400: "请求无效，请返回重试。",
@@ -71,7 +79,15 @@ def register(app) -> None:
         # The object store is down or refuses our keys: nothing the user did; nothing is saved.
         db.session.rollback()
         app.logger.error("storage: %s", error)
-        return render_error(503, "文件存储暂时无法访问，文件未能保存或读取，请稍后重试。如问题持续，请联系省厅管理员。")
+        return render_error(503, STORAGE_MESSAGE)
+
+    @app.errorhandler(OSError)
+    def handle_disk_failure(error: OSError):
+        if error.errno not in DISK_FAILURES:
+            raise error  # on to Flask's own handling: logged, and a 500
+        db.session.rollback()
+        app.logger.error("storage: disk: %s", error)
+        return render_error(503, STORAGE_MESSAGE)
 
     @app.errorhandler(500)
     def handle_server_error(error):

@@ -257,16 +257,18 @@ def _append_body(held, remaining: int) -> None:
     stream = request.stream
     written = 0
     with held.writer() as out:
-        try:
-            while written < remaining:
+        while written < remaining:
+            try:
                 piece = stream.read(min(CUT_LOSS_BYTES, remaining - written))
-                if not piece:
-                    break
-                out.write(piece)
-                out.flush()
-                written += len(piece)
-        except (ClientDisconnected, OSError):
-            pass  # the client is gone; what arrived is kept, and HEAD tells it where to resume
+            except (ClientDisconnected, OSError):
+                break  # the client is gone; what arrived is kept, and HEAD tells it where to resume
+            if not piece:
+                break
+            # A disk that cannot take the piece (full) raises on: this body is dropped, what was
+            # held before stays, and the phone is told to try again later (errors.py, 503).
+            out.write(piece)
+            out.flush()
+            written += len(piece)
 
 
 @dataclass(frozen=True)

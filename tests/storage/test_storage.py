@@ -2,12 +2,15 @@
 here runs once with each store (ids with [local] or [s3])."""
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
+import subprocess
 import zipfile
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from docx import Document
@@ -377,3 +380,59 @@ def test_highlights_zip_and_word_report_read_photos_from_the_store(app, client, 
     document = Document(io.BytesIO(response.data))
     embedded = {part.blob for part in document.part.package.parts if part.content_type == "image/jpeg"}
     assert embedded & stored
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A 4 MB file system (tmpfs) filled to the last byte, as a full upload disk is; `free()` empties it."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small file system needs root (CI runs as root)")
+    mount = tmp_path / "small-disk"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], check=True)
+    filler = mount / "filler"
+    try:
+        with open(filler, "wb") as handle:
+            while True:
+                handle.write(b"\0" * 65536)
+                handle.flush()
+    except OSError as error:
+        assert error.errno == errno.ENOSPC
+    yield SimpleNamespace(path=mount, free=filler.unlink)
+    subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_a_full_upload_disk_is_told_as_the_store_unavailable_and_keeps_nothing(full_disk, tmp_path, database_url,
+                                                                             make_activity):
+    """A photo sent while the upload disk is full: the bureau is told in Chinese that the store
+    cannot take it now (503, which the phone's outbox tries again), no row and no partial file stay;
+    once there is room, the same photo goes in."""
+    activity = make_activity("jinan-zj")
+    app = _make_app(tmp_path / "instance-on-full-disk", database_url, UPLOAD_DIR=str(full_disk.path))
+    user = app.test_client()
+    user.post("/login", data={"username": "jinan-zj", "password": "qmonth-demo", "csrf_token": token(user, "/login")})
+    photo = samples.encode(samples.photo_like(1200, 900), "JPEG")
+
+    refused = upload(user, f"/activities/{activity.id}/photos", photo, "现场.jpg")
+    assert refused.status_code == 503
+    assert "文件存储暂时无法访问" in refused.get_data(as_text=True)
+    # The phone's resumable upload: its piece is spooled on the same disk.
+    other = samples.encode(samples.photo_like(1200, 900, seed=7), "JPEG")
+    created = user.post(f"/activities/{activity.id}/photo-uploads", headers={"X-CSRFToken": token(user, "/")},
+                        data={"length": str(len(other)), "filename": "验收.jpg"})
+    piece = user.patch(created.headers["Location"], data=other, content_type="application/offset+octet-stream",
+                       headers={"X-CSRFToken": token(user, "/"), "Upload-Offset": "0"})
+    assert piece.status_code == 503 and "文件存储暂时无法访问" in piece.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Photo.id)).where(Photo.activity_id == activity.id)) == 0
+    token_of_upload = created.headers["Location"].rsplit("/", 1)[1]
+    assert on_disk(app) == ["filler", f"incoming/{token_of_upload}.upload"]  # the open upload's own file
+
+    full_disk.free()
+    stored = upload(user, f"/activities/{activity.id}/photos", photo, "现场.jpg")
+    assert stored.status_code in (200, 201), stored.get_data(as_text=True)
+    # The phone tries its piece again from where the server says it stands: the photo arrives.
+    offset = int(user.head(created.headers["Location"]).headers["Upload-Offset"])
+    resumed = user.patch(created.headers["Location"], data=other[offset:], content_type="application/offset+octet-stream",
+                         headers={"X-CSRFToken": token(user, "/"), "Upload-Offset": str(offset)})
+    assert resumed.status_code in (200, 201) and resumed.get_json()["complete"], resumed.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Photo.id)).where(Photo.activity_id == activity.id)) == 2
