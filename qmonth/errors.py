@@ -1,8 +1,9 @@
 """Errors in one place: a Chinese page, or a small alert fragment for htmx."""
 import errno
 
-from flask import jsonify, render_template, request
+from flask import g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from .bodysize import too_large_message
@@ -17,6 +18,7 @@ from .textnorm import NulCharacterRefused
 # user did. Any other OSError is still an error of ours (a 500, logged with its traceback).
 DISK_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO})
 STORAGE_MESSAGE = "文件存储暂时无法访问，文件未能保存或读取，请稍后重试。如问题持续，请联系省厅管理员。"
+DATABASE_MESSAGE = "数据库暂时无法访问，本次操作未能完成，请稍后重试。如问题持续，请联系省厅管理员。"
 
 MESSAGES = {
     400: "请求无效，请返回重试。",
@@ -88,6 +90,19 @@ def register(app) -> None:
         db.session.rollback()
         app.logger.error("storage: disk: %s", error)
         return render_error(503, STORAGE_MESSAGE)
+
+    @app.errorhandler(OperationalError)
+    def handle_database_unavailable(error: OperationalError):
+        # PostgreSQL down or gone mid-request, SQLite's file unreadable or locked past its wait:
+        # nothing the user did, and the transaction is not committed. The page is rendered without
+        # the context processors, which ask the database who is signed in and would raise again.
+        db.session.remove()
+        app.logger.error("database: %s", error, exc_info=error)
+        # The rest of the request (the security headers' hook) must not ask again who is signed in.
+        g._login_user = app.login_manager.anonymous_user()
+        template = "errors/_alert.html" if is_htmx() else "errors/unavailable.html"
+        page = app.jinja_env.get_template(template).render(code=503, message=DATABASE_MESSAGE)
+        return _retarget_to_alerts((page, 503)) if is_htmx() else (page, 503)
 
     @app.errorhandler(500)
     def handle_server_error(error):
