@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,11 @@ CHECKSUM_MODES = ("when_required", "when_supported")
 UPLOADS_PREFIX = "uploads/"
 CACHE_PREFIX = "cache/reports/"
 _EXTENSION = "qmonth.storage"
+
+
+# Below this much free space the upload folder's disk counts as full for /healthz: a phone photo
+# is 3-6 MB, and its three copies and a PDF or two need a few times that.
+LOCAL_FREE_BYTES_MIN = 64 * 1024 * 1024
 
 
 class StorageError(Exception):
@@ -130,6 +136,8 @@ class LocalStorage:
     def check(self) -> None:
         if not self.root.is_dir() or not os.access(self.root, os.W_OK | os.X_OK):
             raise StorageError(f"{self.root} is not a writable folder")
+        if shutil.disk_usage(self.root).free < LOCAL_FREE_BYTES_MIN:
+            raise StorageError(f"{self.root}: its disk is full")
 
     def describe(self) -> str:
         return str(self.root)

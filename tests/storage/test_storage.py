@@ -426,6 +426,7 @@ def test_a_full_upload_disk_is_told_as_the_store_unavailable_and_keeps_nothing(f
     assert db.session.scalar(select(func.count(Photo.id)).where(Photo.activity_id == activity.id)) == 0
     token_of_upload = created.headers["Location"].rsplit("/", 1)[1]
     assert on_disk(app) == ["filler", f"incoming/{token_of_upload}.upload"]  # the open upload's own file
+    assert app.test_client().get("/healthz").get_json()["storage"] == "unavailable"
 
     full_disk.free()
     stored = upload(user, f"/activities/{activity.id}/photos", photo, "现场.jpg")
