@@ -21,6 +21,7 @@ import pytest
 from qmonth.models import ActivityState
 
 from tests import photo_samples as samples
+from tests.conftest import _make_app
 from tests.helpers import csrf_token_from
 
 
@@ -222,6 +223,12 @@ def test_every_main_page_passes_the_nu_html_checker(client, make_activity, tmp_p
     checker = _checker()
     pages = _pages_of_every_role(client, make_activity)
     assert len(pages) >= 40
+    # The page a database that cannot be reached gets (errors.py: rendered without the database).
+    down = _make_app(tmp_path / "database-down", f"sqlite:///{tmp_path / 'gone' / 'qmonth.db'}").test_client()
+    refused = down.post("/login", data={"username": "jinan-zj", "password": "qmonth-demo",
+                                        "csrf_token": csrf_token_from(_fetch(down, "/login"))})
+    assert refused.status_code == 503
+    pages["database-unavailable"] = refused.get_data(as_text=True)
     files = []
     for name, html in {**pages, "canary": CANARY_PAGE}.items():
         path = tmp_path / f"{name}.html"
