@@ -78,8 +78,12 @@ def scheduled_due_column(campaign_id):
     """SQL twin of `scheduled_due_at` for a query over units: the earliest due time set for the
     row's unit or one above it (whose path its own starts with); NULL for the campaign's."""
     setter = aliased(Unit, name="due_setter")
-    return (select(func.min(UnitDueDate.due_at)).join(setter, setter.id == UnitDueDate.unit_id)
-            .where(UnitDueDate.campaign_id == campaign_id, Unit.path.like(setter.path.concat("%")))
+    # The setter's path looked up by its id for each of the campaign's few due dates: joined to
+    # the units instead, PostgreSQL merged them in id order and read every unit of the tree for
+    # each row (the nation's root board: 5,544 units x 75 rows, 39 ms).
+    setter_path = select(setter.path).where(setter.id == UnitDueDate.unit_id).scalar_subquery()
+    return (select(func.min(UnitDueDate.due_at))
+            .where(UnitDueDate.campaign_id == campaign_id, Unit.path.like(setter_path.concat("%")))
             .scalar_subquery())
 
 

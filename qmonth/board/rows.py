@@ -19,6 +19,7 @@ from sqlalchemy.orm import aliased
 
 from .. import timeutil
 from ..extensions import db
+from ..units import starts_with_path
 from ..models import Activity, ActivityState, Campaign, CampaignUnit, Reminder, ReminderRecipient, ReportState, Unit
 from ..deadlines import (
     PENDING_STATUSES, SUBMITTED_STATUSES, ReportStanding, ReportStatus, add_report_columns, due_at_with, standing_of,
@@ -155,16 +156,12 @@ def _board_statement(one_unit: bool):
     # unit. The latest entry is the highest id; its time is read from that one row.
     # A row's figures are its unit's subtree (the unit's own entries and all below it), as its
     # report's roll-up counts them: each unit of the tree being counted is first mapped to the row
-    # whose path prefixes its own. The tree is first narrowed to the board unit's subtree, so the
-    # rows' paths are matched against one subtree's units only.
+    # whose path prefixes its own, found through the paths' index on PostgreSQL (starts_with_path).
     board_unit, member = aliased(Unit, name="board_unit"), aliased(Unit, name="member")
-    tree_unit = aliased(Unit, name="tree_unit")
-    tree_path = select(tree_unit.path).where(tree_unit.id == bindparam("tree_id")).scalar_subquery()
     rows_of = (
         select(board_unit.id.label("row_id"), member.id.label("unit_id"))
-        .join(member, member.path.like(board_unit.path + "%"))
-        .where(member.path.like(tree_path + "%"),
-               board_unit.id == bindparam("unit_id") if one_unit else board_unit.parent_id == bindparam("parent_id"))
+        .join(member, starts_with_path(member.path, board_unit.path))
+        .where(board_unit.id == bindparam("unit_id") if one_unit else board_unit.parent_id == bindparam("parent_id"))
         .cte("rows_of")
     )
     # Last year's figures of a row are its unit's subtree in last year's own tree, once that
@@ -176,7 +173,7 @@ def _board_statement(one_unit: bool):
     rows_before = (
         select(row_before.unit_id.label("row_id"), member_before.unit_id.label("unit_id"))
         .join(member_before, and_(member_before.campaign_id == row_before.campaign_id,
-                                  member_before.path.like(row_before.path + "%")))
+                                  starts_with_path(member_before.path, row_before.path)))
         .where(row_before.campaign_id == previous_id, row_before.unit_id.in_(board_ids))
         .cte("rows_before")
     )
@@ -278,10 +275,7 @@ def build_board(campaign: Campaign, now: datetime | None = None, *, unit_id: int
     previous_year = None
     cities: list[str] = []
     parent_id = parent.id if parent is not None else campaign.root_unit_id
-    # The subtree counted: the parent's (all its rows'), or the one unit's.
-    tree_id = unit_id if unit_id is not None else parent_id
-    params = {"campaign_id": campaign.id, "year": campaign.year, "unit_id": unit_id, "parent_id": parent_id,
-              "tree_id": tree_id}
+    params = {"campaign_id": campaign.id, "year": campaign.year, "unit_id": unit_id, "parent_id": parent_id}
     # Core rows, not ORM entities: the board only reads, and 44 plain rows are cheaper.
     for record in db.session.connection().execute(_STATEMENTS[unit_id is not None], params):
         columns = record._mapping
