@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..deadlines import effective_due_at
-from ..models import Campaign
+from ..models import Campaign, User
 from ..timeutil import utcnow
 
 
@@ -37,3 +37,12 @@ def report_countdown(campaign: Campaign, now: datetime | None = None, *, unit_id
     now = now or utcnow()
     due_at = effective_due_at(unit_id, campaign) if unit_id is not None else campaign.report_due_at
     return Countdown(due_at=due_at, seconds_left=int((due_at - now).total_seconds()))
+
+
+def report_recipient(user: User, campaign: Campaign) -> str:
+    """Whom the user's unit sends its summary report to: the unit above it (a county bureau's city
+    bureau), or the campaign's addressee for the units the notice addresses and for the root."""
+    unit = user.unit
+    if unit is None or unit.parent is None or unit.parent_id == campaign.root_unit_id:
+        return campaign.report_addressee
+    return unit.parent.name

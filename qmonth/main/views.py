@@ -10,7 +10,7 @@ from ..storage import health as storage_health
 from ..campaigns.services import active_campaign
 from . import bp
 from ..units import addressed_units
-from .services import report_countdown
+from .services import report_countdown, report_recipient
 
 
 
@@ -20,7 +20,8 @@ def home():
     """The campaign at a glance: theme, window, deadline countdown, slogans."""
     campaign = active_campaign()
     countdown = report_countdown(campaign, unit_id=_own_unit_id()) if campaign else None
-    return render("main/home.html", campaign=campaign, countdown=countdown)
+    recipient = report_recipient(current_user, campaign) if campaign else ""
+    return render("main/home.html", campaign=campaign, countdown=countdown, recipient=recipient)
 
 
 def _own_unit_id() -> int | None:

@@ -108,6 +108,18 @@ def test_a_city_sets_its_counties_due_date_before_its_own(app, client, login_as)
     assert "10月8日" in label and "18:00" in label, label
 
 
+def test_the_home_page_says_by_when_and_to_whom_each_level_reports(client, login_as):
+    """A county bureau reports to its city bureau by the date the city set (the demo's 10-08 18:00);
+    the city bureau, one of the notice's addressees, to the campaign's addressee by the campaign's."""
+    expected = {"jinan-lixia-zj": "总结报告请于 2024年10月8日前报送至济南市住房和城乡建设局。",
+                "jinan-lixia-zj-admin": "总结报告请于 2024年10月8日前报送至济南市住房和城乡建设局。",
+                "jinan-zj": f"总结报告请于 2024年10月10日前报送至{campaign().report_addressee}。",
+                "qingdao-zj": f"总结报告请于 2024年10月10日前报送至{campaign().report_addressee}。"}
+    for username, sentence in expected.items():
+        login_as(username)
+        assert sentence in client.get("/").get_data(as_text=True), username
+
+
 def test_a_due_date_after_the_citys_own_is_refused_in_chinese(app, client, login_as):
     set_clock(app, due() - 10 * DAY)
     login_as("jinan-zj-admin")
