@@ -390,16 +390,18 @@ def full_disk(tmp_path):
     mount = tmp_path / "small-disk"
     mount.mkdir()
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], check=True)
-    filler = mount / "filler"
-    try:
-        with open(filler, "wb") as handle:
-            while True:
-                handle.write(b"\0" * 65536)
-                handle.flush()
-    except OSError as error:
-        assert error.errno == errno.ENOSPC
-    yield SimpleNamespace(path=mount, free=filler.unlink)
-    subprocess.run(["umount", str(mount)], check=True)
+    try:  # unmounted whatever happens: scripts/test removes its temporary folder at the end
+        filler = mount / "filler"
+        try:
+            with open(filler, "wb") as handle:
+                while True:
+                    handle.write(b"\0" * 65536)
+                    handle.flush()
+        except OSError as error:
+            assert error.errno == errno.ENOSPC
+        yield SimpleNamespace(path=mount, free=filler.unlink)
+    finally:
+        subprocess.run(["umount", "--lazy", str(mount)], check=True)
 
 
 def test_a_full_upload_disk_is_told_as_the_store_unavailable_and_keeps_nothing(full_disk, tmp_path, database_url,
