@@ -549,6 +549,55 @@ def csrf_token(client):
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+# Every window of Chromium 156 (Playwright opens one per context) builds the omnibox's WebUI
+# popups in two renderers of their own, though a headless window has no omnibox to show them
+# in: 0.35 s of CPU per context, two thirds of what a context with a page costs, and about a
+# fifth of the suite's CPU in all. The pages under test are not affected.
+OMNIBOX_WEBUI = ("WebUIOmniboxPopup", "WebUIOmniboxAimPopup", "WebUIOmniboxFullPopup")
+_launch_args: list[str] = []
+
+
+def chromium_args(playwright, *extra: str) -> list[str]:
+    """CHROMIUM_ARGS, with the omnibox's WebUI switched off, then `extra`.
+
+    Chromium keeps only the last --disable-features on its command line, and Playwright passes
+    its own list first; so the list given here is Playwright's (read once off a browser it
+    launched) with OMNIBOX_WEBUI added, and Playwright's choices still hold.
+    """
+    if not _launch_args:
+        probe = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            disabled = [name for argv in _browser_processes() for arg in argv
+                        if arg.startswith("--disable-features=") for name in arg.split("=", 1)[1].split(",")]
+        finally:
+            probe.close()
+        names = list(dict.fromkeys([*disabled, *OMNIBOX_WEBUI]))
+        _launch_args.extend([*CHROMIUM_ARGS, "--disable-features=" + ",".join(names)])
+    return [*_launch_args, *extra]
+
+
+def _browser_processes() -> list[list[str]]:
+    """The command lines of the Chromium browser processes this process started (through
+    Playwright's driver), not their renderers or helpers."""
+    children: dict[int, list[int]] = {}
+    argvs: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            argvs[int(entry.name)] = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(entry.name))
+    found, stack = [], list(children.get(os.getpid(), []))
+    while stack:
+        pid = stack.pop()
+        stack.extend(children.get(pid, []))
+        argv = argvs.get(pid, [])
+        if argv and argv[0].endswith("/chromium") and not any(arg.startswith("--type=") for arg in argv):
+            found.append(argv)
+    return found
 
 
 @pytest.fixture(scope="session")
@@ -567,7 +616,7 @@ def playwright_driver():
 @pytest.fixture(scope="session")
 def browser(playwright_driver):
     """Debian's Chromium through Playwright; never a downloaded browser."""
-    browser = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    browser = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=chromium_args(playwright_driver))
     yield browser
     browser.close()
 

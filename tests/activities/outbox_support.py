@@ -14,7 +14,7 @@ from qmonth.extensions import db
 from qmonth.models import Activity
 
 from tests import photo_samples as samples
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, DEMO_PASSWORD
+from tests.conftest import CHROMIUM, DEMO_PASSWORD, chromium_args
 
 PHONE = {"width": 390, "height": 844}
 HOST = "qmonth.test"  # mapped to 127.0.0.1 by --host-resolver-rules: not a "potentially trustworthy" origin
@@ -115,7 +115,7 @@ def hold_sending(server) -> dict:
 def launch_phone(playwright, profile: Path | None = None, *, extra_args=(), env=None):
     """Chromium at phone size: a persistent profile (what survives a kill) or a plain browser.
     Returns (context, close)."""
-    args = [*CHROMIUM_ARGS, *extra_args]
+    args = chromium_args(playwright, *extra_args)
     if profile is not None:
         context = playwright.chromium.launch_persistent_context(
             str(profile), executable_path=CHROMIUM, args=args, viewport=PHONE, locale="zh-CN", env=env)
