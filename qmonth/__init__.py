@@ -55,13 +55,14 @@ def create_app(overrides: dict | None = None) -> Flask:
     _init_database_pragmas(app)
     _init_database_guards(app)
 
-    from . import errors, security, templating
+    from . import errors, security, static_files, templating
     from .audit.hooks import register as register_audit_hooks
     from .board.hooks import register as register_board_hooks
 
     _register_blueprints(app)
     errors.register(app)
     security.register(app)
+    static_files.register(app)
     templating.register(app)
     register_board_hooks(app)
     register_audit_hooks(app)

@@ -9,21 +9,29 @@
 "use strict";
 
 var VERSION = "__QMONTH_VERSION__";
+// The quick-entry page, then its static files under their fingerprinted URLs (?v=…).
 var SHELL = ["__QMONTH_SHELL__"];
+// Kept and looked up by path: a static file's ?v= only keeps the browser's own cache fresh, and a
+// page kept by an earlier version asks for the same path under the earlier fingerprint.
+var PATHS = SHELL.map(function (url) { return new URL(url, self.location.href).pathname; });
+var FINGERPRINT = /^\?v=[0-9a-f]+$/;
 var CACHE = "qmonth-shell-" + VERSION;
 var PREFIX = "qmonth-shell-";
 var NETWORK_WAIT_MS = 4000;  // a weak link: the kept page after this long, the network's if it comes
 
-// The shell from the network; what cannot be fetched now (offline during an update) is copied
-// from the previous version's cache, so an update never loses the offline page.
+// The shell from the network (a fingerprinted static file from the browser's cache when it is
+// there: its URL changes with its content); what cannot be fetched now (offline during an update)
+// is copied from the previous version's cache, so an update never loses the offline page.
 function fill(cache) {
-  return Promise.all(SHELL.map(function (url) {
-    return fetch(url, { credentials: "same-origin", cache: "no-store" }).then(function (response) {
+  return Promise.all(SHELL.map(function (url, index) {
+    var path = PATHS[index];
+    var fresh = FINGERPRINT.test(new URL(url, self.location.href).search) ? "default" : "no-store";
+    return fetch(url, { credentials: "same-origin", cache: fresh }).then(function (response) {
       if (!response.ok || response.redirected) throw new Error("not the page");
-      return cache.put(url, response);
+      return cache.put(path, response);
     }).catch(function () {
-      return caches.match(url, { ignoreVary: true }).then(function (kept) {
-        if (kept) return cache.put(url, kept);
+      return caches.match(path, { ignoreVary: true }).then(function (kept) {
+        if (kept) return cache.put(path, kept);
       });
     });
   }));
@@ -70,8 +78,10 @@ self.addEventListener("fetch", function (event) {
   var request = event.request;
   if (request.method !== "GET") return;
   var url = new URL(request.url);
-  if (url.origin !== self.location.origin || url.search) return;
-  var index = SHELL.indexOf(url.pathname);
-  if (index < 0 || (index === 0 && request.mode !== "navigate")) return;
+  if (url.origin !== self.location.origin) return;
+  var index = PATHS.indexOf(url.pathname);
+  if (index < 0) return;
+  // The page only as a navigation without a query; a static file bare or fingerprinted.
+  if (index === 0 ? (request.mode !== "navigate" || url.search) : (url.search && !FINGERPRINT.test(url.search))) return;
   event.respondWith(fromNetworkOrKept(request, url.pathname));
 });
