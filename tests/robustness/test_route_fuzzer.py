@@ -185,6 +185,7 @@ FIELDS: dict[str, dict] = {  # endpoint: {"query": {...}, "form": {...}, "files"
     "board.reopen": {"form": {"due_date": "date", "due_time": "time", "reason": "text"}},
     "board.due_date": {"form": {"due_date": "date", "due_time": "time", "under": "unit"}},
     "board.upload_campaign": {"files": {"file": "campaign_file"}},
+    "static": {"query": {"v": "fingerprint"}},  # qmonth/static_files.py
     "reports.unit_pdf_status": {"query": {"fp": "fingerprint"}},
     "reports.bulletin_pdf_status": {"query": {"fp": "fingerprint"}},
     "reports.province_pdf_status": {"query": {"fp": "fingerprint"}},
