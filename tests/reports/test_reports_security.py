@@ -11,7 +11,8 @@ from qmonth.models import ActivityState, Unit
 from qmonth.reports import printing
 from qmonth.reports.data import build_unit_report
 from qmonth.reports.documents import unit_document
-from qmonth.reports.printing import BASE_URL, PrintDocument, SafeFetcher
+from qmonth.reports.fetcher import SafeFetcher
+from qmonth.reports.printing import BASE_URL, PrintDocument
 from qmonth.reports.services import get_or_create_report
 from qmonth.timeutil import utcnow
 
