@@ -19,9 +19,9 @@ var CACHE = "qmonth-shell-" + VERSION;
 var PREFIX = "qmonth-shell-";
 var NETWORK_WAIT_MS = 4000;  // a weak link: the kept page after this long, the network's if it comes
 
-// The shell from the network (a fingerprinted static file from the browser's cache when it is
-// there: its URL changes with its content); what cannot be fetched now (offline during an update)
-// is copied from the previous version's cache, so an update never loses the offline page.
+// The shell from the network (a fingerprinted static file through the browser's cache, so at most
+// a revalidation: its URL changes with its content); what cannot be fetched now (offline during an
+// update) is copied from the previous version's cache, so an update never loses the offline page.
 function fill(cache) {
   return Promise.all(SHELL.map(function (url, index) {
     var path = PATHS[index];
