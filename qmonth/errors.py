@@ -1,7 +1,7 @@
 """Errors in one place: a Chinese page, or a small alert fragment for htmx."""
 import errno
 
-from flask import g, jsonify, render_template, request
+from flask import current_app, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -33,13 +33,20 @@ MESSAGES = {
 }
 
 
-def render_error(code: int, message: str | None = None):
+def render_error(code: int, message: str | None = None, *, page: str | None = None, render=render_template):
+    """The error as a page, or as an alert when htmx asked. `page` names another page template;
+    `render` another way to render (one that asks nothing of the database, say)."""
     message = message or MESSAGES.get(code, MESSAGES[500])
     if is_htmx():
-        response = render_template("errors/_alert.html", code=code, message=message), code
+        response = render("errors/_alert.html", code=code, message=message), code
         return _retarget_to_alerts(response)
-    template = f"errors/{code}.html" if code in (403, 404, 500) else "errors/generic.html"
-    return render_template(template, code=code, message=message), code
+    template = page or (f"errors/{code}.html" if code in (403, 404, 500) else "errors/generic.html")
+    return render(template, code=code, message=message), code
+
+
+def _render_without_context(template: str, **context) -> str:
+    """A template rendered without the context processors, which ask the database who is signed in."""
+    return current_app.jinja_env.get_template(template).render(**context)
 
 
 def _retarget_to_alerts(response):
@@ -100,9 +107,7 @@ def register(app) -> None:
         app.logger.error("database: %s", error, exc_info=error)
         # The rest of the request (the security headers' hook) must not ask again who is signed in.
         g._login_user = app.login_manager.anonymous_user()
-        template = "errors/_alert.html" if is_htmx() else "errors/unavailable.html"
-        page = app.jinja_env.get_template(template).render(code=503, message=DATABASE_MESSAGE)
-        return _retarget_to_alerts((page, 503)) if is_htmx() else (page, 503)
+        return render_error(503, DATABASE_MESSAGE, page="errors/unavailable.html", render=_render_without_context)
 
     @app.errorhandler(500)
     def handle_server_error(error):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from stat import S_ISREG
 
 from flask import Flask, request
 from werkzeug.security import safe_join
@@ -34,7 +35,7 @@ class Fingerprints:
             stat = os.stat(path) if path else None
         except OSError:
             return None
-        if stat is None or not os.path.isfile(path):
+        if stat is None or not S_ISREG(stat.st_mode):
             return None
         key = (stat.st_mtime_ns, stat.st_size)
         known = self._known.get(filename)
